@@ -27,6 +27,8 @@ program
   .option('--http-address <host:port>', '/healthz, /readyz and /metrics (env CLINOPS_HTTP_ADDRESS; default 0.0.0.0:8081)')
   .option('--resync-period <duration>', 'reconcile every model at least this often (env CLINOPS_RESYNC_PERIOD; default 10m)')
   .option('--log-level <level>', 'debug, info, warn or error (env CLINOPS_LOG_LEVEL; default info)')
+  .option('--model-endpoint <ns/name=url>', 'read this model\'s monitoring window from URL instead of its pods\' IPs, for an operator outside the cluster; repeatable (env CLINOPS_MODEL_ENDPOINTS, comma-separated)',
+    (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
   .action(async (opts) => {
     // commander sets leaderElect=true by default for --no-leader-elect; only an explicit flag counts.
     const explicit = process.argv.includes('--no-leader-elect') ? { leaderElect: false } : { leaderElect: undefined };

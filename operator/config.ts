@@ -19,6 +19,8 @@ export interface OperatorConfig {
   readonly httpPort: number;
   readonly resyncPeriodMs: number;
   readonly logLevel: Level;
+  /** Monitoring URLs per model ("namespace/name"), read instead of the pods' IPs. */
+  readonly modelEndpoints: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Flags as the CLI parsed them (strings, or booleans for switches). */
@@ -34,6 +36,8 @@ export interface OperatorFlags {
   httpAddress?: string;
   resyncPeriod?: string;
   logLevel?: string;
+  /** NAMESPACE/NAME=URL, repeatable. */
+  modelEndpoint?: string[];
 }
 
 export class ConfigError extends Error {
@@ -98,6 +102,19 @@ export function loadOperatorConfig(flags: OperatorFlags, env: NodeJS.ProcessEnv)
   const serverImage = pick(flags.serverImage, 'CLINOPS_SERVER_IMAGE') ?? 'clinops/inference-server:0.1.0';
   if (/\s/.test(serverImage)) throw new ConfigError('--server-image (CLINOPS_SERVER_IMAGE)', `"${serverImage}" is not an image reference`);
 
+  // For running the operator outside the cluster, where pod IPs cannot be reached: the model's
+  // monitoring window is read from these URLs instead (while the model has a ready replica).
+  const endpointSpecs = flags.modelEndpoint ?? (env.CLINOPS_MODEL_ENDPOINTS ? env.CLINOPS_MODEL_ENDPOINTS.split(',') : []);
+  const modelEndpoints = new Map<string, string[]>();
+  for (const spec of endpointSpecs) {
+    const m2 = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)=(https?:\/\/\S+)$/.exec(spec.trim());
+    if (!m2) {
+      throw new ConfigError('--model-endpoint (CLINOPS_MODEL_ENDPOINTS)', `"${spec}" must be NAMESPACE/NAME=URL, e.g. radiology/pneumonia-cxr=http://127.0.0.1:8080`);
+    }
+    const key = `${m2[1]}/${m2[2]}`;
+    modelEndpoints.set(key, [...(modelEndpoints.get(key) ?? []), m2[3]!.replace(/\/$/, '')]);
+  }
+
   return Object.freeze({
     kubeconfig: pick(flags.kubeconfig, 'KUBECONFIG'),
     namespace,
@@ -111,5 +128,6 @@ export function loadOperatorConfig(flags: OperatorFlags, env: NodeJS.ProcessEnv)
     httpPort: port,
     resyncPeriodMs,
     logLevel,
+    modelEndpoints,
   });
 }

@@ -56,6 +56,7 @@ export class Operator {
       log: this.log,
       clock,
       queueOptions: deps.queueOptions,
+      modelEndpoints: config.modelEndpoints,
     });
     if (config.leaderElect) {
       this.elector = new LeaderElector({

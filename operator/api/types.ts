@@ -122,16 +122,55 @@ export interface Condition {
   message: string;
 }
 
+export interface EscalationTransition {
+  time: string;
+  from: number;
+  to: number;
+  reason: string;
+  reviewer?: string;
+  psi?: number;
+  ksPValue?: number;
+  dip?: number;
+}
+
+export interface IncidentRecord {
+  id: string;
+  openedAt: string;
+  reason: string;
+  modelVersion: string;
+  sha256: string;
+}
+
 export interface EscalationStatus {
   level?: number;
   since?: string;
   reason?: string;
   reviewDueBy?: string;
   acknowledgedBy?: string;
+  appliedAcknowledgement?: string;
+  pending?: { level: number; checks: number };
+  shutdownSha256?: string;
+  safetyEvents?: string[];
+  cooldownUntil?: string;
+  incident?: IncidentRecord;
+  history?: EscalationTransition[];
+}
+
+export type DriftVerdict = 'NoDrift' | 'Moderate' | 'Significant' | 'InsufficientData';
+
+export interface DriftStatus {
+  lastCheckTime?: string;
+  samples?: number;
+  verdict?: DriftVerdict;
+  psi?: number;
+  ks?: { statistic: number; pValue: number };
+  replicasRead?: number;
+  message?: string;
 }
 
 export interface ClinicalModelStatus {
   phase?: Phase;
+  drift?: DriftStatus;
   escalation?: EscalationStatus;
   observedGeneration?: number;
   replicas?: number;

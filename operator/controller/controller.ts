@@ -5,6 +5,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../api/types.js';
 import { GROUP, PLURAL, VERSION } from '../api/types.js';
 import type { DeploymentSettings } from '../desired/deployment.js';
+import { DriftChecker } from '../drift/checker.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../desired/labels.js';
 import type { KubeClient } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -12,7 +13,7 @@ import { Informer } from '../kube/informer.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { type QueueOptions, WorkQueue } from './queue.js';
-import { ownerKey, podKey, Reconciler, TerminalError } from './reconciler.js';
+import { ownerKey, podKey, Reconciler, StaleCacheError, TerminalError } from './reconciler.js';
 import type { ObservedPod } from './status.js';
 
 export interface ControllerOptions {
@@ -28,6 +29,10 @@ export interface ControllerOptions {
   log: Logger;
   clock: () => number;
   queueOptions?: QueueOptions;
+  /** Explicit monitoring URLs per model key ("namespace/name"). */
+  modelEndpoints?: ReadonlyMap<string, readonly string[]>;
+  /** fetch for the monitoring windows (tests may substitute one). */
+  fetchFn?: typeof fetch;
 }
 
 const OWNED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
@@ -68,6 +73,9 @@ export class Controller {
       log,
       clock: opts.clock,
       onWrite: (resource) => opts.metrics.apiWrites.inc({ resource }),
+      checker: new DriftChecker(client, opts.fetchFn),
+      modelEndpoints: opts.modelEndpoints ?? new Map(),
+      driftMetrics: opts.metrics.drift,
       caches: {
         model: (ns, name) => this.models.get(ns, name),
         deployment: (ns, name) => this.deployments.get(ns, name) as never,
@@ -147,9 +155,13 @@ export class Controller {
           metrics.reconcileTotal.inc({ result: 'success' });
         }
       } catch (err) {
-        metrics.reconcileTotal.inc({ result: 'error' });
+        metrics.reconcileTotal.inc({ result: err instanceof StaleCacheError ? 'conflict' : 'error' });
         const [namespace, name] = key.split('/');
-        if (err instanceof TerminalError) {
+        if (err instanceof StaleCacheError) {
+          // Our own write has not reached the cache yet: not a failure, just wait for it.
+          queue.addRateLimited(key);
+          log.debug(err.message, { kind: 'ClinicalModel', namespace, name });
+        } else if (err instanceof TerminalError) {
           queue.forget(key);
           log.error('reconcile failed; not retrying until the object changes', { kind: 'ClinicalModel', namespace, name, error: err });
         } else {

@@ -3,15 +3,18 @@
 // when it changed. Level-triggered: the pass never looks at the event that queued the key.
 import type { ClinicalModel } from '../api/types.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
-import { type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
+import type { DriftChecker } from '../drift/checker.js';
+import { type DeploymentSettings, desiredDeployment, SERVER_PORT } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
 import { ModelUriError } from '../desired/model-uri.js';
 import { desiredService } from '../desired/service.js';
-import type { KubeClient, ResourceRef } from '../kube/client.js';
+import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/contains.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../observability/log.js';
-import { computeStatus, type ObservedDeployment, type ObservedPod, statusChanged } from './status.js';
+import type { DriftMetrics } from '../observability/metrics.js';
+import { escalationStep } from './escalate.js';
+import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, statusChanged } from './status.js';
 
 /** What the reconciler reads: the informers' caches. */
 export interface Caches {
@@ -33,6 +36,19 @@ export interface ReconcilerDeps {
   log: Logger;
   clock: () => number;
   onWrite: (resource: string) => void;
+  checker: DriftChecker;
+  /** Explicit monitoring URLs per model key, instead of its pods' IPs (local development). */
+  modelEndpoints: ReadonlyMap<string, readonly string[]>;
+  driftMetrics: DriftMetrics;
+  random?: () => number;
+}
+
+/** The status on the server moved on since the cache's copy; the pass runs again on fresher data. */
+export class StaleCacheError extends Error {
+  constructor(key: string) {
+    super(`status of ${key} changed since it was read; retrying with the newer object`);
+    this.name = 'StaleCacheError';
+  }
 }
 
 export interface Result {
@@ -59,15 +75,45 @@ const SERVICES = { group: '', version: 'v1', plural: 'services' };
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
+  /** Acknowledgements already refused with an Event, so a retry does not repeat it. */
+  private readonly refused = new Set<string>();
+
   async reconcile(key: string): Promise<Result> {
     const [namespace, name] = splitKey(key);
     const { caches, log } = this.deps;
-    const cr = caches.model(namespace, name);
+    let cr = caches.model(namespace, name);
     if (!cr || cr.metadata.deletionTimestamp) {
       // Gone or going: the garbage collector removes the children through their owner references.
+      this.deps.checker.forget(key);
+      this.deps.driftMetrics.forget(namespace, name);
       return {};
     }
     const objLog = log.child({ kind: KIND, namespace, name });
+
+    // Drift and escalation first: the level decides the Deployment's size. A changed level is written
+    // to status before any child changes, so an action is never taken without its record.
+    const step = await escalationStep(cr, {
+      now: this.deps.clock(),
+      lastCheck: this.deps.checker.lastCheck(key),
+      runCheck: () => this.deps.checker.check(key, cr!, this.endpoints(key, cr!), this.deps.clock()),
+      random: this.deps.random ?? Math.random,
+    });
+    this.deps.driftMetrics.observe(namespace, name, step.drift, step.escalation.level ?? 0);
+    if (step.changed) {
+      cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };
+      await this.writeStatus(cr, undefined, true);
+      step.check?.commit();
+      if (step.transitioned) this.deps.checker.reset(key);
+      for (const a of step.announcements) {
+        if (a.type === 'Warning') objLog.warn(a.message, { reason: a.reason });
+        else objLog.info(a.message, { reason: a.reason });
+      }
+      for (const a of step.announcements) void this.deps.recorder.record(cr, a.type, a.reason, a.message);
+    }
+    if (step.refusedAcknowledgement && !this.refused.has(`${key} ${step.refusedAcknowledgement.key}`)) {
+      this.refused.add(`${key} ${step.refusedAcknowledgement.key}`);
+      void this.deps.recorder.record(cr, 'Warning', 'AcknowledgementRefused', step.refusedAcknowledgement.message);
+    }
 
     let applied = false;
     try {
@@ -95,7 +141,8 @@ export class Reconciler {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const changed = await this.writeStatus(cr, message).catch((e: unknown) => {
+      const failed = cr;
+      const changed = await this.writeStatus(failed, message).catch((e: unknown) => {
         objLog.warn('status not written', { error: e });
         return true;
       });
@@ -106,8 +153,19 @@ export class Reconciler {
     }
     // A child that just changed will report its new state through the watch, which queues this key
     // again; a status computed now would describe the old state and cost a second write.
-    if (!applied) await this.writeStatus(cr, undefined);
-    return {};
+    if (!applied && !step.changed) await this.writeStatus(cr, undefined);
+    return { requeueAfterMs: step.requeueAfterMs };
+  }
+
+  /** Where to read the model's monitoring window: its ready pods, or the URLs given for it. */
+  private endpoints(key: string, cr: ClinicalModel): string[] {
+    const [namespace, name] = splitKey(key);
+    const ready = this.deps.caches.pods(namespace, name).filter(isReady);
+    const explicit = this.deps.modelEndpoints.get(key);
+    // An explicit URL stands in for the pods, so it is read only while the model has a ready replica
+    // (a paused model is not read).
+    if (explicit) return ready.length > 0 && (cr.status?.readyReplicas ?? ready.length) > 0 ? [...explicit] : [];
+    return ready.flatMap((p) => (p.status?.podIP ? [`http://${p.status.podIP.includes(':') ? `[${p.status.podIP}]` : p.status.podIP}:${SERVER_PORT}`] : []));
   }
 
   /** Apply a child if the observed object lacks any of the desired fields. Returns what changed, if anything. */
@@ -142,7 +200,7 @@ export class Reconciler {
   }
 
   /** Compute the status and write it if it differs from what the object has; returns whether it did. */
-  private async writeStatus(cr: ClinicalModel, applyError: string | undefined): Promise<boolean> {
+  private async writeStatus(cr: ClinicalModel, applyError: string | undefined, force = false): Promise<boolean> {
     const { caches, client, clock } = this.deps;
     const namespace = cr.metadata.namespace ?? 'default';
     const name = cr.metadata.name;
@@ -153,16 +211,23 @@ export class Reconciler {
       applyError,
       now: new Date(clock()).toISOString().replace(/\.\d+Z$/, 'Z'),
     });
-    if (!statusChanged(cr.status, status)) return false;
+    if (!force && !statusChanged(cr.status, status)) return false;
     const before = cr.status?.conditions?.find((c) => c.type === 'Ready');
     const after = status.conditions?.find((c) => c.type === 'Ready');
     this.deps.onWrite(`${PLURAL}/status`);
-    await client.apply(
-      { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, subresource: 'status' },
-      { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status },
-      FIELD_MANAGER,
-      true,
-    );
+    // The resourceVersion makes the write conditional: a status computed from a stale copy (say,
+    // one that misses the level a check just raised) is refused instead of overwriting newer state.
+    try {
+      await client.apply(
+        { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, subresource: 'status' },
+        { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace, resourceVersion: cr.metadata.resourceVersion }, status },
+        FIELD_MANAGER,
+        true,
+      );
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 409) throw new StaleCacheError(`${namespace}/${name}`);
+      throw err;
+    }
     if (after?.reason === 'Unschedulable' && before?.reason !== 'Unschedulable') {
       void this.deps.recorder.record(cr, 'Warning', 'Unschedulable', after.message);
     }

@@ -2,7 +2,7 @@
 // caches hold: the resource, its Deployment and its pods. Nothing here is remembered between passes
 // except each condition's lastTransitionTime.
 import type { ClinicalModel, ClinicalModelStatus, Phase } from '../api/types.js';
-import { phaseAtLevel } from '../drift/actions.js';
+import { levelPolicy, phaseAtLevel } from '../drift/actions.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
@@ -23,7 +23,7 @@ export interface ObservedDeployment {
 export interface ObservedPod {
   metadata?: { name?: string; deletionTimestamp?: string };
   spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
-  status?: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+  status?: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 }
 
 export interface StatusInput {
@@ -35,7 +35,7 @@ export interface StatusInput {
   now: string;
 }
 
-function isReady(pod: ObservedPod): boolean {
+export function isReady(pod: ObservedPod): boolean {
   return !pod.metadata?.deletionTimestamp &&
     (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
@@ -105,6 +105,8 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
     ? { type: 'ArtifactVerified', status: 'True', reason: 'VerifiedByServer', message: `a ready replica verified sha256 ${sha.slice(0, 12)}… before loading` }
     : { type: 'ArtifactVerified', status: 'Unknown', reason: 'NoReadyReplica', message: 'no ready replica serves this sha256 yet' });
 
+  conditions.push(driftCondition(cr), escalatedCondition(cr));
+
   const status: ClinicalModelStatus = {
     phase,
     observedGeneration: generation,
@@ -114,8 +116,44 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
     endpoint: serviceEndpoint(cr),
     conditions: buildConditions(cr.status?.conditions, conditions, generation, now),
   };
+  // The drift and escalation state is carried over as the escalation step left it on the object.
+  if (cr.status?.drift) status.drift = cr.status.drift;
+  if (cr.status?.escalation) status.escalation = cr.status.escalation;
   if (generation === undefined) delete status.observedGeneration;
   return status;
+}
+
+function driftCondition(cr: ClinicalModel): ConditionInput {
+  const d = cr.status?.drift;
+  const numbers = d?.psi !== undefined && d.ks ? `PSI ${d.psi}, KS D ${d.ks.statistic} (p ${d.ks.pValue}) over ${d.samples} predictions` : '';
+  switch (d?.verdict) {
+    case undefined:
+      return { type: 'DriftDetected', status: 'Unknown', reason: 'NotChecked',
+        message: `no drift check has run yet; one runs every ${cr.spec.monitoring?.interval ?? '5m'}` };
+    case 'InsufficientData':
+      return { type: 'DriftDetected', status: 'Unknown', reason: 'InsufficientData', message: d.message ?? 'too few predictions' };
+    case 'NoDrift':
+      return { type: 'DriftDetected', status: 'False', reason: 'NoDrift', message: numbers };
+    case 'Moderate':
+      return { type: 'DriftDetected', status: 'True', reason: 'ModerateDrift', message: `${numbers}; investigate` };
+    case 'Significant':
+      return { type: 'DriftDetected', status: 'True', reason: 'SignificantDrift', message: `${numbers}; act` };
+  }
+}
+
+function escalatedCondition(cr: ClinicalModel): ConditionInput {
+  const e = cr.status?.escalation;
+  const level = e?.level ?? 0;
+  if (level === 0) {
+    return { type: 'Escalated', status: 'False', reason: 'NotEscalated',
+      message: e?.acknowledgedBy ? `last acknowledged by ${e.acknowledgedBy}` : 'no escalation' };
+  }
+  const action = levelPolicy(cr.spec.escalation, level)?.action ?? 'Alert';
+  const due = e?.reviewDueBy ? `; review due by ${e.reviewDueBy}` : '';
+  const back = level === 3
+    ? '; to resume, deploy a new model version (spec.model.sha256) and acknowledge level 3'
+    : `; to resume, acknowledge level ${level} in spec.escalation.acknowledgement`;
+  return { type: 'Escalated', status: 'True', reason: `Level${level}${action}`, message: `${e?.reason ?? ''}${due}${back}` };
 }
 
 /** Deep equality of two JSON values, ignoring key order. */

@@ -1,6 +1,6 @@
 // What each escalation level does to a model (pure). The level lives in status.escalation.level; the
 // action comes from spec.escalation.levelN, with the CRD's defaults: level 1 Alert, level 2 Pause,
-// level 3 Shutdown.
+// level 3 Shutdown; level 1 is reviewed within 48 h unless its policy says otherwise.
 //   Alert      serve as before (an Event and a review due time are recorded)
 //   ScaleDown  at most `replicas` replicas
 //   Pause      zero replicas, phase Paused; spec.serving.replicas is untouched, so an acknowledgement
@@ -13,7 +13,9 @@ const DEFAULT_ACTION: Record<1 | 2 | 3, EscalationAction> = { 1: 'Alert', 2: 'Pa
 export function levelPolicy(spec: EscalationSpec | undefined, level: number): LevelPolicy | undefined {
   if (level !== 1 && level !== 2 && level !== 3) return undefined;
   const p = spec?.[`level${level}`];
-  return { ...p, action: p?.action ?? DEFAULT_ACTION[level] };
+  // Level 1 always has a review window: the protocol's engineering review within 48 h.
+  const reviewWithin = p?.reviewWithin ?? (level === 1 ? '48h' : undefined);
+  return { ...p, action: p?.action ?? DEFAULT_ACTION[level], ...(reviewWithin ? { reviewWithin } : {}) };
 }
 
 /** Replicas the Deployment runs at an escalation level, given the declared count. */

@@ -164,7 +164,7 @@ function afterCheck(prev: EscalationState, inputs: EscalationInputs): Escalation
     : { level: found as Level, checks: 1 };
   const cooling = prev.cooldownUntil !== undefined && inputs.now < Date.parse(prev.cooldownUntil);
   if (run.checks < inputs.policy.consecutiveBreaches || cooling) return { state: { ...prev, pending: run } };
-  return enter(prev, run.level, `${check.summary} (${run.checks} consecutive checks)`, inputs, {
+  return enter(prev, run.level, `${check.summary} (${run.checks} consecutive check${run.checks === 1 ? '' : 's'})`, inputs, {
     psi: check.psi, ksPValue: check.ksPValue, dip: check.dip,
   });
 }

@@ -27,8 +27,12 @@ export class WindowCollector {
     return this.buffer.length;
   }
 
-  /** Read every endpoint (base URLs such as http://10.0.0.7:8080) from its cursor. */
-  async collect(endpoints: readonly string[]): Promise<CollectResult> {
+  /**
+   * Read every endpoint (base URLs such as http://10.0.0.7:8080) from its cursor. An endpoint read
+   * for the first time (a new replica, or a restarted operator) yields only the predictions made
+   * after `notBefore` (ms), when given: older ones belong to windows already judged.
+   */
+  async collect(endpoints: readonly string[], notBefore?: number): Promise<CollectResult> {
     // Cursors of endpoints missing from this read are kept (a replica not ready for one check must not
     // be re-read from its start later); only the oldest go, past a bound.
     while (this.cursors.size > 1000) this.cursors.delete(this.cursors.keys().next().value as string);
@@ -45,8 +49,9 @@ export class WindowCollector {
           if (!again.ok) throw new Error(`HTTP ${again.status}`);
           w = (await again.json()) as WindowResponse;
         }
-        this.buffer.push(...w.samples);
-        result.added += w.samples.length;
+        const fresh = !cursor && notBefore !== undefined ? w.samples.filter((x) => Date.parse(x.time) > notBefore) : w.samples;
+        this.buffer.push(...fresh);
+        result.added += fresh.length;
         result.dropped ||= w.dropped;
         const last = w.samples.length > 0 ? w.samples[w.samples.length - 1]!.seq : (cursor && cursor.epoch === w.epoch ? cursor.seq : w.seq);
         this.cursors.set(base, { epoch: w.epoch, seq: last });
@@ -56,6 +61,16 @@ export class WindowCollector {
     }));
     if (this.buffer.length > this.capacity) this.buffer = this.buffer.slice(-this.capacity);
     return result;
+  }
+
+  /** The samples collected so far, oldest first, without removing them. */
+  peek(): readonly WindowSample[] {
+    return this.buffer;
+  }
+
+  /** Remove the oldest n samples (those a check has judged). */
+  drop(n: number): void {
+    this.buffer = this.buffer.slice(n);
   }
 
   /** The samples collected so far, handed over once: the next check starts afresh. */

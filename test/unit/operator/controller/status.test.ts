@@ -84,6 +84,27 @@ describe('computeStatus', () => {
     expect(computeStatus({ cr, deployment: deployment(2), pods: [readyPod(), readyPod()], now: NOW }).phase).toBe('Serving');
   });
 
+  it('reports drift and escalation as conditions and carries their status over unchanged', () => {
+    const cr = clinicalModel();
+    expect(cond(computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW }), 'DriftDetected'))
+      .toMatchObject({ status: 'Unknown', reason: 'NotChecked' });
+    cr.status = {
+      drift: { lastCheckTime: NOW, samples: 400, verdict: 'Moderate', psi: 0.15, ks: { statistic: 0.12, pValue: 0.003 } },
+      escalation: { level: 1, reason: 'moderate drift', reviewDueBy: '2026-11-23T20:00:00Z' },
+    };
+    const s = computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW });
+    expect(s.drift).toEqual(cr.status.drift);
+    expect(s.escalation).toEqual(cr.status.escalation);
+    expect(cond(s, 'DriftDetected')).toMatchObject({ status: 'True', reason: 'ModerateDrift', message: 'PSI 0.15, KS D 0.12 (p 0.003) over 400 predictions; investigate' });
+    expect(cond(s, 'Escalated')).toMatchObject({ status: 'True', reason: 'Level1Alert', message: expect.stringContaining('review due by 2026-11-23T20:00:00Z') });
+    cr.status = { drift: { verdict: 'InsufficientData', message: '12 of 200 predictions needed' }, escalation: { level: 0, acknowledgedBy: 'dr-lee' } };
+    const t = computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW });
+    expect(cond(t, 'DriftDetected')).toMatchObject({ status: 'Unknown', reason: 'InsufficientData', message: '12 of 200 predictions needed' });
+    expect(cond(t, 'Escalated')).toMatchObject({ status: 'False', message: 'last acknowledged by dr-lee' });
+    cr.status = { escalation: { level: 3, reason: 'patient-safety event INC-1' } };
+    expect(cond(computeStatus({ cr, deployment: deployment(0, 0), pods: [], now: NOW }), 'Escalated')?.message).toContain('deploy a new model version');
+  });
+
   it('is Failed when the children cannot be applied, or the rollout is past its deadline', () => {
     const failed = computeStatus({ cr: clinicalModel(), deployment: undefined, pods: [], applyError: 'forbidden', now: NOW });
     expect(failed.phase).toBe('Failed');

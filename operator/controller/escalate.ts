@@ -1,0 +1,127 @@
+// The drift and escalation part of a reconcile pass: run a drift check when one is due, feed its
+// findings, any reported patient-safety event and the spec's acknowledgement to the escalation state
+// machine, and say what to write (status.drift, status.escalation) and announce (Events). The state
+// lives in status, so a restarted operator continues where the last one stopped.
+import type { ClinicalModel, DriftStatus, EscalationStatus, IncidentRecord } from '../api/types.js';
+import { levelPolicy } from '../drift/actions.js';
+import type { DriftCheck } from '../drift/checker.js';
+import { type CheckFindings, nextEscalation } from '../drift/escalation.js';
+import { escalationPolicy, monitoringIntervalMs, safetyEvents, stateFromStatus, statusFromState } from '../drift/state.js';
+import { jsonEqual } from './status.js';
+
+export interface Announcement {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface EscalationStep {
+  drift: DriftStatus | undefined;
+  escalation: EscalationStatus;
+  /** status.drift or status.escalation differs from what the object has. */
+  changed: boolean;
+  /** The level changed in this pass. */
+  transitioned: boolean;
+  announcements: Announcement[];
+  /** When to look again for the next check. */
+  requeueAfterMs: number;
+  /** The acknowledgement refused in this pass, keyed so it is announced once. */
+  refusedAcknowledgement?: { key: string; message: string };
+  check?: DriftCheck;
+}
+
+export interface EscalationDeps {
+  now: number;
+  /** The last check this process ran for the model, if any (status may lag behind it). */
+  lastCheck: number | undefined;
+  runCheck: () => Promise<DriftCheck>;
+  /** A number in [0, 1) for the jitter. */
+  random: () => number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** Time of the next check: one interval after the last (or after creation, for a new model). */
+export function nextCheckDue(cr: ClinicalModel, lastCheck: number | undefined): number {
+  const fromStatus = cr.status?.drift?.lastCheckTime ? Date.parse(cr.status.drift.lastCheckTime) : NaN;
+  const created = cr.metadata.creationTimestamp ? Date.parse(cr.metadata.creationTimestamp) : NaN;
+  const last = Math.max(Number.isNaN(fromStatus) ? -Infinity : fromStatus, lastCheck ?? -Infinity);
+  const base = Number.isFinite(last) ? last : Number.isNaN(created) ? 0 : created;
+  return base + monitoringIntervalMs(cr);
+}
+
+export async function escalationStep(cr: ClinicalModel, deps: EscalationDeps): Promise<EscalationStep> {
+  const { now } = deps;
+  const interval = monitoringIntervalMs(cr);
+  const announcements: Announcement[] = [];
+  let check: DriftCheck | undefined;
+  let findings: CheckFindings | undefined;
+  // A check is due at its time; requeues fire a little late (jitter), never early.
+  if (now >= nextCheckDue(cr, deps.lastCheck) - 250) {
+    check = await deps.runCheck();
+    findings = check.findings;
+    const d = check.drift;
+    if (d.verdict === 'Moderate' || d.verdict === 'Significant') {
+      announcements.push({ type: 'Warning', reason: 'DriftDetected', message: `${findings?.summary ?? d.verdict}` });
+    }
+  }
+
+  const prev = stateFromStatus(cr.status?.escalation);
+  const result = nextEscalation(prev, {
+    check: findings,
+    safetyEvents: safetyEvents(cr),
+    acknowledgement: cr.spec.escalation?.acknowledgement,
+    sha256: cr.spec.model.sha256.toLowerCase(),
+    now,
+    policy: escalationPolicy(cr),
+  });
+
+  let incident = cr.status?.escalation?.incident;
+  const t = result.transition;
+  if (t) {
+    const action = levelPolicy(cr.spec.escalation, t.to)?.action;
+    if (t.to > t.from) {
+      const due = result.state.reviewDueBy ? `; review due by ${result.state.reviewDueBy}` : '';
+      announcements.push({ type: 'Warning', reason: 'Escalated', message: `level ${t.from} → ${t.to} (${action}): ${t.reason}${due}` });
+    } else {
+      announcements.push({ type: 'Normal', reason: 'Acknowledged', message: `level ${t.from} → ${t.to}: ${t.reason}` });
+    }
+    if (t.to === 3) {
+      incident = incidentRecord(cr, t.reason, now);
+      announcements.push({ type: 'Warning', reason: 'IncidentOpened',
+        message: `incident ${incident.id}: model ${cr.spec.model.version} (sha256 ${incident.sha256.slice(0, 12)}…) shut down: ${t.reason}` });
+    }
+  }
+
+  const escalation = statusFromState(result.state, incident);
+  const drift = check ? check.drift : cr.status?.drift;
+  const changed = !jsonEqual(cr.status?.escalation ?? { level: 0 }, escalation) || !jsonEqual(cr.status?.drift, drift);
+
+  const nextDue = check ? now + interval : nextCheckDue(cr, deps.lastCheck);
+  const jitter = Math.floor(deps.random() * Math.min(interval * 0.1, 30_000));
+  const step: EscalationStep = {
+    drift,
+    escalation,
+    changed,
+    transitioned: t !== undefined,
+    announcements,
+    requeueAfterMs: Math.max(nextDue - now, 1000) + jitter,
+    check,
+  };
+  const ack = cr.spec.escalation?.acknowledgement;
+  if (result.refusedAcknowledgement && ack) {
+    step.refusedAcknowledgement = { key: JSON.stringify([ack.reviewer, ack.level, ack.note ?? '', prev.level]), message: result.refusedAcknowledgement };
+  }
+  return step;
+}
+
+function incidentRecord(cr: ClinicalModel, reason: string, now: number): IncidentRecord {
+  const stamp = iso(now).replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
+  return {
+    id: `${cr.metadata.name}-${stamp}`,
+    openedAt: iso(now),
+    reason,
+    modelVersion: cr.spec.model.version,
+    sha256: cr.spec.model.sha256.toLowerCase(),
+  };
+}

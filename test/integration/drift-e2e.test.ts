@@ -1,0 +1,184 @@
+// The whole drift and escalation story on the real control plane, with a real `clinops serve`
+// process serving a generated model on loopback (the operator reads its monitoring window through
+// --model-endpoint, as an operator outside the cluster does):
+//   reference traffic → NoDrift, Serving
+//   moderately shifted traffic → Moderate → level 1 (Alert: Event, status, review due in 48 h)
+//   strongly shifted traffic → Significant → level 2 (Pause: Deployment at 0 replicas, phase Paused)
+//   the operator stopped and a new one started → level kept, no action taken twice
+//   a reviewer's acknowledgement → level 0, replicas restored
+//   a patient-safety event → level 3 at once (Shutdown: 0 replicas, phase ShutDown, incident record)
+import { jest } from '@jest/globals';
+import type { ClinicalModel } from '../../operator/api/types.js';
+import { ks2samp } from '../../operator/statistics/ks-2samp.js';
+import { psi } from '../../operator/statistics/psi.js';
+import { OPERATOR_USER } from '../harness/install.js';
+import { mlpForward, mlpWeights, rng } from '../models/generate.js';
+import { serve, type Served } from './server/support.js';
+import { auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
+import type { Operator } from '../../operator/operator.js';
+
+jest.setTimeout(300_000);
+
+const NAME = 'sepsis';
+const weights = mlpWeights();
+/** Inputs of the generated MLP: 8 features, uniform on (−1, 1), scaled (a shifted population). */
+const inputs = (seed: number, n: number, scale = 1) => {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: 8 }, () => (r() * 2 - 1) * scale));
+};
+const confidences = (xs: number[][]) => xs.map((x) => Math.max(...mlpForward(weights, x)));
+
+const reference = confidences(inputs(101, 2000));
+const traffic = { clean: inputs(202, 400), moderate: inputs(303, 400, 1.45), strong: inputs(404, 400, 2) };
+
+let server: Served;
+let operator: Operator | undefined;
+let ns: string;
+
+beforeAll(async () => {
+  server = await serve({ model: 'mlp' });
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await server?.stop();
+  await deleteNamespaces();
+});
+
+async function clm(): Promise<ClinicalModel> {
+  return getJson<ClinicalModel>(['-n', ns, 'get', 'clm', NAME]);
+}
+
+/** Send the instances as a client would, 20 per request, one request after another. */
+async function predict(xs: number[][]): Promise<void> {
+  for (let i = 0; i < xs.length; i += 20) {
+    const res = await fetch(`${server.url}/v1/models/sepsis/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: xs.slice(i, i + 20) }),
+    });
+    if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
+  }
+}
+
+async function events(): Promise<Array<{ type: string; reason: string; message: string; count?: number }>> {
+  const list = await getJson(['-n', ns, 'get', 'events', '--field-selector', `involvedObject.name=${NAME},involvedObject.kind=ClinicalModel`]);
+  return list.items;
+}
+
+async function deploymentReplicas(): Promise<number | undefined> {
+  return (await getJson(['-n', ns, 'get', 'deployment', NAME])).spec?.replicas;
+}
+
+/** Wait for a drift check that ran after `since` to reach a verdict other than InsufficientData. */
+async function verdictAfter(since: number): Promise<ClinicalModel> {
+  return eventually('a drift check with enough predictions', async () => {
+    const c = await clm();
+    const d = c.status?.drift;
+    return d?.lastCheckTime && Date.parse(d.lastCheckTime) >= Math.floor(since / 1000) * 1000 && d.verdict !== 'InsufficientData' ? c : undefined;
+  }, 40_000);
+}
+
+it('the test traffic is what each step needs (checked with the same statistics)', () => {
+  const judge = (xs: number[][]) => ({ psi: psi(reference, confidences(xs)).psi, p: ks2samp(reference, confidences(xs)).pValue });
+  expect(judge(traffic.clean).psi).toBeLessThan(0.1);
+  expect(judge(traffic.clean).p).toBeGreaterThan(0.05);
+  expect(judge(traffic.moderate).psi).toBeGreaterThan(0.1);
+  expect(judge(traffic.moderate).psi).toBeLessThan(0.2);
+  expect(judge(traffic.strong).psi).toBeGreaterThan(0.2);
+});
+
+it('drift raises the level, pauses the model, a reviewer resumes it, a safety event shuts it down', async () => {
+  ns = await newNamespace('drift');
+  await createModelsClaim(ns);
+  await kubectl(['-n', ns, 'create', 'configmap', 'sepsis-reference', `--from-literal=confidence.json=${JSON.stringify(reference)}`]);
+  const flags = { modelEndpoint: [`${ns}/${NAME}=${server.url}`] };
+  operator = await startOperator({ ...flags, identity: 'drift-1' });
+  await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(model(ns, NAME, {
+    serving: { replicas: 2, gpu: { count: 0 } },
+    monitoring: { interval: '10s', minSamples: 200, reference: { configMapRef: { name: 'sepsis-reference', key: 'confidence.json' } } },
+    escalation: { consecutiveBreaches: 1, level1: { action: 'Alert', reviewWithin: '48h' }, level2: { action: 'Pause' }, level3: { action: 'Shutdown' } },
+  })));
+  await eventually('Serving', async () => (await clm()).status?.phase === 'Serving', 60_000);
+
+  // 1. Traffic like the reference: no drift.
+  let t = Date.now();
+  await predict(traffic.clean);
+  let c = await verdictAfter(t);
+  expect(c.status?.drift).toMatchObject({ verdict: 'NoDrift', samples: 400, replicasRead: 1 });
+  expect(c.status?.escalation?.level ?? 0).toBe(0);
+  expect(c.status?.conditions?.find((x) => x.type === 'DriftDetected')).toMatchObject({ status: 'False', reason: 'NoDrift' });
+  const metrics = await fetch(`http://127.0.0.1:${operator.probePort}/metrics`).then((r) => r.text());
+  expect(metrics).toMatch(new RegExp(`clinops_drift_psi\\{namespace="${ns}",model="${NAME}"\\} 0\\.0\\d+`));
+  expect(metrics).toContain(`clinops_escalation_level{namespace="${ns}",model="${NAME}"} 0`);
+
+  // 2. A moderate shift: level 1, an alert with the numbers and a review due in 48 h; still serving.
+  t = Date.now();
+  await predict(traffic.moderate);
+  c = await eventually('level 1', async () => ((await clm()).status?.escalation?.level === 1 ? clm() : undefined), 40_000);
+  expect(c.status?.drift?.verdict).toBe('Moderate');
+  const esc1 = c.status!.escalation!;
+  expect(Date.parse(esc1.reviewDueBy!) - Date.parse(esc1.since!)).toBe(48 * 3_600_000);
+  expect(esc1.history?.[0]).toMatchObject({ from: 0, to: 1, psi: c.status?.drift?.psi });
+  expect(c.status?.conditions?.find((x) => x.type === 'Escalated')).toMatchObject({ status: 'True', reason: 'Level1Alert' });
+  expect(await deploymentReplicas()).toBe(2);
+  const ev1 = await events();
+  expect(ev1.find((e) => e.reason === 'DriftDetected')?.message).toMatch(/moderate drift: PSI 0\.1\d+, KS D [\d.]+ \(p [\d.e-]+\) over 400 predictions/);
+  expect(ev1.find((e) => e.reason === 'Escalated')).toMatchObject({ type: 'Warning', message: expect.stringContaining('level 0 → 1 (Alert)') });
+  expect(Date.now() - t).toBeLessThan(40_000);
+
+  // 3. A strong shift: level 2, Pause: the Deployment is scaled to zero on the API server.
+  await predict(traffic.strong);
+  await eventually('level 2 and Paused', async () => {
+    const x = await clm();
+    return x.status?.escalation?.level === 2 && x.status.phase === 'Paused';
+  }, 40_000);
+  await eventually('Deployment at 0 replicas', async () => (await deploymentReplicas()) === 0);
+  expect((await clm()).status?.drift?.verdict).toBe('Significant');
+
+  // 4. The operator stops mid-story; a new one keeps the level and repeats nothing.
+  await new Promise((r) => setTimeout(r, 1000));
+  await operator.stop();
+  operator = undefined;
+  const eventsBefore = await events();
+  const audit = auditLog();
+  audit.mark();
+  operator = await startOperator({ ...flags, identity: 'drift-2' });
+  await new Promise((r) => setTimeout(r, 12_000)); // more than one check interval
+  c = await clm();
+  expect(c.status?.escalation?.level).toBe(2);
+  expect(c.status?.phase).toBe('Paused');
+  expect(await deploymentReplicas()).toBe(0);
+  const writes = audit.writes(OPERATOR_USER).filter((w) => w.namespace === ns);
+  expect(writes.filter((w) => w.resource === 'deployments')).toEqual([]);
+  const escalatedCount = (es: typeof eventsBefore) => es.filter((e) => e.reason === 'Escalated').reduce((n, e) => n + (e.count ?? 1), 0);
+  expect(escalatedCount(await events())).toBe(escalatedCount(eventsBefore));
+
+  // 5. A named reviewer acknowledges level 2: back to level 0 and the declared size.
+  await kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p',
+    JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'input pipeline fixed; reviewed 400 cases' } } } })]);
+  await eventually('level 0 and replicas restored', async () => {
+    const x = await clm();
+    return x.status?.escalation?.level === 0 && x.status.escalation.acknowledgedBy === 'dr-lee' && (await deploymentReplicas()) === 2;
+  }, 30_000);
+  await eventually('Serving again', async () => (await clm()).status?.phase === 'Serving', 30_000);
+  expect((await events()).find((e) => e.reason === 'Acknowledged')?.message).toContain('acknowledged by dr-lee');
+
+  // 6. A patient-safety event: level 3 at once, Shutdown, an incident record.
+  await kubectl(['-n', ns, 'annotate', 'clm', NAME, 'clinops.dev/safety-event=INC-2041: sepsis alert missed in a deteriorating patient']);
+  c = await eventually('level 3 and ShutDown', async () => {
+    const x = await clm();
+    return x.status?.escalation?.level === 3 && x.status.phase === 'ShutDown' ? x : undefined;
+  }, 20_000);
+  expect(c.status?.escalation?.incident).toMatchObject({ reason: expect.stringContaining('INC-2041'), modelVersion: '1.0.0' });
+  await eventually('Deployment at 0 replicas', async () => (await deploymentReplicas()) === 0);
+  const incident = (await events()).find((e) => e.reason === 'IncidentOpened');
+  expect(incident?.message).toContain(c.status!.escalation!.incident!.id);
+  // Leaving level 3 needs a new model version: an acknowledgement with the same sha256 is refused.
+  await kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p',
+    JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 3, note: 'reviewed' } } } })]);
+  await eventually('the acknowledgement refused', async () =>
+    (await events()).find((e) => e.reason === 'AcknowledgementRefused')?.message.includes('new model version'));
+  expect((await clm()).status?.escalation?.level).toBe(3);
+  expect(c.status?.escalation?.history?.map((h) => [h.from, h.to])).toEqual([[0, 1], [1, 2], [2, 0], [0, 3]]);
+});
