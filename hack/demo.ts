@@ -1,14 +1,17 @@
 // `make demo`: the local story, narrated. A real control plane with fake GPU nodes, the operator as
-// its own process under its own ServiceAccount, a GPU model going from YAML to scheduled pods, and a
-// real inference server answering a chest X-ray upload.
+// its own process under its own ServiceAccount, a GPU model going from YAML to scheduled pods, a real
+// inference server answering a chest X-ray upload, and a sepsis model watched for drift: reference
+// traffic → no drift; shifted traffic → level 1 (alert); a stronger shift → level 2 (paused); a
+// reviewer's acknowledgement → serving again; a patient-safety event → level 3 (shut down, incident).
 // With a terminal attached, the cluster stays up afterwards for you to look around (Ctrl-C stops it).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, openSync } from 'node:fs';
+import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { freePort, repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
 import { installClinops } from '../test/harness/install.js';
 import { generateAll, SMALL_CNN_SIZE } from '../test/models/generate.js';
+import { holdout } from './sample-reference.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 let step = 0;
@@ -42,9 +45,11 @@ async function main(): Promise<void> {
   const cp = await startControlPlane({ crds: [join(repoRoot, 'crds')], log: (l) => console.log(`   ${l}`) });
   let operator: ChildProcess | undefined;
   let server: ChildProcess | undefined;
+  let sepsisServer: ChildProcess | undefined;
   const cleanup = async () => {
     operator?.kill('SIGTERM');
     server?.kill('SIGTERM');
+    sepsisServer?.kill('SIGTERM');
     await cp.stop();
   };
   try {
@@ -54,13 +59,16 @@ async function main(): Promise<void> {
     const { operatorKubeconfig } = await installClinops(cp);
     await show(cp, ['api-resources', '--api-group=clinops.dev']);
 
-    say('Starting the operator', 'As its own process, authenticated as the clinops-operator ServiceAccount (not as admin).');
+    say('Starting the operator', 'As its own process, authenticated as the clinops-operator ServiceAccount (not as admin).\n' +
+      'Outside the cluster it cannot reach pod IPs, so --model-endpoint points the drift checks of the sepsis model at a local server.');
     const port = await freePort();
+    const sepsisPort = await freePort();
+    const sepsisUrl = `http://127.0.0.1:${sepsisPort}`;
     const logPath = join(stateDir, 'demo-operator.log');
     const out = openSync(logPath, 'w');
     operator = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'operator',
       `--kubeconfig=${operatorKubeconfig}`, `--http-address=127.0.0.1:${port}`, '--lease-namespace=clinops-system',
-      '--identity=demo-operator'], { stdio: ['ignore', out, out] });
+      '--identity=demo-operator', `--model-endpoint=icu/sepsis-early-warning=${sepsisUrl}`], { stdio: ['ignore', out, out] });
     process.on('exit', () => operator?.kill('SIGKILL'));
     await until('operator ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
     console.log(`   operator logs (JSON lines): ${logPath}\n   metrics: http://127.0.0.1:${port}/metrics`);
@@ -128,15 +136,18 @@ async function main(): Promise<void> {
     console.log(`$ curl -s ${url}/v1/monitoring/window?after=0\n${JSON.stringify(window)}`);
     console.log(`   server logs and audit records (JSON lines): ${join(stateDir, 'demo-server.log')}`);
 
+    await driftStory(cp, stateDir, sepsisUrl, (p) => { sepsisServer = p; });
+
     const kubeconfig = join(stateDir, 'demo-kubeconfig');
     copyFileSync(cp.kubeconfig, kubeconfig);
-    console.log(`\n${bold('Done.')} Drift checks acting on the cluster (L1 → Paused → acknowledged) join this story with the next issue.`);
+    console.log(`\n${bold('Done.')} The whole story ran on a real API server; every step left its trace in status and Events.`);
     if (process.stdin.isTTY) {
       console.log(`
 The cluster stays up while this runs. In another terminal:
   export KUBECONFIG=${kubeconfig}
   kubectl get clm -A -w
   kubectl describe clm -n radiology pneumonia-cxr
+  kubectl get clm -n icu sepsis-early-warning -o jsonpath='{.status.escalation}'
   kubectl get events -n radiology --sort-by=.lastTimestamp
   curl -s http://127.0.0.1:${port}/metrics | grep clinops_          # the operator
   curl -s ${url}/v2/models/pneumonia-cxr                              # the inference server (OIP v2)
@@ -146,6 +157,84 @@ Press Ctrl-C to stop everything.`);
   } finally {
     await cleanup();
   }
+}
+
+const ICU = ['-n', 'icu'];
+const SEPSIS = 'sepsis-early-warning';
+const DEMO_KEY = 'sepsis-demo-key-change-me';
+
+async function driftStory(cp: ControlPlane, stateDir: string, url: string, started: (p: ChildProcess) => void): Promise<void> {
+  say('A second model, watched for drift', 'samples/sepsis-early-warning.yaml: a CPU model on tabular vitals and labs, its API-key Secret, and\n' +
+    'its reference distribution (samples/sepsis-early-warning-reference.yaml, built with `clinops reference`).');
+  const model = generateAll(join(stateDir, 'models'), false).mlp!;
+  const keysFile = join(stateDir, 'demo-sepsis-keys.json');
+  const secret = readFileSync(join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), 'utf8');
+  writeFileSync(keysFile, /keys\.json: \|\n\s+(.*)\n/.exec(secret)![1]!);
+  const log = openSync(join(stateDir, 'demo-sepsis-server.log'), 'w');
+  const server = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--model', model.path, '--name', SEPSIS,
+    '--model-version', '2.0.0', '--sha256', model.sha256, '--labels', 'No sepsis,Sepsis', '--api-keys', keysFile,
+    '--host', '127.0.0.1', '--port', new URL(url).port], { stdio: ['ignore', log, log] });
+  started(server);
+  process.on('exit', () => server.kill('SIGKILL'));
+  await until('sepsis server ready', async () => (await fetch(`${url}/health/ready`)).ok);
+  await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml'),
+    '-f', join(repoRoot, 'samples', 'local', 'icu-models-volume.yaml')]);
+  console.log('   For the demo, a check every 10 s and one breach enough to act (the sample says 5m and 2):');
+  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1}}}']);
+  await until('sepsis Serving', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.phase === 'Serving');
+  await show(cp, [...ICU, 'get', 'clm']);
+
+  const send = async (xs: number[][]) => {
+    for (let i = 0; i < xs.length; i += 25) {
+      const res = await fetch(`${url}/v1/models/${SEPSIS}/predict`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': DEMO_KEY }, body: JSON.stringify({ instances: xs.slice(i, i + 25) }),
+      });
+      if (!res.ok) throw new Error(`demo: predict answered ${res.status}: ${await res.text()}`);
+    }
+  };
+  const status = async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status ?? {};
+  const checkedAfter = async (t: number) => {
+    await until('a drift check with enough predictions', async () => {
+      const d = (await status()).drift;
+      return d?.lastCheckTime !== undefined && Date.parse(d.lastCheckTime) >= Math.floor(t / 1000) * 1000 && d.verdict !== 'InsufficientData';
+    }, 60_000);
+  };
+  const driftLine = ['-o', 'jsonpath=verdict={.status.drift.verdict} psi={.status.drift.psi} ks.D={.status.drift.ks.statistic} ks.p={.status.drift.ks.pValue} samples={.status.drift.samples} level={.status.escalation.level} phase={.status.phase}{"\\n"}'];
+  const warnings = async () => show(cp, [...ICU, 'get', 'events', '--field-selector', `involvedObject.name=${SEPSIS}`, '--sort-by=.lastTimestamp',
+    '-o', 'custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message']);
+
+  say('Traffic like the reference', '400 predictions from the holdout population (with the API key). The next check finds no drift.');
+  const t = Date.now();
+  await send(holdout(202, 400));
+  await checkedAfter(t);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
+
+  say('The population shifts a little', '400 predictions from sicker-looking inputs (features × 1.45): moderate drift → level 1, an alert with\n' +
+    'a review due in 48 h. The model keeps serving.');
+  await send(holdout(303, 400, 1.45));
+  await until('level 1', async () => (await status()).escalation?.level === 1, 60_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=since={.status.escalation.since} reviewDueBy={.status.escalation.reviewDueBy}{"\\n"}']);
+  await warnings();
+
+  say('The population shifts a lot', '400 predictions with features × 2: significant drift → level 2, Pause: the Deployment goes to 0 replicas.');
+  await send(holdout(404, 400, 2));
+  await until('Paused', async () => (await status()).phase === 'Paused', 60_000);
+  await until('0 replicas', async () => (await jsonOf(cp, [...ICU, 'get', 'deployment', SEPSIS])).spec?.replicas === 0);
+  await show(cp, [...ICU, 'get', 'clm,deployment']);
+
+  say('A named reviewer brings it back', 'Only a human acknowledgement lowers a level: it names the reviewer and the level reviewed.');
+  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+    '{"spec":{"escalation":{"acknowledgement":{"reviewer":"dr-lee","level":2,"note":"lab assay change confirmed; recalibration scheduled"}}}}']);
+  await until('Serving again', async () => (await status()).phase === 'Serving', 60_000);
+  await show(cp, [...ICU, 'get', 'clm,deployment']);
+
+  say('A patient-safety event', 'Reported with an annotation; level 3 at once: Shutdown, an incident record, and leaving level 3 will need a new model version.');
+  await show(cp, [...ICU, 'annotate', 'clm', SEPSIS, 'clinops.dev/safety-event=INC-2041: sepsis alert missed in a deteriorating patient']);
+  await until('ShutDown', async () => (await status()).phase === 'ShutDown', 30_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={.status.escalation.incident}{"\\n"}']);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.escalation.history[*]}{.time}  {.from} → {.to}  {.reason}{"\\n"}{end}']);
+  await warnings();
 }
 
 main().catch((err) => {
