@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { freePort, repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
-import { installClinops } from '../test/harness/install.js';
+import { helm, helmInstall } from '../test/harness/helm.js';
 import { generateAll, SMALL_CNN_SIZE } from '../test/models/generate.js';
 import { holdout } from './sample-reference.js';
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const stateDir = join(repoRoot, '.clinops');
   mkdirSync(stateDir, { recursive: true });
   say('Starting a local control plane', 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK, built from their Go modules.');
-  const cp = await startControlPlane({ crds: [join(repoRoot, 'crds')], log: (l) => console.log(`   ${l}`) });
+  const cp = await startControlPlane({ crds: [], log: (l) => console.log(`   ${l}`) });
   let operator: ChildProcess | undefined;
   let server: ChildProcess | undefined;
   let sepsisServer: ChildProcess | undefined;
@@ -55,11 +55,16 @@ async function main(): Promise<void> {
   try {
     await show(cp, ['get', 'nodes', '-L', 'nvidia.com/gpu.product', '-L', 'nvidia.com/gpu.count']);
 
-    say('Installing clinops', 'The CRD (server-side apply) and the operator\'s least-privilege RBAC from config/rbac/.');
-    const { operatorKubeconfig } = await installClinops(cp);
+    say('Installing clinops with Helm', '`helm install clinops charts/clinops -n clinops-system` into a namespace that enforces Pod Security\n' +
+      '"restricted": the CRD, the operator Deployment (2 replicas, leader election), its ServiceAccount and least-privilege RBAC.');
+    const installed = await helmInstall(cp);
+    const operatorKubeconfig = installed.operatorKubeconfig;
+    console.log(`$ helm list -n clinops-system\n${(await helm(cp, ['list', '-n', 'clinops-system'])).trimEnd()}`);
     await show(cp, ['api-resources', '--api-group=clinops.dev']);
+    await show(cp, ['-n', 'clinops-system', 'get', 'deployment,pods,serviceaccount', '-l', 'app.kubernetes.io/instance=clinops']);
 
-    say('Starting the operator', 'As its own process, authenticated as the clinops-operator ServiceAccount (not as admin).\n' +
+    say('Starting the operator', 'KWOK\'s fake nodes run no containers, so the chart\'s operator pods are scheduled but idle; the operator runs\n' +
+      'here as its own process, authenticated with the chart\'s ServiceAccount token (not as admin).\n' +
       'Outside the cluster it cannot reach pod IPs, so --model-endpoint points the drift checks of the sepsis model at a local server.');
     const port = await freePort();
     const sepsisPort = await freePort();
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
     const logPath = join(stateDir, 'demo-operator.log');
     const out = openSync(logPath, 'w');
     operator = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'operator',
-      `--kubeconfig=${operatorKubeconfig}`, `--http-address=127.0.0.1:${port}`, '--lease-namespace=clinops-system',
+      `--kubeconfig=${operatorKubeconfig}`, `--http-address=127.0.0.1:${port}`, '--lease-namespace=clinops-system', `--lease-name=${installed.leaseName}`,
       '--identity=demo-operator', `--model-endpoint=icu/sepsis-early-warning=${sepsisUrl}`], { stdio: ['ignore', out, out] });
     process.on('exit', () => operator?.kill('SIGKILL'));
     await until('operator ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
@@ -114,7 +119,8 @@ async function main(): Promise<void> {
 
     say('Deleting', 'The Deployment and Service are owned by the ClinicalModel; the garbage collector removes them.');
     await show(cp, ['-n', 'radiology', 'delete', 'clm', 'too-big']);
-    await until('too-big children gone', async () => (await jsonOf(cp, ['-n', 'radiology', 'get', 'deployments'])).items.length === 1);
+    // The garbage collector learns a CRD installed after it started at its next discovery (within 30 s).
+    await until('too-big children gone', async () => (await jsonOf(cp, ['-n', 'radiology', 'get', 'deployments'])).items.length === 1, 90_000);
     await show(cp, ['-n', 'radiology', 'get', 'deployments']);
 
     say('Serving a model for real', 'The fake nodes run no containers, so the inference server runs here: a generated chest X-ray CNN,\n' +
