@@ -141,8 +141,9 @@ export class Reconciler {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const failed = cr;
-      const changed = await this.writeStatus(failed, message).catch((e: unknown) => {
+      const changed = await this.writeStatus(cr, message).catch((e: unknown) => {
+        // A stale copy means our last status write (which recorded a failure) is not cached yet.
+        if (e instanceof StaleCacheError) return false;
         objLog.warn('status not written', { error: e });
         return true;
       });
