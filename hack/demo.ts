@@ -78,8 +78,10 @@ async function main(): Promise<void> {
     await until('operator ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
     console.log(`   operator logs (JSON lines): ${logPath}\n   metrics: http://127.0.0.1:${port}/metrics`);
 
-    say('Applying a ClinicalModel', 'samples/pneumonia-cxr.yaml: a chest X-ray classifier, 2 replicas, one H100 each.');
-    await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'pneumonia-cxr.yaml'), '-f', join(repoRoot, 'samples', 'local', 'models-volume.yaml')]);
+    say('Applying a ClinicalModel', 'samples/pneumonia-cxr.yaml: a chest X-ray classifier, 2 replicas, one H100 each, with its API-key Secret\n' +
+      'and reference distribution; samples/local/ adds the volume the local cluster needs.');
+    await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'pneumonia-cxr.yaml'), '-f', join(repoRoot, 'samples', 'pneumonia-cxr-reference.yaml'),
+      '-f', join(repoRoot, 'samples', 'local', 'models-volume.yaml')]);
     await until('pneumonia-cxr Serving', async () => (await jsonOf(cp, ['-n', 'radiology', 'get', 'clm', 'pneumonia-cxr'])).status?.phase === 'Serving');
     await show(cp, ['-n', 'radiology', 'get', 'clm']);
     await show(cp, ['-n', 'radiology', 'get', 'deployment,service', '-l', 'app.kubernetes.io/instance=pneumonia-cxr']);

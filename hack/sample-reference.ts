@@ -1,8 +1,10 @@
-// Writes samples/sepsis-early-warning-reference.yaml: the reference distribution of the sepsis
-// sample, i.e. the top-class confidence of the generated MLP (test/models) on a holdout set of 1,000
-// patients' 8 standardized vitals and labs, as `clinops reference` computes it. Deterministic; a test
-// checks the committed file equals a fresh run.
-//   node dist/hack/sample-reference.js [--check]
+// Writes the samples' reference distributions:
+// - samples/sepsis-early-warning-reference.yaml: the top-class confidence of the generated MLP
+//   (test/models) on a holdout set of 1,000 patients' 8 standardized vitals and labs, as
+//   `clinops reference` computes it. A test checks the committed file equals a fresh run (--check).
+// - samples/pneumonia-cxr-reference.yaml (--pneumonia, ~20 s): the ResNet-18-cost CNN on 300
+//   synthetic 224×224 radiographs (the real model's holdout set is not in this repository).
+//   node dist/hack/sample-reference.js [--check] [--pneumonia]
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,28 +20,59 @@ export function holdout(seed: number, n: number, scale = 1): number[][] {
   return Array.from({ length: n }, () => Array.from({ length: 8 }, () => (r() * 2 - 1) * scale));
 }
 
-export async function sampleReferenceYaml(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'clinops-ref-'));
-  const model = generateAll(dir, false).mlp!;
-  writeFileSync(join(dir, 'holdout.json'), JSON.stringify(holdout(101, 1000)));
-  await buildReference(model.path, join(dir, 'holdout.json'), join(dir, 'ref.json'));
-  const values = (JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8')) as number[]).map((v) => Number(v.toFixed(6)));
+function configMapYaml(header: string, name: string, namespace: string, values: number[]): string {
   const lines: string[] = [];
   for (let i = 0; i < values.length; i += 10) lines.push(`    ${values.slice(i, i + 10).join(', ')}${i + 10 < values.length ? ',' : ''}`);
-  return `# Reference distribution of samples/sepsis-early-warning.yaml: the model's top-class confidence on its
-# 1,000-patient holdout set. Written by \`node dist/hack/sample-reference.js\` (\`clinops reference\` does the
-# same for your own model: clinops reference --model model.onnx --holdout holdout.json --out confidence.json).
-apiVersion: v1
+  return `${header}apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: sepsis-reference
-  namespace: icu
+  name: ${name}
+  namespace: ${namespace}
 data:
   confidence.json: |
     [
 ${lines.join('\n')}
     ]
 `;
+}
+
+/** The pneumonia sample's reference: top-class confidences of the CNN on synthetic radiographs. */
+export async function pneumoniaReferenceYaml(): Promise<string> {
+  const ort = (await import('onnxruntime-node')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'clinops-ref-'));
+  const model = generateAll(dir, true)['cnn-resnet18']!;
+  const session = await ort.InferenceSession.create(model.path);
+  const size = 224;
+  const r = rng(303);
+  const values: number[] = [];
+  for (let b = 0; b < 300; b += 10) {
+    const data = new Float32Array(10 * size * size);
+    // A smooth vertical gradient (lungs darker than mediastinum) plus noise, normalized like the sample.
+    for (let i = 0; i < data.length; i++) {
+      const y = Math.floor((i % (size * size)) / size) / size;
+      data[i] = ((0.3 + 0.4 * y + (r() - 0.5) * 0.2) - 0.485) / 0.229;
+    }
+    const out = await session.run({ input: new ort.Tensor('float32', data, [10, 1, size, size]) });
+    const probs = out[session.outputNames[0]!]!.data as Float32Array;
+    for (let i = 0; i < 10; i++) values.push(Number(Math.max(probs[2 * i]!, probs[2 * i + 1]!).toFixed(6)));
+  }
+  return configMapYaml(`# Reference distribution of samples/pneumonia-cxr.yaml: the model's top-class confidence on its holdout
+# set (here 300 synthetic radiographs through the repository's ResNet-18-cost test CNN, whose sha256 the
+# sample declares). Written by \`node dist/hack/sample-reference.js --pneumonia\`; for your own model use
+# clinops reference --model model.onnx --holdout holdout.json --out confidence.json.
+`, 'pneumonia-reference', 'radiology', values);
+}
+
+export async function sampleReferenceYaml(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'clinops-ref-'));
+  const model = generateAll(dir, false).mlp!;
+  writeFileSync(join(dir, 'holdout.json'), JSON.stringify(holdout(101, 1000)));
+  await buildReference(model.path, join(dir, 'holdout.json'), join(dir, 'ref.json'));
+  const values = (JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8')) as number[]).map((v) => Number(v.toFixed(6)));
+  return configMapYaml(`# Reference distribution of samples/sepsis-early-warning.yaml: the model's top-class confidence on its
+# 1,000-patient holdout set. Written by \`node dist/hack/sample-reference.js\` (\`clinops reference\` does the
+# same for your own model: clinops reference --model model.onnx --holdout holdout.json --out confidence.json).
+`, 'sepsis-reference', 'icu', values);
 }
 
 if (process.argv[1]?.endsWith('sample-reference.js')) {
@@ -52,4 +85,5 @@ if (process.argv[1]?.endsWith('sample-reference.js')) {
   } else {
     writeFileSync(SAMPLE_REFERENCE, text);
   }
+  if (process.argv.includes('--pneumonia')) writeFileSync(join(repoRoot, 'samples', 'pneumonia-cxr-reference.yaml'), await pneumoniaReferenceYaml());
 }

@@ -35,7 +35,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const state: ServerState = { phase: 'loading' };
   const metrics = new ServerMetrics(cfg.modelName);
   const window = new PredictionWindow(cfg.windowSize);
-  const feedback = new FeedbackStore(cfg.feedbackCapacity);
+  const feedback = new FeedbackStore(cfg.feedbackCapacity, cfg.labels);
   const audit = new AuditLog((line) => process.stdout.write(line + '\n'), cfg.auditFile);
   let keys: ApiKeys | undefined;
   if (cfg.apiKeysFile) {

@@ -6,7 +6,7 @@ import type { ApiKeys } from '../auth/api-keys.js';
 import { ServerError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { FeedbackStore } from '../monitoring/feedback.js';
-import type { WindowResponse } from '../monitoring/wire.js';
+import type { FeedbackResponse, WindowResponse } from '../monitoring/wire.js';
 import type { PredictionWindow } from '../monitoring/window.js';
 import type { Predictor } from '../predictor.js';
 
@@ -173,6 +173,20 @@ export function createApp(d: AppDeps): express.Express {
       const { samples, dropped } = d.window.after(after, Math.max(1, limit));
       const body: WindowResponse = {
         model: { name: d.modelName, version: d.modelVersion }, epoch: d.epoch, seq: d.window.lastSeq, samples, dropped, capacity: d.window.capacity,
+      };
+      res.json(body);
+    },
+  });
+
+  // Predictions that received ground truth: predicted label, true label and probabilities, no input.
+  route('/v1/monitoring/feedback', open, {
+    get: (req, res) => {
+      const after = parseCount(req.query.after, 'after', 0);
+      const limit = parseCount(req.query.limit, 'limit', d.feedback.labelled.capacity);
+      const { samples, dropped } = d.feedback.labelled.after(after, Math.max(1, limit));
+      const body: FeedbackResponse = {
+        model: { name: d.modelName, version: d.modelVersion }, epoch: d.epoch, seq: d.feedback.labelled.lastSeq, samples, dropped,
+        capacity: d.feedback.labelled.capacity,
       };
       res.json(body);
     },

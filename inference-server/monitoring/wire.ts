@@ -28,3 +28,22 @@ export interface WindowResponse {
   /** Ring capacity. */
   capacity: number;
 }
+
+/** A prediction that received ground truth (POST /v1/feedback): what the performance checks read. */
+export interface LabelledSample {
+  /** Monotonically increasing per server process over labelled predictions, starting at 1. */
+  seq: number;
+  /** ISO 8601 time the ground truth arrived. */
+  time: string;
+  /** The label the model predicted. */
+  predicted: string;
+  /** The true label, as reported. */
+  groundTruth: string;
+  /** The model's probability for each label. */
+  probabilities: Record<string, number>;
+}
+
+/** GET /v1/monitoring/feedback: the same envelope as the window, over labelled predictions. */
+export interface FeedbackResponse extends Omit<WindowResponse, 'samples'> {
+  samples: LabelledSample[];
+}

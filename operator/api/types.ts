@@ -72,6 +72,13 @@ export interface MonitoringSpec {
   reference?: { configMapRef?: { name: string; key?: string } };
   psi?: { bins?: number; moderate?: number; significant?: number };
   ks?: { pValue?: number };
+  performance?: PerformanceSpec;
+}
+
+export interface PerformanceSpec {
+  positiveLabel?: string;
+  minLabels?: number;
+  baseline?: { auroc?: number; sensitivity?: number; specificity?: number };
 }
 
 export type EscalationAction = 'Alert' | 'ScaleDown' | 'Pause' | 'Shutdown';
@@ -166,6 +173,15 @@ export interface DriftStatus {
   ks?: { statistic: number; pValue: number };
   replicasRead?: number;
   message?: string;
+  performance?: PerformanceStatus;
+}
+
+export interface PerformanceStatus {
+  labelled: number;
+  auroc?: number;
+  sensitivity?: number;
+  specificity?: number;
+  dip?: number;
 }
 
 export interface ClinicalModelStatus {

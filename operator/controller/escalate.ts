@@ -64,6 +64,9 @@ export async function escalationStep(cr: ClinicalModel, deps: EscalationDeps): P
     if (d.verdict === 'Moderate' || d.verdict === 'Significant') {
       announcements.push({ type: 'Warning', reason: 'DriftDetected', message: `${findings?.summary ?? d.verdict}` });
     }
+    if ((findings?.dipLevel ?? 0) > 0) {
+      announcements.push({ type: 'Warning', reason: 'PerformanceDip', message: findings!.summary });
+    }
   }
 
   const prev = stateFromStatus(cr.status?.escalation);

@@ -3,7 +3,15 @@
 // its sequence with it), so no prediction is counted twice. Samples accumulate across replicas until
 // a check takes them. Memory is bounded: past `capacity` the oldest samples go first, and at most
 // 1,000 cursors are kept.
-import type { WindowResponse, WindowSample } from '../../inference-server/monitoring/wire.js';
+import type { WindowSample } from '../../inference-server/monitoring/wire.js';
+
+/** What both monitoring endpoints answer: /v1/monitoring/window and /v1/monitoring/feedback. */
+interface SequencedResponse<T> {
+  epoch: string;
+  seq: number;
+  samples: T[];
+  dropped: boolean;
+}
 
 export interface CollectResult {
   added: number;
@@ -13,14 +21,15 @@ export interface CollectResult {
   errors: string[];
 }
 
-export class WindowCollector {
+export class WindowCollector<T extends { seq: number; time: string } = WindowSample> {
   private readonly cursors = new Map<string, { epoch: string; seq: number }>();
-  private buffer: WindowSample[] = [];
+  private buffer: T[] = [];
 
   constructor(
     private readonly capacity = 100_000,
     private readonly fetchFn: typeof fetch = fetch,
     private readonly timeoutMs = 5000,
+    private readonly path = '/v1/monitoring/window',
   ) {}
 
   get size(): number {
@@ -40,14 +49,14 @@ export class WindowCollector {
     await Promise.all(endpoints.map(async (base) => {
       const cursor = this.cursors.get(base);
       try {
-        const res = await this.fetchFn(`${base}/v1/monitoring/window?after=${cursor?.seq ?? 0}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await this.fetchFn(`${base}${this.path}?after=${cursor?.seq ?? 0}`, { signal: AbortSignal.timeout(this.timeoutMs) });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        let w = (await res.json()) as WindowResponse;
+        let w = (await res.json()) as SequencedResponse<T>;
         if (cursor && w.epoch !== cursor.epoch) {
           // The server restarted: its sequence began again; read it from the start.
-          const again = await this.fetchFn(`${base}/v1/monitoring/window?after=0`, { signal: AbortSignal.timeout(this.timeoutMs) });
+          const again = await this.fetchFn(`${base}${this.path}?after=0`, { signal: AbortSignal.timeout(this.timeoutMs) });
           if (!again.ok) throw new Error(`HTTP ${again.status}`);
-          w = (await again.json()) as WindowResponse;
+          w = (await again.json()) as SequencedResponse<T>;
         }
         const fresh = !cursor && notBefore !== undefined ? w.samples.filter((x) => Date.parse(x.time) > notBefore) : w.samples;
         this.buffer.push(...fresh);
@@ -64,7 +73,7 @@ export class WindowCollector {
   }
 
   /** The samples collected so far, oldest first, without removing them. */
-  peek(): readonly WindowSample[] {
+  peek(): readonly T[] {
     return this.buffer;
   }
 
@@ -74,7 +83,7 @@ export class WindowCollector {
   }
 
   /** The samples collected so far, handed over once: the next check starts afresh. */
-  take(): WindowSample[] {
+  take(): T[] {
     const out = this.buffer;
     this.buffer = [];
     return out;

@@ -188,24 +188,30 @@ describe('on the cluster', () => {
 
   it('GitOps: applying the samples twice changes nothing; git equals the cluster; the operator never writes spec', async () => {
     const audit = new AuditLog(cp.auditLog);
-    const files = ['sepsis-early-warning.yaml', 'sepsis-early-warning-reference.yaml'].map((f) => join(samples, f));
+    const files = ['sepsis-early-warning.yaml', 'sepsis-early-warning-reference.yaml', 'pneumonia-cxr.yaml', 'pneumonia-cxr-reference.yaml']
+      .map((f) => join(samples, f));
     const apply = () => cp.kubectl(['apply', '--server-side', ...files.flatMap((f) => ['-f', f])]);
     await apply();
-    const rv = async () => (await json(['-n', 'icu', 'get', 'clm/sepsis-early-warning', 'configmap/sepsis-reference', 'secret/sepsis-api-keys'])).items
-      .map((o: Obj) => `${o.kind}/${o.metadata.name}@${o.metadata.resourceVersion}`);
+    const rv = async () => [
+      ...(await json(['-n', 'icu', 'get', 'clm/sepsis-early-warning', 'configmap/sepsis-reference', 'secret/sepsis-api-keys'])).items,
+      ...(await json(['-n', 'radiology', 'get', 'clm/pneumonia-cxr', 'configmap/pneumonia-reference', 'secret/pneumonia-api-keys'])).items,
+    ].map((o: Obj) => `${o.kind}/${o.metadata.name}@${o.metadata.resourceVersion}`);
     const before = await rv();
     await apply();
     expect(await rv()).toEqual(before);
 
-    // Every field the sample sets comes back from the API server unchanged.
-    const inGit = parse(readFileSync(files[0]!, 'utf8')).find((o) => o.kind === 'ClinicalModel')!;
-    const live = await json(['-n', 'icu', 'get', 'clm', 'sepsis-early-warning', '--show-managed-fields']);
+    // Every field the samples set comes back from the API server unchanged.
     const leaves = (v: unknown, path: string[] = []): Array<[string[], unknown]> =>
       v !== null && typeof v === 'object' && !Array.isArray(v)
         ? Object.entries(v).flatMap(([k, x]) => leaves(x, [...path, k]))
         : [[path, v]];
-    for (const [path, value] of leaves(inGit.spec)) {
-      expect([path.join('.'), path.reduce((o: any, k) => o?.[k], live.spec)]).toEqual([path.join('.'), value]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    let live: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const file of [files[2]!, files[0]!]) {
+      const inGit = parse(readFileSync(file, 'utf8')).find((o) => o.kind === 'ClinicalModel')!;
+      live = await json(['-n', inGit.metadata.namespace!, 'get', 'clm', inGit.metadata.name, '--show-managed-fields']);
+      for (const [path, value] of leaves(inGit.spec)) {
+        expect([path.join('.'), path.reduce((o: any, k) => o?.[k], live.spec)]).toEqual([path.join('.'), value]); // eslint-disable-line @typescript-eslint/no-explicit-any
+      }
     }
     // The operator wrote status only (counted in the API server's audit log since the install).
     const managers = (live.metadata.managedFields as Array<{ manager: string; subresource?: string; fieldsV1: Record<string, unknown> }>)

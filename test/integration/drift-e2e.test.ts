@@ -181,4 +181,48 @@ it('drift raises the level, pauses the model, a reviewer resumes it, a safety ev
     (await events()).find((e) => e.reason === 'AcknowledgementRefused')?.message.includes('new model version'));
   expect((await clm()).status?.escalation?.level).toBe(3);
   expect(c.status?.escalation?.history?.map((h) => [h.from, h.to])).toEqual([[0, 1], [1, 2], [2, 0], [0, 3]]);
+  await operator.stop(); // release the Lease for the next test's operator
+  operator = undefined;
+});
+
+it('a performance dip on ground truth pauses a model that declares its validated baseline', async () => {
+  const own = await serve({ model: 'mlp' });
+  const name = 'sepsis-perf';
+  let op: Operator | undefined;
+  try {
+    const perfNs = await newNamespace('perf');
+    await createModelsClaim(perfNs);
+    op = await startOperator({ modelEndpoint: [`${perfNs}/${name}=${own.url}`], identity: 'perf-1' });
+    await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(model(perfNs, name, {
+      model: { uri: `pvc://models/${name}/model.onnx`, sha256: 'a'.repeat(64), version: '1.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, gpu: { count: 0 } },
+      monitoring: { interval: '10s', performance: { minLabels: 50, baseline: { sensitivity: 0.85, specificity: 0.8 } } },
+      escalation: { consecutiveBreaches: 1 },
+    })));
+    const get = () => getJson<ClinicalModel>(['-n', perfNs, 'get', 'clm', name]);
+    await eventually('Serving', async () => (await get()).status?.phase === 'Serving', 60_000);
+    // 100 predictions; clinicians report the opposite of every one: sensitivity and specificity fall to 0.
+    const res = await fetch(`${own.url}/v1/models/sepsis/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: inputs(505, 100) }),
+    });
+    const { predictions } = (await res.json()) as { predictions: Array<{ id: string; label: string }> };
+    for (const p of predictions) {
+      const r = await fetch(`${own.url}/v1/feedback`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ predictionId: p.id, label: p.label === 'Sepsis' ? 'No sepsis' : 'Sepsis' }),
+      });
+      expect(r.status).toBe(200);
+    }
+    const c = await eventually('level 2 from the dip', async () => {
+      const x = await get();
+      return x.status?.escalation?.level === 2 && x.status.phase === 'Paused' ? x : undefined;
+    }, 40_000);
+    expect(c.status?.drift?.performance).toMatchObject({ labelled: 100, sensitivity: 0, specificity: 0, dip: 1 });
+    expect(c.status?.escalation?.history?.[0]).toMatchObject({ from: 0, to: 2, dip: 1 });
+    const evs = await getJson(['-n', perfNs, 'get', 'events', '--field-selector', `involvedObject.name=${name},reason=PerformanceDip`]);
+    expect(evs.items[0]?.message).toContain('performance dip 100.0%: sensitivity 0 (baseline 0.85), specificity 0 (baseline 0.8) over 100 labelled predictions');
+  } finally {
+    await op?.stop();
+    await own.stop();
+  }
 });

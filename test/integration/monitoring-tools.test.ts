@@ -11,6 +11,10 @@ import { repoRoot } from '../harness/controlplane.js';
 const run = promisify(execFile);
 const files = join(repoRoot, 'charts', 'clinops', 'files');
 
+it("the sepsis sample's reference ConfigMap is what `clinops reference` makes of its model today", async () => {
+  await run(process.execPath, [join(repoRoot, 'dist', 'hack', 'sample-reference.js'), '--check']);
+});
+
 describe('promtool', () => {
   it('checks the rules', async () => {
     const { stdout } = await run('promtool', ['check', 'rules', join(files, 'prometheus-rules.yaml')]);

@@ -130,6 +130,22 @@ describe('GET /v1/monitoring/window', () => {
   });
 });
 
+describe('GET /v1/monitoring/feedback', () => {
+  it('lists each labelled prediction once, with predicted and true label and probabilities, no input', async () => {
+    const before = (await get(`${s.url}/v1/monitoring/feedback`)).json;
+    const preds = (await post(`${s.url}/v1/models/sepsis/predict`, { instances: [instance(21), instance(22)] })).json.predictions;
+    await post(`${s.url}/v1/feedback`, { predictionId: preds[0].id, label: 'Sepsis' });
+    await post(`${s.url}/v1/feedback`, { predictionId: preds[0].id, label: 'No sepsis' }); // a correction is not a second sample
+    await post(`${s.url}/v1/feedback`, { predictionId: preds[1].id, label: 'No sepsis' });
+    const after = (await get(`${s.url}/v1/monitoring/feedback?after=${before.seq}`)).json;
+    expect(after.samples).toHaveLength(2);
+    expect(after.samples[0]).toEqual({ seq: before.seq + 1, time: expect.any(String), predicted: preds[0].label, groundTruth: 'Sepsis',
+      probabilities: { 'No sepsis': preds[0].probabilities['No sepsis'], Sepsis: preds[0].probabilities.Sepsis } });
+    expect(after.samples[1]).toMatchObject({ predicted: preds[1].label, groundTruth: 'No sepsis' });
+    expect((await get(`${s.url}/v1/monitoring/feedback?after=${after.seq}`)).json.samples).toEqual([]);
+  });
+});
+
 describe('metrics', () => {
   it('exports request, latency, confidence and prediction metrics with units in their names', async () => {
     const text = (await get(`${s.url}/metrics`)).json as string;

@@ -62,11 +62,12 @@ describe('DriftChecker', () => {
 
   it('says what is missing when the reference cannot be used', async () => {
     const fetchFn = server([]).fetchFn;
-    const none = await new DriftChecker(configMaps(undefined), fetchFn).check(KEY, model, [], NOW);
+    const none = await new DriftChecker(configMaps(undefined), fetchFn).check(KEY, model, ['http://10.0.0.7:8080'], NOW);
     expect(none.drift).toMatchObject({ verdict: 'InsufficientData', message: 'reference ConfigMap radiology/ref key confidence.json: the ConfigMap does not exist' });
+    expect(none.findings).toBeUndefined();
     const badKey = await new DriftChecker(configMaps({ other: '[1]' }), fetchFn).check(KEY, model, [], NOW);
     expect(badKey.drift.message).toContain('the key does not exist');
-    const bad = await new DriftChecker(configMaps({ 'confidence.json': '0.9\nx\n' }), fetchFn).check(KEY, model, [], NOW);
+    const bad = await new DriftChecker(configMaps({ 'confidence.json': '0.9\nx\n' }), fetchFn).check(KEY, model, ['http://10.0.0.7:8080'], NOW);
     expect(bad.drift.message).toBe('reference ConfigMap radiology/ref key confidence.json:2: "x" is not a finite number');
     const unset = await new DriftChecker(configMaps({}), fetchFn).check(KEY, clinicalModel(), [], NOW);
     expect(unset.drift.message).toContain('set spec.monitoring.reference.configMapRef');
@@ -80,6 +81,36 @@ describe('DriftChecker', () => {
     expect(c.drift.samples).toBe(0);
     const older = { ...model, status: { drift: { lastCheckTime: '2026-11-21T11:58:30Z' } } };
     expect((await new DriftChecker(configMaps({ 'confidence.json': '[0.5, 0.9]' }), s.fetchFn).check(KEY, older, ['http://10.0.0.7:8080'], NOW)).drift.samples).toBe(300);
+  });
+
+  it('measures the performance dip on labelled predictions against the baseline', async () => {
+    // 100 labelled predictions: positives scored 0.6–0.9 and predicted positive, except 20 missed ones.
+    const labelled = Array.from({ length: 100 }, (_, i) => {
+      const positive = i < 50;
+      const missed = positive && i < 20;
+      const p = positive ? (missed ? 0.3 : 0.6 + (i / 50) * 0.3) : 0.1 + (i / 100) * 0.3;
+      return { seq: i + 1, time: '2026-11-21T11:59:00Z', predicted: p >= 0.5 ? 'Sepsis' : 'No sepsis', groundTruth: positive ? 'Sepsis' : 'No sepsis',
+        probabilities: { 'No sepsis': 1 - p, Sepsis: p } };
+    });
+    const fetchFn = (async (url: string) => {
+      const after = Number(new URL(url).searchParams.get('after'));
+      const body = { model: { name: 'm', version: '1' }, epoch: 'e1', seq: url.includes('/feedback') ? 100 : 0,
+        samples: url.includes('/feedback') ? labelled.filter((x) => x.seq > after) : [], dropped: false, capacity: 1000 };
+      return new Response(JSON.stringify(body), { status: 200 });
+    }) as typeof fetch;
+    const sepsis = clinicalModel({ model: { ...clinicalModel().spec.model, labels: ['No sepsis', 'Sepsis'] },
+      monitoring: { performance: { minLabels: 50, baseline: { sensitivity: 0.9, specificity: 0.9 } } } });
+    const checker = new DriftChecker(configMaps({}), fetchFn);
+    const c = await checker.check(KEY, sepsis, ['http://10.0.0.7:8080'], NOW);
+    // sensitivity 30/50 = 0.6 against 0.9: a dip of 33 % → level 2; specificity 1.0 does not dip
+    expect(c.drift.performance).toEqual({ labelled: 100, sensitivity: 0.6, specificity: 1, auroc: expect.any(Number), dip: 0.333333 });
+    expect(c.findings).toMatchObject({ dipLevel: 2, dip: 0.333333 });
+    expect(c.findings?.driftLevel).toBeUndefined();
+    expect(c.findings?.summary).toBe('performance dip 33.3%: sensitivity 0.6 (baseline 0.9), specificity 1 (baseline 0.9) over 100 labelled predictions');
+    c.commit();
+    const again = await checker.check(KEY, sepsis, ['http://10.0.0.7:8080'], NOW + 1);
+    expect(again.findings).toBeUndefined();
+    expect(again.drift.message).toBe('0 of 50 labelled predictions needed for performance');
   });
 
   it('reports replicas it could not read', async () => {
