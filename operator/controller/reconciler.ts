@@ -136,8 +136,14 @@ export class Reconciler {
       if (applied) {
         // One Event per pass, not per child: Events are API writes too. Sent without waiting for it.
         const created = done.every((c) => c.verb === 'created');
+        // Say when the update was a change of size, and why: the escalation level or the spec.
+        const before = caches.deployment(namespace, name)?.spec?.replicas;
+        const after = (deployment as { spec: { replicas?: number } }).spec.replicas;
+        const level = cr.status?.escalation?.level ?? 0;
+        const resized = !created && before !== undefined && after !== undefined && before !== after
+          ? ` (${before} → ${after} replicas${level > 0 ? `, escalation level ${level}` : ''})` : '';
         void this.deps.recorder.record(cr, 'Normal', created ? 'Created' : 'Updated',
-          `${done.map((c) => `${c.kind} ${name}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}`);
+          `${done.map((c) => `${c.kind} ${name}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}${resized}`);
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
