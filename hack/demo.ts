@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { freePort, repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
 import { helm, helmInstall } from '../test/harness/helm.js';
-import { generateAll, SMALL_CNN_SIZE } from '../test/models/generate.js';
-import { holdout } from './sample-reference.js';
+import { generateAll, mlpInputs, SMALL_CNN_SIZE } from '../test/models/generate.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 let step = 0;
@@ -213,20 +212,20 @@ async function driftStory(cp: ControlPlane, stateDir: string, url: string, start
 
   say('Traffic like the reference', '400 predictions from the holdout population (with the API key). The next check finds no drift.');
   const t = Date.now();
-  await send(holdout(202, 400));
+  await send(mlpInputs(202, 400));
   await checkedAfter(t);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
 
   say('The population shifts a little', '400 predictions from sicker-looking inputs (features × 1.45): moderate drift → level 1, an alert with\n' +
     'a review due in 48 h. The model keeps serving.');
-  await send(holdout(303, 400, 1.45));
+  await send(mlpInputs(303, 400, 1.45));
   await until('level 1', async () => (await status()).escalation?.level === 1, 60_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=since={.status.escalation.since} reviewDueBy={.status.escalation.reviewDueBy}{"\\n"}']);
   await warnings();
 
   say('The population shifts a lot', '400 predictions with features × 2: significant drift → level 2, Pause: the Deployment goes to 0 replicas.');
-  await send(holdout(404, 400, 2));
+  await send(mlpInputs(404, 400, 2));
   await until('Paused', async () => (await status()).phase === 'Paused', 60_000);
   await until('0 replicas', async () => (await jsonOf(cp, [...ICU, 'get', 'deployment', SEPSIS])).spec?.replicas === 0);
   await show(cp, [...ICU, 'get', 'clm,deployment']);

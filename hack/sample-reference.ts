@@ -10,15 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildReference } from '../cli/drift.js';
 import { repoRoot } from '../test/harness/controlplane.js';
-import { generateAll, rng } from '../test/models/generate.js';
+import { generateAll, mlpInputs, rng } from '../test/models/generate.js';
 
 export const SAMPLE_REFERENCE = join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml');
-
-/** The holdout set: n instances of 8 features, uniform on (−1, 1), from a seeded generator. */
-export function holdout(seed: number, n: number, scale = 1): number[][] {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => Array.from({ length: 8 }, () => (r() * 2 - 1) * scale));
-}
 
 function configMapYaml(header: string, name: string, namespace: string, values: number[]): string {
   const lines: string[] = [];
@@ -66,7 +60,7 @@ export async function pneumoniaReferenceYaml(): Promise<string> {
 export async function sampleReferenceYaml(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'clinops-ref-'));
   const model = generateAll(dir, false).mlp!;
-  writeFileSync(join(dir, 'holdout.json'), JSON.stringify(holdout(101, 1000)));
+  writeFileSync(join(dir, 'holdout.json'), JSON.stringify(mlpInputs(101, 1000)));
   await buildReference(model.path, join(dir, 'holdout.json'), join(dir, 'ref.json'));
   const values = (JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8')) as number[]).map((v) => Number(v.toFixed(6)));
   return configMapYaml(`# Reference distribution of samples/sepsis-early-warning.yaml: the model's top-class confidence on its

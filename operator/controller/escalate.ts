@@ -7,6 +7,7 @@ import { levelPolicy } from '../drift/actions.js';
 import type { DriftCheck } from '../drift/checker.js';
 import { type CheckFindings, nextEscalation } from '../drift/escalation.js';
 import { escalationPolicy, monitoringIntervalMs, safetyEvents, stateFromStatus, statusFromState } from '../drift/state.js';
+import { rfc3339 } from '../util/time.js';
 import { jsonEqual } from './status.js';
 
 export interface Announcement {
@@ -39,7 +40,6 @@ export interface EscalationDeps {
   random: () => number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** Time of the next check: one interval after the last (or after creation, for a new model). */
 export function nextCheckDue(cr: ClinicalModel, lastCheck: number | undefined): number {
@@ -119,10 +119,10 @@ export async function escalationStep(cr: ClinicalModel, deps: EscalationDeps): P
 }
 
 function incidentRecord(cr: ClinicalModel, reason: string, now: number): IncidentRecord {
-  const stamp = iso(now).replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
+  const stamp = rfc3339(now).replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
   return {
     id: `${cr.metadata.name}-${stamp}`,
-    openedAt: iso(now),
+    openedAt: rfc3339(now),
     reason,
     modelVersion: cr.spec.model.version,
     sha256: cr.spec.model.sha256.toLowerCase(),

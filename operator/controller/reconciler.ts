@@ -86,6 +86,7 @@ export class Reconciler {
       // Gone or going: the garbage collector removes the children through their owner references.
       this.deps.checker.forget(key);
       this.deps.driftMetrics.forget(namespace, name);
+      for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
       return {};
     }
     const objLog = log.child({ kind: KIND, namespace, name });
@@ -95,20 +96,20 @@ export class Reconciler {
     const step = await escalationStep(cr, {
       now: this.deps.clock(),
       lastCheck: this.deps.checker.lastCheck(key),
-      runCheck: () => this.deps.checker.check(key, cr!, this.endpoints(key, cr!), this.deps.clock()),
+      runCheck: () => this.deps.checker.check(key, cr!, this.endpoints(key), this.deps.clock()),
       random: this.deps.random ?? Math.random,
     });
     this.deps.driftMetrics.observe(namespace, name, step.drift, step.escalation.level ?? 0);
     if (step.changed) {
+      const observed = cr.status;
       cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };
-      await this.writeStatus(cr, undefined, true);
+      await this.writeStatus(cr, undefined, observed);
       step.check?.commit();
       if (step.transitioned) this.deps.checker.reset(key);
       for (const a of step.announcements) {
-        if (a.type === 'Warning') objLog.warn(a.message, { reason: a.reason });
-        else objLog.info(a.message, { reason: a.reason });
+        objLog[a.type === 'Warning' ? 'warn' : 'info'](a.message, { reason: a.reason });
+        void this.deps.recorder.record(cr, a.type, a.reason, a.message);
       }
-      for (const a of step.announcements) void this.deps.recorder.record(cr, a.type, a.reason, a.message);
     }
     if (step.refusedAcknowledgement && !this.refused.has(`${key} ${step.refusedAcknowledgement.key}`)) {
       this.refused.add(`${key} ${step.refusedAcknowledgement.key}`);
@@ -138,9 +139,9 @@ export class Reconciler {
         const created = done.every((c) => c.verb === 'created');
         // Say when the update was a change of size, and why: the escalation level or the spec.
         const before = caches.deployment(namespace, name)?.spec?.replicas;
-        const after = (deployment as { spec: { replicas?: number } }).spec.replicas;
+        const after = deployment.spec.replicas;
         const level = cr.status?.escalation?.level ?? 0;
-        const resized = !created && before !== undefined && after !== undefined && before !== after
+        const resized = !created && before !== undefined && before !== after
           ? ` (${before} → ${after} replicas${level > 0 ? `, escalation level ${level}` : ''})` : '';
         void this.deps.recorder.record(cr, 'Normal', created ? 'Created' : 'Updated',
           `${done.map((c) => `${c.kind} ${name}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}${resized}`);
@@ -165,13 +166,13 @@ export class Reconciler {
   }
 
   /** Where to read the model's monitoring window: its ready pods, or the URLs given for it. */
-  private endpoints(key: string, cr: ClinicalModel): string[] {
+  private endpoints(key: string): string[] {
     const [namespace, name] = splitKey(key);
     const ready = this.deps.caches.pods(namespace, name).filter(isReady);
     const explicit = this.deps.modelEndpoints.get(key);
     // An explicit URL stands in for the pods, so it is read only while the model has a ready replica
     // (a paused model is not read).
-    if (explicit) return ready.length > 0 && (cr.status?.readyReplicas ?? ready.length) > 0 ? [...explicit] : [];
+    if (explicit) return ready.length > 0 ? [...explicit] : [];
     return ready.flatMap((p) => (p.status?.podIP ? [`http://${p.status.podIP.includes(':') ? `[${p.status.podIP}]` : p.status.podIP}:${SERVER_PORT}`] : []));
   }
 
@@ -206,8 +207,11 @@ export class Reconciler {
     return { kind, verb };
   }
 
-  /** Compute the status and write it if it differs from what the object has; returns whether it did. */
-  private async writeStatus(cr: ClinicalModel, applyError: string | undefined, force = false): Promise<boolean> {
+  /**
+   * Compute the status and write it if it differs from what the server has (`observed`, by default the
+   * cached object's status); returns whether it did.
+   */
+  private async writeStatus(cr: ClinicalModel, applyError: string | undefined, observed = cr.status): Promise<boolean> {
     const { caches, client, clock } = this.deps;
     const namespace = cr.metadata.namespace ?? 'default';
     const name = cr.metadata.name;
@@ -218,8 +222,8 @@ export class Reconciler {
       applyError,
       now: new Date(clock()).toISOString().replace(/\.\d+Z$/, 'Z'),
     });
-    if (!force && !statusChanged(cr.status, status)) return false;
-    const before = cr.status?.conditions?.find((c) => c.type === 'Ready');
+    if (!statusChanged(observed, status)) return false;
+    const before = observed?.conditions?.find((c) => c.type === 'Ready');
     const after = status.conditions?.find((c) => c.type === 'Ready');
     this.deps.onWrite(`${PLURAL}/status`);
     // The resourceVersion makes the write conditional: a status computed from a stale copy (say,
@@ -238,7 +242,7 @@ export class Reconciler {
     if (after?.reason === 'Unschedulable' && before?.reason !== 'Unschedulable') {
       void this.deps.recorder.record(cr, 'Warning', 'Unschedulable', after.message);
     }
-    if (status.phase !== cr.status?.phase && status.phase === 'Serving') {
+    if (status.phase !== observed?.phase && status.phase === 'Serving') {
       void this.deps.recorder.record(cr, 'Normal', 'Serving', after?.message ?? 'all replicas ready');
     }
     return true;

@@ -11,6 +11,7 @@ import { ks2samp } from '../statistics/ks-2samp.js';
 import { psi } from '../statistics/psi.js';
 import type { CheckFindings } from './escalation.js';
 import { performance } from './performance.js';
+import { rfc3339 } from '../util/time.js';
 import { parseSample } from './sample-file.js';
 import { driftLevel, signalVerdict } from './verdict.js';
 import { WindowCollector } from './window-collector.js';
@@ -48,8 +49,8 @@ export class DriftChecker {
 
   /** Forget the predictions collected so far (the model changed level: a new regime starts). */
   reset(key: string): void {
-    this.windows.get(key)?.drop(Number.MAX_SAFE_INTEGER);
-    this.feedback.get(key)?.drop(Number.MAX_SAFE_INTEGER);
+    this.windows.get(key)?.clear();
+    this.feedback.get(key)?.clear();
   }
 
   /** Forget a deleted model. */
@@ -68,7 +69,7 @@ export class DriftChecker {
       .map((t) => (t ? Date.parse(t) : NaN)).filter((t) => !Number.isNaN(t));
     const notBefore = covered.length > 0 ? Math.max(...covered) : undefined;
 
-    const drift: DriftStatus = { lastCheckTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z'), samples: 0, verdict: 'InsufficientData', replicasRead: 0 };
+    const drift: DriftStatus = { lastCheckTime: rfc3339(now), samples: 0, verdict: 'InsufficientData', replicasRead: 0 };
     const notes: string[] = [];
     const commits: Array<() => void> = [];
     const findings: CheckFindings = { summary: '' };

@@ -15,6 +15,8 @@
 //   sha256 is the one that was served when level 3 was entered.
 // - Every transition is appended to a bounded history with its time, reason and numbers.
 
+import { rfc3339 } from '../util/time.js';
+
 export type Level = 0 | 1 | 2 | 3;
 
 export interface Acknowledgement {
@@ -96,10 +98,9 @@ export interface EscalationResult {
 
 export const INITIAL_STATE: EscalationState = { level: 0, history: [] };
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 function enter(prev: EscalationState, to: Level, reason: string, inputs: EscalationInputs, extra: Partial<Transition> = {}): EscalationResult {
-  const time = iso(inputs.now);
+  const time = rfc3339(inputs.now);
   const t: Transition = { time, from: prev.level, to, reason, ...extra };
   const review = to > 0 ? inputs.policy.reviewWithinMs[to as 1 | 2 | 3] : undefined;
   const state: EscalationState = {
@@ -107,7 +108,7 @@ function enter(prev: EscalationState, to: Level, reason: string, inputs: Escalat
     level: to,
     since: time,
     reason,
-    reviewDueBy: review !== undefined ? iso(inputs.now + review) : undefined,
+    reviewDueBy: review !== undefined ? rfc3339(inputs.now + review) : undefined,
     pending: undefined,
     history: [...prev.history, t].slice(-inputs.policy.historyLimit),
   };
@@ -144,7 +145,7 @@ export function nextEscalation(prev: EscalationState, inputs: EscalationInputs):
     const r = enter(prev, 0, `acknowledged by ${ack.reviewer}${ack.note ? `: ${ack.note}` : ''}`, inputs, { reviewer: ack.reviewer });
     r.state.acknowledgedBy = ack.reviewer;
     r.state.appliedAcknowledgement = ackKey;
-    r.state.cooldownUntil = iso(inputs.now + policy.cooldownMs);
+    r.state.cooldownUntil = rfc3339(inputs.now + policy.cooldownMs);
     return r;
   }
 

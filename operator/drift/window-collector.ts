@@ -82,10 +82,8 @@ export class WindowCollector<T extends { seq: number; time: string } = WindowSam
     this.buffer = this.buffer.slice(n);
   }
 
-  /** The samples collected so far, handed over once: the next check starts afresh. */
-  take(): T[] {
-    const out = this.buffer;
+  /** Forget every sample collected so far (cursors stay: nothing is read twice). */
+  clear(): void {
     this.buffer = [];
-    return out;
   }
 }

@@ -2,11 +2,11 @@
 // kubeconfig that authenticates as the chart's ServiceAccount, so an operator run outside the cluster
 // has exactly the rights the chart grants.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ControlPlane } from './controlplane.js';
-import { kubeconfigYaml, repoRoot } from './controlplane.js';
+import { repoRoot } from './controlplane.js';
+import { serviceAccountKubeconfig, waitForCrd } from './install.js';
 
 const execFileP = promisify(execFile);
 export const CHART = join(repoRoot, 'charts', 'clinops');
@@ -48,20 +48,8 @@ export async function helmInstall(cp: ControlPlane, opts: { release?: string; na
     metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
   }));
   await helm(cp, ['upgrade', '--install', release, CHART, '-n', namespace, ...(opts.args ?? [])]);
-  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/clinicalmodels.clinops.dev']);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await cp.kubectl(['explain', 'clm.spec']); // discovery has caught up with the new CRD
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  await waitForCrd(cp);
   const fullname = release.includes('clinops') ? release : `${release}-clinops`;
-  const token = (await cp.kubectl(['create', 'token', fullname, '-n', namespace, '--duration=24h'])).trim();
-  const operatorKubeconfig = join(cp.dir, `${release}-operator.kubeconfig`);
-  await writeFile(operatorKubeconfig, kubeconfigYaml(cp.server, join(cp.dir, 'ca.crt'), { token }, fullname));
+  const operatorKubeconfig = await serviceAccountKubeconfig(cp, namespace, fullname);
   return { release, namespace, user: `system:serviceaccount:${namespace}:${fullname}`, operatorKubeconfig, leaseName: fullname };
 }

@@ -14,6 +14,7 @@ import { Operator } from '../../operator/operator.js';
 import { AuditLog } from '../harness/audit.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
 import { CHART, helm, type HelmInstall, helmInstall } from '../harness/helm.js';
+import { eventually } from './support.js';
 
 jest.setTimeout(240_000);
 
@@ -44,15 +45,6 @@ async function json(args: string[]): Promise<any> { // eslint-disable-line @type
   return JSON.parse(await cp.kubectl([...args, '-o', 'json']));
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('rendering', () => {
   it('passes helm lint', async () => {

@@ -12,7 +12,7 @@ import type { ClinicalModel } from '../../operator/api/types.js';
 import { ks2samp } from '../../operator/statistics/ks-2samp.js';
 import { psi } from '../../operator/statistics/psi.js';
 import { OPERATOR_USER } from '../harness/install.js';
-import { mlpForward, mlpWeights, rng } from '../models/generate.js';
+import { mlpForward, mlpInputs as inputs, mlpWeights } from '../models/generate.js';
 import { serve, type Served } from './server/support.js';
 import { auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
 import type { Operator } from '../../operator/operator.js';
@@ -21,11 +21,6 @@ jest.setTimeout(300_000);
 
 const NAME = 'sepsis';
 const weights = mlpWeights();
-/** Inputs of the generated MLP: 8 features, uniform on (−1, 1), scaled (a shifted population). */
-const inputs = (seed: number, n: number, scale = 1) => {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => Array.from({ length: 8 }, () => (r() * 2 - 1) * scale));
-};
 const confidences = (xs: number[][]) => xs.map((x) => Math.max(...mlpForward(weights, x)));
 
 const reference = confidences(inputs(101, 2000));

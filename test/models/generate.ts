@@ -90,6 +90,13 @@ export function softmax(logits: number[]): number[] {
   return e.map((x) => x / s);
 }
 
+/** n inputs of the MLP (8 features, uniform on (−1, 1) times scale) from a seeded generator: the
+ * holdout population of the sepsis sample, and shifted populations for drift. */
+export function mlpInputs(seed: number, n: number, scale = 1): number[][] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: 8 }, () => (r() * 2 - 1) * scale));
+}
+
 /** The MLP's forward pass in plain double-precision JavaScript, one instance. */
 export function mlpForward(w: MlpWeights, x: number[]): number[] {
   const h = new Array<number>(w.hidden).fill(0);

@@ -20,12 +20,13 @@ it('counts each prediction once across reads and replicas, and starts a restarte
     expect(await c.collect([a.url, b.url])).toMatchObject({ added: 0 });
     await predict(a, 4);
     expect(await c.collect([a.url, b.url])).toMatchObject({ added: 4 });
-    expect(c.take()).toHaveLength(9);
+    expect(c.peek()).toHaveLength(9);
+    c.clear();
     expect(c.size).toBe(0);
     // 30 predictions into a ring of 20 between two reads: the overflow is reported.
     await predict(a, 30);
     expect(await c.collect([a.url])).toMatchObject({ added: 20, dropped: true });
-    c.take();
+    c.clear();
 
     // A replica left out of a read (b, above) keeps its cursor: nothing is counted twice.
     // A replica that restarts at the same address comes back with a new epoch and a sequence from 1:
