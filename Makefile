@@ -22,7 +22,7 @@ deps: $(NODE_STAMP) ## install system packages (openssl) and npm packages
 	@bash hack/deps.sh
 
 .PHONY: binaries
-binaries: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, KWOK, helm into bin/
+binaries: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy, KWOK, helm into bin/
 	@bash hack/binaries.sh >/dev/null
 
 $(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES) tsconfig.json tsconfig.build.json
@@ -32,12 +32,20 @@ $(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES) tsconfig.json tsconfig.build.json
 .PHONY: build
 build: $(BUILD_STAMP) ## compile TypeScript into dist/
 
+.PHONY: image-archives
+image-archives: deps binaries
+	@bash hack/images.sh >/dev/null
+
+.PHONY: images
+images: image-archives build ## build the server, operator, base and pause images with buildah (cached by their inputs); import them into a running cluster's node
+	@node dist/hack/cluster.js import-images
+
 .PHONY: typecheck
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json --noEmit
 
 .PHONY: test
-test: deps binaries typecheck build ## everything CI runs: typecheck, unit tests, integration tests on a real control plane
+test: deps binaries image-archives typecheck build ## everything CI runs: typecheck, unit tests, integration tests on a real control plane and a real node
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand
 
@@ -46,7 +54,7 @@ test-unit: $(NODE_STAMP) ## unit tests only (no cluster)
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit
 
 .PHONY: cluster-up
-cluster-up: deps binaries build ## start the local control plane with fake GPU nodes; writes .clinops/kubeconfig
+cluster-up: deps binaries image-archives build ## start the local control plane with fake GPU nodes and a real node; writes .clinops/kubeconfig
 	node dist/hack/cluster.js up
 
 .PHONY: cluster-down
@@ -58,7 +66,7 @@ run: build ## run the operator out of cluster against the current KUBECONFIG
 	node dist/cli/main.js operator --no-leader-elect --http-address 127.0.0.1:8081
 
 .PHONY: demo
-demo: deps binaries build ## the local story: control plane, operator, a GPU model scheduled and served
+demo: deps binaries image-archives build ## the local story: control plane, operator, a GPU model scheduled and served
 	node dist/hack/demo.js
 
 .PHONY: bench

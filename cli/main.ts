@@ -63,6 +63,7 @@ program
   .option('--labels <list>', 'class names, JSON array or comma-separated, in output order (env CLINOPS_MODEL_LABELS)')
   .option('--preprocessing <json>', 'image preprocessing {width,height,channels,mean,std} (env CLINOPS_PREPROCESSING)')
   .option('--model-card <json>', 'model card fields (env CLINOPS_MODEL_CARD)')
+  .option('--model-card-file <path>', 'JSON file with the model card, read again when it changes (env CLINOPS_MODEL_CARD_FILE)')
   .option('--host <host>', 'listen address (env CLINOPS_HOST; default 0.0.0.0)')
   .option('--port <port>', 'listen port, 0 for any (env CLINOPS_PORT; default 8080)')
   .option('--api-keys <file>', 'API key file, reloaded when it changes (env CLINOPS_API_KEYS_FILE; default: no authentication)')
@@ -79,12 +80,17 @@ program
   .option('--window-size <n>', 'predictions kept for /v1/monitoring/window (env CLINOPS_WINDOW_SIZE; default 10000)')
   .option('--feedback-capacity <n>', 'predictions kept for feedback joins (env CLINOPS_FEEDBACK_CAPACITY; default 10000)')
   .option('--log-level <level>', 'debug, info, warn or error (env CLINOPS_LOG_LEVEL; default info)')
+  .option('--drain-delay <ms>', 'after SIGTERM, keep serving this long while readiness fails, then drain (env CLINOPS_DRAIN_DELAY_MS; default 0)')
+  .option('--exit-on-load-failure', 'exit 3 when the model cannot be served, writing why to CLINOPS_TERMINATION_LOG (default /dev/termination-log), instead of staying live and never ready (env CLINOPS_EXIT_ON_LOAD_FAILURE=true)')
   .action(async (opts: ServerFlags & { modelVersion?: string }) => {
     const { loadServerConfig, ServerConfigError } = await import('../inference-server/config.js');
     const { startServer } = await import('../inference-server/main.js');
     let config;
     try {
-      config = loadServerConfig({ ...opts, version: opts.modelVersion, protectHealth: opts.protectHealth ? true : undefined }, process.env);
+      config = loadServerConfig({
+        ...opts, version: opts.modelVersion, protectHealth: opts.protectHealth ? true : undefined,
+        exitOnLoadFailure: opts.exitOnLoadFailure ? true : undefined,
+      }, process.env);
     } catch (err) {
       if (err instanceof ServerConfigError) {
         process.stderr.write(`clinops serve: ${err.message}\n`);
@@ -102,6 +108,16 @@ program
     const stop = () => void server.shutdown().then(() => process.exit(0), () => process.exit(1));
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    await server.loaded;
+    if (config.exitOnLoadFailure && server.state.phase === 'failed') {
+      const { writeFile } = await import('node:fs/promises');
+      // Kubernetes shows this file's text as the container's termination message.
+      // "Word: reason", the word stable for the operator to act on (DigestMismatch, ModelRejected, LoadFailed).
+      const message = `${server.state.failure ?? 'LoadFailed'}: ${server.state.reason ?? 'the model could not be served'}`;
+      await writeFile(config.terminationLog, message).catch(() => {});
+      await server.shutdown().catch(() => {});
+      process.exit(3);
+    }
   });
 
 const number = (name: string, min: number, max: number, integer = false) => (v: string) => {

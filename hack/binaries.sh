@@ -20,7 +20,7 @@ KUBE_VERSION=v1.33.13
 ETCD_VERSION=v3.5.21
 KWOK_VERSION=v0.7.0
 HELM_VERSION=v3.18.6
-BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy kwok helm)
 
 log() { [ "${1:-}" = "" ] || printf 'binaries: %s\n' "$*" >&2; }
 
@@ -55,10 +55,11 @@ build_all() {
   kv+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1"
   kv+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
   export CGO_ENABLED=0 GOFLAGS=-mod=mod
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $KUBE_VERSION (first time only; ~15 min on 2 cores)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy $KUBE_VERSION (first time only; ~15 min on 2 cores)"
   (cd "$here/kube" && go build -trimpath -ldflags "-s -w $kv" -o "$tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
   log "building etcd $ETCD_VERSION"
   (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3)
   log "building kwok $KWOK_VERSION"

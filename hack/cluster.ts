@@ -1,16 +1,22 @@
 // `make cluster-up` / `make cluster-down`: the local control plane, with the CRD but no operator,
-// kept running in the background. Its admin kubeconfig is written to .clinops/kubeconfig.
-//   node dist/hack/cluster.js up | down | serve
+// kept running in the background: KWOK's fake GPU nodes and, when run as root, the real node where
+// pods run (containerd, kubelet, kube-proxy) with our images imported. Its admin kubeconfig is written
+// to .clinops/kubeconfig. `import-images` imports freshly built images into the running node.
+//   node dist/hack/cluster.js up | down | serve | import-images
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot, startControlPlane } from '../test/harness/controlplane.js';
+import { canManageNetwork } from '../test/harness/network.js';
+import { builtImages, importImages } from '../test/harness/node.js';
 
 const stateDir = join(repoRoot, '.clinops');
 const pidFile = join(stateDir, 'cluster.pid');
 const kubeconfig = join(stateDir, 'kubeconfig');
 const logFile = join(stateDir, 'cluster.log');
+/** The running cluster's temp dir (its containerd socket lives there). */
+const dirFile = join(stateDir, 'cluster.dir');
 
 function runningPid(): number | undefined {
   if (!existsSync(pidFile)) return undefined;
@@ -39,7 +45,7 @@ async function up(): Promise<void> {
   child.unref();
   let exited = false;
   child.on('exit', () => (exited = true));
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000; // a real node imports the images first
   while (!existsSync(kubeconfig)) {
     if (exited || Date.now() > deadline) {
       console.error(`The control plane did not start; its log (${logFile}):\n${readFileSync(logFile, 'utf8')}`);
@@ -49,12 +55,13 @@ async function up(): Promise<void> {
   }
   console.log(readFileSync(logFile, 'utf8').trim());
   console.log(`
-The local control plane is running (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK),
+The local control plane is running (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK${
+  canManageNetwork() ? ', and a real node: containerd, kubelet, kube-proxy' : ''}),
 with the ClinicalModel CRD installed.
 
   ${exportLine()}
   export PATH=${join(repoRoot, 'bin')}:$PATH   # kubectl 1.33
-  kubectl get nodes -L nvidia.com/gpu.product
+  kubectl get nodes -o wide -L nvidia.com/gpu.product
   kubectl explain clm.spec.model
   make run            # the operator, out of cluster
   make cluster-down   # stop it
@@ -64,8 +71,10 @@ with the ClinicalModel CRD installed.
 async function serve(): Promise<void> {
   // The CRD goes in before kube-controller-manager starts, so its garbage collector knows
   // ClinicalModels from the first moment (otherwise children outlive a deleted model by up to 30 s).
-  const cp = await startControlPlane({ crds: [join(repoRoot, 'crds')] });
+  // Without root there is no real node: KWOK's fake nodes only, as before.
+  const cp = await startControlPlane({ crds: [join(repoRoot, 'crds')], realNode: canManageNetwork(), cpuNodes: canManageNetwork() ? 0 : 1 });
   writeFileSync(pidFile, String(process.pid));
+  writeFileSync(dirFile, cp.dir);
   copyFileSync(cp.kubeconfig, `${kubeconfig}.tmp`);
   // Renamed into place last: its appearance is what `up` waits for.
   copyFileSync(`${kubeconfig}.tmp`, kubeconfig);
@@ -73,6 +82,7 @@ async function serve(): Promise<void> {
   process.on('exit', () => {
     rmSync(kubeconfig, { force: true });
     rmSync(pidFile, { force: true });
+    rmSync(dirFile, { force: true });
   });
   const stop = () => void cp.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);
@@ -96,8 +106,23 @@ async function down(): Promise<void> {
   console.log('The local control plane is stopped.');
 }
 
+async function importIntoRunning(): Promise<void> {
+  if (!runningPid() || !existsSync(dirFile)) {
+    console.log('Images built; no local cluster is running (make cluster-up imports them when it starts).');
+    return;
+  }
+  const dir = readFileSync(dirFile, 'utf8').trim();
+  if (!existsSync(join(dir, 'containerd', 'containerd.sock'))) {
+    console.log('Images built; the running cluster has no real node.');
+    return;
+  }
+  const images = await builtImages(repoRoot);
+  await importImages(dir, images);
+  console.log(`Imported into the real node: ${images.map((i) => i.ref).join(', ')}`);
+}
+
 const command = process.argv[2];
-const commands: Record<string, () => Promise<void>> = { up, down, serve };
+const commands: Record<string, () => Promise<void>> = { up, down, serve, 'import-images': importIntoRunning };
 const run = command ? commands[command] : undefined;
 if (!run) {
   console.error('usage: node dist/hack/cluster.js up|down');

@@ -1,16 +1,19 @@
-// `make demo`: the local story, narrated. A real control plane with fake GPU nodes, the operator as
-// its own process under its own ServiceAccount, a GPU model going from YAML to scheduled pods, a real
-// inference server answering a chest X-ray upload, and a sepsis model watched for drift: reference
-// traffic → no drift; shifted traffic → level 1 (alert); a stronger shift → level 2 (paused); a
-// reviewer's acknowledgement → serving again; a patient-safety event → level 3 (shut down, incident).
-// With a terminal attached, the cluster stays up afterwards for you to look around (Ctrl-C stops it).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+// `make demo`: the local story, narrated, on a real control plane with KWOK's fake GPU nodes and one
+// real node (containerd, kubelet, kube-proxy) running our own images. Helm installs the operator image,
+// which runs in pods and leads; a GPU model goes from YAML to pods scheduled on the GPU nodes; a sepsis
+// model is served for real by pods the operator created, and watched for drift through its Service:
+// reference traffic → no drift; shifted traffic → level 1 (alert); a stronger shift → level 2 (pause:
+// the pods stop); a reviewer's acknowledgement → pods back and serving; a patient-safety event →
+// level 3 (shut down, incident). With a terminal attached, the cluster stays up afterwards for you to
+// look around (Ctrl-C stops it). Needs root, as the real node does.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
-import { freePort, repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
+import { repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
 import { helm, helmInstall } from '../test/harness/helm.js';
-import { generateAll, mlpInputs, SMALL_CNN_SIZE } from '../test/models/generate.js';
+import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from '../test/harness/network.js';
+import { sepsisTraffic, sepsisWeights } from '../test/models/drift-traffic.js';
+import { mlpGraph, mlpInputs, writeModel } from '../test/models/generate.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 let step = 0;
@@ -19,8 +22,8 @@ function say(title: string, text = ''): void {
   console.log(`\n${bold(`${step}. ${title}`)}${text ? `\n${text}` : ''}`);
 }
 
-async function show(cp: ControlPlane, args: string[]): Promise<string> {
-  const out = await cp.kubectl(args);
+async function show(cp: ControlPlane, args: string[], input?: string): Promise<string> {
+  const out = await cp.kubectl(args, input);
   console.log(`$ kubectl ${args.join(' ')}\n${out.trimEnd()}`);
   return out;
 }
@@ -38,52 +41,29 @@ async function jsonOf(cp: ControlPlane, args: string[]): Promise<any> { // eslin
 }
 
 async function main(): Promise<void> {
+  if (!canManageNetwork()) throw new Error('make demo runs a real node (containerd, kubelet, kube-proxy) and needs root');
   const stateDir = join(repoRoot, '.clinops');
   mkdirSync(stateDir, { recursive: true });
-  say('Starting a local control plane', 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK, built from their Go modules.');
-  const cp = await startControlPlane({ crds: [], log: (l) => console.log(`   ${l}`) });
-  let operator: ChildProcess | undefined;
-  let server: ChildProcess | undefined;
-  let sepsisServer: ChildProcess | undefined;
-  const cleanup = async () => {
-    operator?.kill('SIGTERM');
-    server?.kill('SIGTERM');
-    sepsisServer?.kill('SIGTERM');
-    await cp.stop();
-  };
+  say('Starting a local cluster', 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler and KWOK (fake GPU nodes), and a real node:\n' +
+    'containerd + runc, kubelet and kube-proxy, with the images built from Dockerfile.server and Dockerfile.operator imported.');
+  const cp = await startControlPlane({ realNode: true, cpuNodes: 0, log: (l) => console.log(`   ${l}`) });
   try {
-    await show(cp, ['get', 'nodes', '-L', 'nvidia.com/gpu.product', '-L', 'nvidia.com/gpu.count']);
+    await show(cp, ['get', 'nodes', '-o', 'wide', '-L', 'nvidia.com/gpu.product']);
 
     say('Installing clinops with Helm', '`helm install clinops charts/clinops -n clinops-system` into a namespace that enforces Pod Security\n' +
-      '"restricted": the CRD, the operator Deployment (2 replicas, leader election), its ServiceAccount and least-privilege RBAC.');
-    const installed = await helmInstall(cp);
-    const operatorKubeconfig = installed.operatorKubeconfig;
+      '"restricted": the CRD, the operator Deployment (2 replicas, leader election), its ServiceAccount and least-privilege RBAC.\n' +
+      'The operator pods run on the real node, from the image built from Dockerfile.operator.');
+    await helmInstall(cp, { args: ['--wait', '--timeout=5m'] });
     console.log(`$ helm list -n clinops-system\n${(await helm(cp, ['list', '-n', 'clinops-system'])).trimEnd()}`);
-    await show(cp, ['api-resources', '--api-group=clinops.dev']);
-    await show(cp, ['-n', 'clinops-system', 'get', 'deployment,pods,serviceaccount', '-l', 'app.kubernetes.io/instance=clinops']);
+    await show(cp, ['-n', 'clinops-system', 'get', 'pods', '-o', 'wide']);
+    await show(cp, ['-n', 'clinops-system', 'get', 'lease', 'clinops', '-o', 'custom-columns=LEASE:.metadata.name,LEADER:.spec.holderIdentity']);
 
-    say('Starting the operator', 'KWOK\'s fake nodes run no containers, so the chart\'s operator pods are scheduled but idle; the operator runs\n' +
-      'here as its own process, authenticated with the chart\'s ServiceAccount token (not as admin).\n' +
-      'Outside the cluster it cannot reach pod IPs, so --model-endpoint points the drift checks of the sepsis model at a local server.');
-    const port = await freePort();
-    const sepsisPort = await freePort();
-    const sepsisUrl = `http://127.0.0.1:${sepsisPort}`;
-    const logPath = join(stateDir, 'demo-operator.log');
-    const out = openSync(logPath, 'w');
-    operator = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'operator',
-      `--kubeconfig=${operatorKubeconfig}`, `--http-address=127.0.0.1:${port}`, '--lease-namespace=clinops-system', `--lease-name=${installed.leaseName}`,
-      '--identity=demo-operator', `--model-endpoint=icu/sepsis-early-warning=${sepsisUrl}`], { stdio: ['ignore', out, out] });
-    process.on('exit', () => operator?.kill('SIGKILL'));
-    await until('operator ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
-    console.log(`   operator logs (JSON lines): ${logPath}\n   metrics: http://127.0.0.1:${port}/metrics`);
-
-    say('Applying a ClinicalModel', 'samples/pneumonia-cxr.yaml: a chest X-ray classifier, 2 replicas, one H100 each, with its API-key Secret\n' +
-      'and reference distribution; samples/local/ adds the volume the local cluster needs.');
+    say('Applying a GPU ClinicalModel', 'samples/pneumonia-cxr.yaml: a chest X-ray classifier, 2 replicas, one H100 each, with its API-key Secret\n' +
+      'and reference distribution; samples/local/ adds the volume the local cluster needs. The GPU nodes are KWOK\'s:\n' +
+      'this part shows scheduling (what the API server believes), not serving.');
     await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'pneumonia-cxr.yaml'), '-f', join(repoRoot, 'samples', 'pneumonia-cxr-reference.yaml'),
       '-f', join(repoRoot, 'samples', 'local', 'models-volume.yaml')]);
-    await until('pneumonia-cxr Serving', async () => (await jsonOf(cp, ['-n', 'radiology', 'get', 'clm', 'pneumonia-cxr'])).status?.phase === 'Serving');
-    await show(cp, ['-n', 'radiology', 'get', 'clm']);
-    await show(cp, ['-n', 'radiology', 'get', 'deployment,service', '-l', 'app.kubernetes.io/instance=pneumonia-cxr']);
+    await until('pneumonia-cxr pods scheduled', async () => (await jsonOf(cp, ['-n', 'radiology', 'get', 'clm', 'pneumonia-cxr'])).status?.readyReplicas === 2);
     await show(cp, ['-n', 'radiology', 'get', 'pods', '-o', 'custom-columns=POD:.metadata.name,NODE:.spec.nodeName,GPUS:.spec.containers[0].resources.limits.nvidia\\.com/gpu']);
     console.log('   Both pods landed on GPU nodes: the operator set the nvidia.com/gpu limit, the GPU product node selector and the GPU toleration.');
 
@@ -124,45 +104,25 @@ async function main(): Promise<void> {
     await until('too-big children gone', async () => (await jsonOf(cp, ['-n', 'radiology', 'get', 'deployments'])).items.length === 1, 90_000);
     await show(cp, ['-n', 'radiology', 'get', 'deployments']);
 
-    say('Serving a model for real', 'The fake nodes run no containers, so the inference server runs here: a generated chest X-ray CNN,\n' +
-      'its sha256 checked before loading, a PNG sent to it, and the monitoring window the drift checks read.');
-    const model = generateAll(join(stateDir, 'models'), false)['cnn-small']!;
-    const serverPort = await freePort();
-    const serverLog = openSync(join(stateDir, 'demo-server.log'), 'w');
-    server = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--model', model.path, '--name', 'pneumonia-cxr',
-      '--model-version', '3.0.0', '--sha256', model.sha256, '--labels', 'Normal,Pneumonia', '--host', '127.0.0.1', '--port', String(serverPort),
-      '--preprocessing', JSON.stringify({ width: SMALL_CNN_SIZE, height: SMALL_CNN_SIZE, channels: 1, mean: [0.485], std: [0.229] })],
-    { stdio: ['ignore', serverLog, serverLog] });
-    process.on('exit', () => server?.kill('SIGKILL'));
-    const url = `http://127.0.0.1:${serverPort}`;
-    await until('inference server ready', async () => (await fetch(`${url}/health/ready`)).ok);
-    const png = await sharp(Buffer.from(Array.from({ length: 64 * 64 }, (_, i) => (i * 7) % 256)), { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer();
-    const prediction = await (await fetch(`${url}/v1/models/pneumonia-cxr/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png })).json();
-    console.log(`$ curl -s ${url}/v1/models/pneumonia-cxr/predict -H 'content-type: image/png' --data-binary @cxr.png\n${JSON.stringify(prediction, null, 2)}`);
-    const window = await (await fetch(`${url}/v1/monitoring/window?after=0`)).json();
-    console.log(`$ curl -s ${url}/v1/monitoring/window?after=0\n${JSON.stringify(window)}`);
-    console.log(`   server logs and audit records (JSON lines): ${join(stateDir, 'demo-server.log')}`);
-
-    await driftStory(cp, stateDir, sepsisUrl, (p) => { sepsisServer = p; });
+    await driftStory(cp);
 
     const kubeconfig = join(stateDir, 'demo-kubeconfig');
     copyFileSync(cp.kubeconfig, kubeconfig);
-    console.log(`\n${bold('Done.')} The whole story ran on a real API server; every step left its trace in status and Events.`);
+    console.log(`\n${bold('Done.')} Every prediction above was served by pods the operator created; every step left its trace in status and Events.`);
     if (process.stdin.isTTY) {
       console.log(`
 The cluster stays up while this runs. In another terminal:
-  export KUBECONFIG=${kubeconfig}
+  export KUBECONFIG=${kubeconfig} PATH=${join(repoRoot, 'bin')}:$PATH
+  kubectl get nodes -o wide
   kubectl get clm -A -w
   kubectl describe clm -n radiology pneumonia-cxr
   kubectl get clm -n icu sepsis-early-warning -o jsonpath='{.status.escalation}'
-  kubectl get events -n radiology --sort-by=.lastTimestamp
-  curl -s http://127.0.0.1:${port}/metrics | grep clinops_          # the operator
-  curl -s ${url}/v2/models/pneumonia-cxr                              # the inference server (OIP v2)
+  kubectl logs -n clinops-system deploy/clinops-operator
 Press Ctrl-C to stop everything.`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
   } finally {
-    await cleanup();
+    await cp.stop();
   }
 }
 
@@ -170,30 +130,51 @@ const ICU = ['-n', 'icu'];
 const SEPSIS = 'sepsis-early-warning';
 const DEMO_KEY = 'sepsis-demo-key-change-me';
 
-async function driftStory(cp: ControlPlane, stateDir: string, url: string, started: (p: ChildProcess) => void): Promise<void> {
-  say('A second model, watched for drift', 'samples/sepsis-early-warning.yaml: a CPU model on tabular vitals and labs, its API-key Secret, and\n' +
-    'its reference distribution (samples/sepsis-early-warning-reference.yaml, built with `clinops reference`).');
-  const model = generateAll(join(stateDir, 'models'), false).mlp!;
-  const keysFile = join(stateDir, 'demo-sepsis-keys.json');
-  const secret = readFileSync(join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), 'utf8');
-  writeFileSync(keysFile, /keys\.json: \|\n\s+(.*)\n/.exec(secret)![1]!);
-  const log = openSync(join(stateDir, 'demo-sepsis-server.log'), 'w');
-  const server = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--model', model.path, '--name', SEPSIS,
-    '--model-version', '2.0.0', '--sha256', model.sha256, '--labels', 'No sepsis,Sepsis', '--api-keys', keysFile,
-    '--host', '127.0.0.1', '--port', new URL(url).port], { stdio: ['ignore', log, log] });
-  started(server);
-  process.on('exit', () => server.kill('SIGKILL'));
-  await until('sepsis server ready', async () => (await fetch(`${url}/health/ready`)).ok);
-  await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml'),
-    '-f', join(repoRoot, 'samples', 'local', 'icu-models-volume.yaml')]);
+async function driftStory(cp: ControlPlane): Promise<void> {
+  say('A CPU model served for real', 'samples/sepsis-early-warning.yaml: a sepsis model on tabular vitals and labs, its API-key Secret and its\n' +
+    'reference distribution (built with `clinops reference`). Its model file goes on a hostPath volume pinned to the real node;\n' +
+    'the operator\'s Deployment runs `clinops serve` from the server image, which verifies the sha256 before it turns ready.');
+  // The file behind the volume: readable by the image's user 65532 (hostPath ignores fsGroup).
+  chmodSync(cp.dir, 0o711);
+  const models = join(cp.dir, 'models');
+  const model = writeModel(join(models, 'sepsis', '2'), 'model.onnx', mlpGraph(sepsisWeights));
+  execFileSync('chmod', ['-R', 'a+rX', models]);
+  await cp.kubectl(['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml')]);
+  await show(cp, ['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'List', items: [
+      {
+        apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'icu-models' },
+        spec: {
+          capacity: { storage: '1Gi' }, accessModes: ['ReadOnlyMany'], storageClassName: '', hostPath: { path: models, type: 'Directory' },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] }] } },
+          claimRef: { namespace: 'icu', name: 'models' },
+        },
+      },
+      {
+        apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'models', namespace: 'icu' },
+        spec: { accessModes: ['ReadOnlyMany'], storageClassName: '', volumeName: 'icu-models', resources: { requests: { storage: '1Gi' } } },
+      },
+    ],
+  }));
+  await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
+  console.log(`   model.onnx sha256 ${model.sha256} (the sample declares the same)`);
   console.log('   For the demo, a check every 10 s and one breach enough to act (the sample says 5m and 2):');
   await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1}}}']);
-  await until('sepsis Serving', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.phase === 'Serving');
+  await until('sepsis Serving', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.phase === 'Serving', 180_000);
   await show(cp, [...ICU, 'get', 'clm']);
+  await show(cp, [...ICU, 'get', 'pods', '-o', 'wide']);
+  const ip = (await jsonOf(cp, [...ICU, 'get', 'service', SEPSIS])).spec.clusterIP as string;
+  const url = `http://${ip}:8080`;
+  await assertLocalRoute(ip);
+  console.log(`   The Service's ClusterIP ${ip} routes through ${await routeDevice(ip)} until kube-proxy rewrites it to a pod: no packet leaves this machine.`);
+  const one = await clusterFetch(`${url}/v1/models/${SEPSIS}/predict`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': DEMO_KEY }, body: JSON.stringify({ instances: mlpInputs(1, 1) }),
+  });
+  console.log(`$ curl -s ${url}/v1/models/${SEPSIS}/predict -H 'x-api-key: …' -d '{"instances": [[…8 values…]]}'\n${JSON.stringify(await one.json(), null, 2)}`);
 
   const send = async (xs: number[][]) => {
     for (let i = 0; i < xs.length; i += 25) {
-      const res = await fetch(`${url}/v1/models/${SEPSIS}/predict`, {
+      const res = await clusterFetch(`${url}/v1/models/${SEPSIS}/predict`, {
         method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': DEMO_KEY }, body: JSON.stringify({ instances: xs.slice(i, i + 25) }),
       });
       if (!res.ok) throw new Error(`demo: predict answered ${res.status}: ${await res.text()}`);
@@ -212,33 +193,40 @@ async function driftStory(cp: ControlPlane, stateDir: string, url: string, start
 
   say('Traffic like the reference', '400 predictions from the holdout population (with the API key). The next check finds no drift.');
   const t = Date.now();
-  await send(mlpInputs(202, 400));
+  await send(sepsisTraffic.clean);
   await checkedAfter(t);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
 
   say('The population shifts a little', '400 predictions from sicker-looking inputs (features × 1.45): moderate drift → level 1, an alert with\n' +
     'a review due in 48 h. The model keeps serving.');
-  await send(mlpInputs(303, 400, 1.45));
+  await send(sepsisTraffic.moderate);
   await until('level 1', async () => (await status()).escalation?.level === 1, 60_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=since={.status.escalation.since} reviewDueBy={.status.escalation.reviewDueBy}{"\\n"}']);
   await warnings();
 
-  say('The population shifts a lot', '400 predictions with features × 2: significant drift → level 2, Pause: the Deployment goes to 0 replicas.');
-  await send(mlpInputs(404, 400, 2));
+  say('The population shifts a lot', '400 predictions with features × 2: significant drift → level 2, Pause: the Deployment goes to\n' +
+    '0 replicas and the server pods stop (each finishes what it accepted first).');
+  await send(sepsisTraffic.strong);
   await until('Paused', async () => (await status()).phase === 'Paused', 60_000);
   await until('0 replicas', async () => (await jsonOf(cp, [...ICU, 'get', 'deployment', SEPSIS])).spec?.replicas === 0);
-  await show(cp, [...ICU, 'get', 'clm,deployment']);
+  await show(cp, [...ICU, 'get', 'clm,deployment,pods']);
+  await until('the pods gone', async () => (await jsonOf(cp, [...ICU, 'get', 'pods'])).items.length === 0, 90_000);
+  await show(cp, [...ICU, 'get', 'pods']);
+  const refused = await clusterFetch(`${url}/health/live`, { signal: AbortSignal.timeout(3000) }).then(() => 'answered', (e: Error) => `no answer (${e.message})`);
+  console.log(`$ curl -s ${url}/health/live\n   ${refused}: no process serves the model any more.`);
 
   say('A named reviewer brings it back', 'Only a human acknowledgement lowers a level: it names the reviewer and the level reviewed.');
   await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
     '{"spec":{"escalation":{"acknowledgement":{"reviewer":"dr-lee","level":2,"note":"lab assay change confirmed; recalibration scheduled"}}}}']);
-  await until('Serving again', async () => (await status()).phase === 'Serving', 60_000);
-  await show(cp, [...ICU, 'get', 'clm,deployment']);
+  await until('Serving again', async () => (await status()).phase === 'Serving', 180_000);
+  await show(cp, [...ICU, 'get', 'clm,deployment,pods']);
+  await send(mlpInputs(505, 25));
+  console.log('   New pods, the same model, serving again through the Service.');
 
   say('A patient-safety event', 'Reported with an annotation; level 3 at once: Shutdown, an incident record, and leaving level 3 will need a new model version.');
   await show(cp, [...ICU, 'annotate', 'clm', SEPSIS, 'clinops.dev/safety-event=INC-2041: sepsis alert missed in a deteriorating patient']);
-  await until('ShutDown', async () => (await status()).phase === 'ShutDown', 30_000);
+  await until('ShutDown', async () => (await status()).phase === 'ShutDown', 60_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={.status.escalation.incident}{"\\n"}']);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.escalation.history[*]}{.time}  {.from} → {.to}  {.reason}{"\\n"}{end}']);
   await warnings();

@@ -5,6 +5,16 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v promtool >/dev/null || need+=(prometheus)      # promtool: checks and unit-tests the alert rules
 command -v lua5.1 >/dev/null || need+=(lua5.1)           # runs the Argo CD health check (Argo CD runs Lua 5.1)
+# The real node and the images (see hack/images.sh and test/harness/node.ts):
+command -v containerd >/dev/null || need+=(containerd)     # the node's container runtime (1.6, CRI plugin)
+command -v runc >/dev/null || need+=(runc)                 # its OCI runtime (crun refuses our hybrid cgroups)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)   # bridge + host-local IPAM for pods
+command -v iptables >/dev/null || need+=(iptables)         # kube-proxy's Service rules, the harness's forward guard
+command -v conntrack >/dev/null || need+=(conntrack)       # kube-proxy clears stale UDP flows with it
+command -v buildah >/dev/null || need+=(buildah)           # builds Dockerfile.server and Dockerfile.operator, no daemon
+command -v debootstrap >/dev/null || need+=(debootstrap)   # the Debian base those Dockerfiles build on here
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)  # static pause
+command -v gcc >/dev/null || need+=(gcc)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
   echo "deps: missing ${need[*]}; install them with your package manager" >&2
@@ -13,7 +23,8 @@ fi
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 echo "deps: installing ${need[*]}" >&2
 $sudo apt-get update -qq
-# --no-install-recommends and no service start: only promtool is wanted from the prometheus package.
+# --no-install-recommends and no service start: only promtool is wanted from the prometheus package, and
+# the harness runs its own containerd (a system one, where the package starts it, is left alone).
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && systemctl is-active -q prometheus 2>/dev/null; then
   $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true

@@ -1,7 +1,7 @@
 // The inference server's settings: flags first, then CLINOPS_* environment variables (the operator's
 // Deployment sets these; see docs/architecture.md), then defaults. The only module of the server that
 // reads the environment; validated once at startup and frozen. A bad value names the setting.
-import { availableParallelism } from 'node:os';
+import { usableCpus } from './runtime/cpu-limit.js';
 
 export interface ImagePreprocessing {
   width: number;
@@ -19,6 +19,8 @@ export interface ServerConfig {
   readonly labels: readonly string[];
   readonly preprocessing: Readonly<ImagePreprocessing> | undefined;
   readonly modelCard: Readonly<Record<string, string>>;
+  /** A JSON file with the model card, read again when it changes (the operator mounts a ConfigMap here). */
+  readonly modelCardFile: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly apiKeysFile: string | undefined;
@@ -36,6 +38,15 @@ export interface ServerConfig {
   readonly windowSize: number;
   readonly feedbackCapacity: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Exit (status 3) when the model cannot be served — wrong sha256, unloadable or unsuitable model —
+   * after writing why to `terminationLog`, instead of staying live and never ready. In a pod this puts
+   * the reason in the container's termination message, where the operator and `kubectl describe` read it.
+   */
+  readonly exitOnLoadFailure: boolean;
+  /** After SIGTERM, keep serving this long with readiness failing, before refusing new work. */
+  readonly drainDelayMs: number;
+  readonly terminationLog: string;
 }
 
 export interface ServerFlags {
@@ -46,6 +57,9 @@ export interface ServerFlags {
   labels?: string;
   preprocessing?: string;
   modelCard?: string;
+  modelCardFile?: string;
+  exitOnLoadFailure?: boolean;
+  drainDelay?: string;
   host?: string;
   port?: string;
   apiKeys?: string;
@@ -73,7 +87,8 @@ export class ServerConfigError extends Error {
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
 
-export function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv): ServerConfig {
+/** `cpus`: what workers and intra-op threads are sized by; the container's CPU limit, not the host's cores. */
+export function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, cpus = usableCpus()): ServerConfig {
   const get = (flag: string | undefined, envName: string): string | undefined => {
     const v = flag ?? env[envName];
     return v === undefined || v === '' ? undefined : v;
@@ -160,13 +175,15 @@ export function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv): Se
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ServerConfigError('--log-level (CLINOPS_LOG_LEVEL)', `"${logLevel}" must be debug, info, warn or error`);
   }
-  const protectRaw = flags.protectHealth ?? env.CLINOPS_PROTECT_HEALTH;
-  if (typeof protectRaw === 'string' && !['true', 'false'].includes(protectRaw)) {
-    throw new ServerConfigError('CLINOPS_PROTECT_HEALTH', `"${protectRaw}" must be true or false`);
-  }
+  const bool = (flag: boolean | undefined, envName: string): boolean => {
+    const raw = flag ?? env[envName];
+    if (typeof raw === 'string' && !['true', 'false'].includes(raw)) {
+      throw new ServerConfigError(envName, `"${raw}" must be true or false`);
+    }
+    return raw === true || raw === 'true';
+  };
 
-  const cores = availableParallelism();
-  const workers = int(flags.workers, '--workers', 'CLINOPS_WORKERS', Math.max(1, Math.floor(cores / 2)), 1, 256);
+  const workers = int(flags.workers, '--workers', 'CLINOPS_WORKERS', Math.max(1, Math.floor(cpus / 2)), 1, 256);
   return Object.freeze({
     modelPath,
     modelName,
@@ -175,21 +192,25 @@ export function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv): Se
     labels: Object.freeze(labels),
     preprocessing,
     modelCard: Object.freeze(card as Record<string, string>),
+    modelCardFile: get(flags.modelCardFile, 'CLINOPS_MODEL_CARD_FILE'),
     host: get(flags.host, 'CLINOPS_HOST') ?? '0.0.0.0',
     port: int(flags.port, '--port', 'CLINOPS_PORT', 8080, 0, 65535),
     apiKeysFile: get(flags.apiKeys, 'CLINOPS_API_KEYS_FILE'),
-    protectHealth: protectRaw === true || protectRaw === 'true',
+    protectHealth: bool(flags.protectHealth, 'CLINOPS_PROTECT_HEALTH'),
     bodyLimitBytes: Number(lm[1]) * unit,
     requestTimeoutMs: int(flags.timeout, '--timeout-ms', 'CLINOPS_TIMEOUT_MS', 10_000, 1, 600_000),
     maxBatchSize: int(flags.maxBatch, '--max-batch', 'CLINOPS_MAX_BATCH', 8, 1, 1024),
     maxQueueDelayMs: int(flags.batchDelay, '--batch-delay-ms', 'CLINOPS_BATCH_DELAY_MS', 2, 0, 1000),
     maxQueue: int(flags.maxQueue, '--max-queue', 'CLINOPS_MAX_QUEUE', 256, 1, 100_000),
     workers,
-    intraOpThreads: int(flags.intraOpThreads, '--intra-op-threads', 'CLINOPS_INTRA_OP_THREADS', Math.max(1, Math.floor(cores / workers)), 1, 256),
+    intraOpThreads: int(flags.intraOpThreads, '--intra-op-threads', 'CLINOPS_INTRA_OP_THREADS', Math.max(1, Math.floor(cpus / workers)), 1, 256),
     executionProvider: provider,
     auditFile: get(flags.auditFile, 'CLINOPS_AUDIT_FILE'),
     windowSize: int(flags.windowSize, '--window-size', 'CLINOPS_WINDOW_SIZE', 10_000, 1, 10_000_000),
     feedbackCapacity: int(flags.feedbackCapacity, '--feedback-capacity', 'CLINOPS_FEEDBACK_CAPACITY', 10_000, 1, 10_000_000),
     logLevel,
+    exitOnLoadFailure: bool(flags.exitOnLoadFailure, 'CLINOPS_EXIT_ON_LOAD_FAILURE'),
+    terminationLog: get(undefined, 'CLINOPS_TERMINATION_LOG') ?? '/dev/termination-log',
+    drainDelayMs: int(flags.drainDelay, '--drain-delay', 'CLINOPS_DRAIN_DELAY_MS', 0, 0, 120_000),
   });
 }

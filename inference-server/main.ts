@@ -1,6 +1,7 @@
 // The inference server process: listen at once (liveness answers while the model loads), verify the
 // artifact's sha256, load it into the worker pool, then become ready. On a mismatch it stays live and
-// never ready, saying why. SIGTERM: not ready, stop accepting, finish what was accepted, exit.
+// never ready, saying why. SIGTERM: not ready, keep serving for the drain delay (while the Service
+// forgets this replica), then stop accepting, finish what was accepted, exit.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -11,6 +12,7 @@ import { ApiKeys } from './auth/api-keys.js';
 import type { ServerConfig } from './config.js';
 import { createApp, type ServerState } from './http/app.js';
 import { ServerMetrics } from './metrics.js';
+import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
 import { FeedbackStore } from './monitoring/feedback.js';
 import { PredictionWindow } from './monitoring/window.js';
@@ -45,7 +47,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     log.warn('no API key file configured: requests are not authenticated (set CLINOPS_API_KEYS_FILE)');
   }
   const app = createApp({
-    state, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: cfg.modelCard,
+    state, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
     bodyLimitBytes: cfg.bodyLimitBytes, keys, protectHealth: cfg.protectHealth, window, feedback, metrics,
     epoch: new Date().toISOString(), log: (level, msg, f) => log[level](msg, f),
   });
@@ -65,6 +67,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const actual = await fileSha256(cfg.modelPath);
       if (actual !== cfg.sha256) {
         state.phase = 'failed';
+        state.failure = 'DigestMismatch';
         state.reason = `sha256 of ${cfg.modelPath} is ${actual}, expected ${cfg.sha256}; refusing to serve it`;
         log.error('model artifact rejected', { path: cfg.modelPath, expected: cfg.sha256, actual });
         return;
@@ -80,6 +83,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       const classes = out?.shape[out.shape.length - 1];
       if (!out || out.datatype !== 'FP32' || (classes !== undefined && classes !== -1 && classes !== cfg.labels.length)) {
         state.phase = 'failed';
+        state.failure = 'ModelRejected';
         state.reason = `the model's first output must be FP32 probabilities with one column per label (${cfg.labels.length}); it is ${out ? `${out.datatype} [${out.shape.join(', ')}]` : 'missing'}`;
         log.error('model rejected', { reason: state.reason });
         return;
@@ -91,6 +95,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         const got = input.shape.slice(1);
         if (scheduler.signature.inputs.length !== 1 || input.datatype !== 'FP32' || got.length !== 3 || got.some((d, i) => d !== -1 && d !== want[i])) {
           state.phase = 'failed';
+          state.failure = 'ModelRejected';
           state.reason = `image preprocessing makes [batch, ${want.join(', ')}] FP32 tensors, but the model's input "${input.name}" is ${input.datatype} [${input.shape.join(', ')}]`;
           log.error('model rejected', { reason: state.reason });
           return;
@@ -103,6 +108,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         scheduler, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, window, feedback, audit, metrics,
         preprocessing: cfg.preprocessing,
       });
+      state.provider = { active: scheduler.provider, requested: cfg.executionProvider, ...(scheduler.providerNote ? { note: scheduler.providerNote } : {}) };
       state.phase = 'ready';
       log.info('model ready', {
         ms: Date.now() - t0, provider: scheduler.provider, workers: cfg.workers, intraOpThreads: cfg.intraOpThreads,
@@ -111,6 +117,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       });
     } catch (err) {
       state.phase = 'failed';
+      state.failure = 'LoadFailed';
       state.reason = `the model could not be loaded: ${(err as Error).message.split('\n')[0]}`;
       log.error('model load failed', { error: err });
     }
@@ -119,6 +126,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   const shutdown = () => {
     closing ??= (async () => {
+      if (cfg.drainDelayMs > 0 && state.phase === 'ready') {
+        // Readiness fails at once, but endpoints and kube-proxy learn it only after a moment: requests
+        // that still arrive meanwhile are served, not refused.
+        state.phase = 'stopping';
+        log.info('stopping', { drainDelayMs: cfg.drainDelayMs });
+        await new Promise((r) => setTimeout(r, cfg.drainDelayMs));
+      }
       state.phase = 'draining';
       log.info('draining');
       const closed = new Promise<void>((r) => server.close(() => r()));

@@ -11,8 +11,16 @@ import type { PredictionWindow } from '../monitoring/window.js';
 import type { Predictor } from '../predictor.js';
 
 export interface ServerState {
-  phase: 'loading' | 'ready' | 'failed' | 'draining';
+  /**
+   * stopping: told to stop, no longer ready (so the Service stops sending), still serving what arrives
+   * while that news spreads; draining: refusing new work (503), finishing what was accepted.
+   */
+  phase: 'loading' | 'ready' | 'failed' | 'stopping' | 'draining';
   reason?: string;
+  /** The execution provider in use once ready, and the one asked for (CUDA falls back to CPU). */
+  provider?: { active: string; requested: string; note?: string };
+  /** Why a failed model failed, as a stable word (it prefixes the container's termination message). */
+  failure?: 'DigestMismatch' | 'ModelRejected' | 'LoadFailed';
   predictor?: Predictor;
 }
 
@@ -21,7 +29,8 @@ export interface AppDeps {
   modelName: string;
   modelVersion: string;
   labels: readonly string[];
-  modelCard: Readonly<Record<string, string>>;
+  /** The current model card (it may change while the server runs). */
+  modelCard: () => Readonly<Record<string, string>>;
   bodyLimitBytes: number;
   keys: ApiKeys | undefined;
   protectHealth: boolean;
@@ -47,7 +56,7 @@ export function createApp(d: AppDeps): express.Express {
     const id = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     res.locals.requestId = id;
     res.set('x-request-id', id);
-    if (d.state.phase === 'draining') res.set('connection', 'close');
+    if (d.state.phase === 'stopping' || d.state.phase === 'draining') res.set('connection', 'close');
     const end = d.metrics.duration.startTimer();
     res.on('finish', () => {
       const route = (res.locals.route as string | undefined) ?? 'unmatched';
@@ -80,7 +89,7 @@ export function createApp(d: AppDeps): express.Express {
   };
 
   const predictor = (): Predictor => {
-    if (d.state.phase !== 'ready' || !d.state.predictor) {
+    if ((d.state.phase !== 'ready' && d.state.phase !== 'stopping') || !d.state.predictor) {
       throw new ServerError('NOT_READY', d.state.phase === 'draining' ? 'the server is shutting down' : `the model is not ready: ${d.state.reason ?? d.state.phase}`, undefined, { 'retry-after': '5' });
     }
     return d.state.predictor;
@@ -99,10 +108,12 @@ export function createApp(d: AppDeps): express.Express {
     get: (_q, res) => res.status(ready() ? 200 : 503).json({ status: ready() ? 'healthy' : d.state.phase, modelLoaded: ready(), model: { name: d.modelName, version: d.modelVersion }, ...(d.state.reason ? { reason: d.state.reason } : {}) }),
   });
   route('/health/live', open, { get: (_q, res) => res.json({ live: true }) });
+  // The provider in use is part of readiness: the operator reads it to report a GPU model served on CPU.
   route('/health/ready', open, {
     get: (_q, res) => {
       if (!ready()) throw notReady();
-      res.json({ ready: true });
+      const p = d.state.provider;
+      res.json({ ready: true, ...(p ? { executionProvider: p.active, requestedExecutionProvider: p.requested, ...(p.note ? { executionProviderNote: p.note } : {}) } : {}) });
     },
   });
   route('/v2/health/live', open, { get: (_q, res) => res.json({ live: true }) });
@@ -161,7 +172,7 @@ export function createApp(d: AppDeps): express.Express {
   route('/v1/models/:model/card', false, {
     get: (req, res) => {
       model(req);
-      res.json({ name: d.modelName, version: d.modelVersion, labels: d.labels, ...d.modelCard });
+      res.json({ name: d.modelName, version: d.modelVersion, labels: d.labels, ...d.modelCard() });
     },
   });
   route('/v1/feedback', false, { post: (req, res) => res.json(predictor().feedback(req.body)) });

@@ -1,5 +1,5 @@
-// The wire format of GET /v1/monitoring/window, shared by the server (which owns it) and the
-// operator's drift checks (which read it). Import it from here; never copy it.
+// The wire formats the operator reads from the server (GET /v1/monitoring/window, /v1/monitoring/feedback,
+// /health/ready), owned by the server. Import them from here; never copy them.
 
 /** Signals of one prediction. Never the input itself: only summaries that carry no PHI. */
 export interface WindowSample {
@@ -46,4 +46,15 @@ export interface LabelledSample {
 /** GET /v1/monitoring/feedback: the same envelope as the window, over labelled predictions. */
 export interface FeedbackResponse extends Omit<WindowResponse, 'samples'> {
   samples: LabelledSample[];
+}
+
+/** GET /health/ready when ready: the execution provider in use, which the operator reports in status. */
+export interface ReadyBody {
+  ready: true;
+  /** cpu or cuda: what the model's sessions run on. */
+  executionProvider?: string;
+  /** What the server was asked to use; cuda falls back to cpu when no GPU can be used. */
+  requestedExecutionProvider?: string;
+  /** Why the requested provider is not in use. */
+  executionProviderNote?: string;
 }

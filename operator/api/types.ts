@@ -64,6 +64,10 @@ export interface ServingSpec {
   tolerations?: Toleration[];
   priorityClassName?: string;
   apiKeySecretRef?: { name: string; key?: string };
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  workers?: number;
+  intraOpThreads?: number;
+  audit?: { claimName: string; subPath?: string };
 }
 
 export interface MonitoringSpec {
@@ -193,6 +197,8 @@ export interface ClinicalModelStatus {
   readyReplicas?: number;
   selector?: string;
   endpoint?: string;
+  /** GPU models: what their ready replicas run on (cpu, cuda, or mixed). */
+  executionProvider?: string;
   conditions?: Condition[];
 }
 

@@ -13,6 +13,7 @@ import { Informer } from '../kube/informer.js';
 import type { Logger } from '../observability/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { type QueueOptions, WorkQueue } from './queue.js';
+import { ProviderReports } from './providers.js';
 import { ownerKey, podKey, Reconciler, StaleCacheError, TerminalError } from './reconciler.js';
 import type { ObservedPod } from './status.js';
 
@@ -76,6 +77,7 @@ export class Controller {
       checker: new DriftChecker(client, opts.fetchFn),
       modelEndpoints: opts.modelEndpoints ?? new Map(),
       driftMetrics: opts.metrics.drift,
+      providers: new ProviderReports((key) => enqueue(key), opts.clock, opts.fetchFn),
       caches: {
         model: (ns, name) => this.models.get(ns, name),
         deployment: (ns, name) => this.deployments.get(ns, name) as never,

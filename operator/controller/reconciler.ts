@@ -6,6 +6,7 @@ import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import type { DriftChecker } from '../drift/checker.js';
 import { type DeploymentSettings, desiredDeployment, SERVER_PORT } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
+import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.js';
 import { ModelUriError } from '../desired/model-uri.js';
 import { desiredService } from '../desired/service.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
@@ -14,6 +15,8 @@ import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../observability/log.js';
 import type { DriftMetrics } from '../observability/metrics.js';
 import { escalationStep } from './escalate.js';
+import { STUCK_REASONS } from './pod-problems.js';
+import type { ProviderReports } from './providers.js';
 import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, statusChanged } from './status.js';
 
 /** What the reconciler reads: the informers' caches. */
@@ -40,6 +43,8 @@ export interface ReconcilerDeps {
   /** Explicit monitoring URLs per model key, instead of its pods' IPs (local development). */
   modelEndpoints: ReadonlyMap<string, readonly string[]>;
   driftMetrics: DriftMetrics;
+  /** What GPU models' replicas run on, read from their readiness answers in the background. */
+  providers: ProviderReports;
   random?: () => number;
 }
 
@@ -71,6 +76,7 @@ interface Change {
 
 const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
 const SERVICES = { group: '', version: 'v1', plural: 'services' };
+const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
 
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -85,6 +91,7 @@ export class Reconciler {
     if (!cr || cr.metadata.deletionTimestamp) {
       // Gone or going: the garbage collector removes the children through their owner references.
       this.deps.checker.forget(key);
+      this.deps.providers.forget(key);
       this.deps.driftMetrics.forget(namespace, name);
       for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
       return {};
@@ -127,8 +134,16 @@ export class Reconciler {
         if (err instanceof ModelUriError) throw new TerminalError(err.message);
         throw err;
       }
+      // The card's ConfigMap is not cached (the operator may not list ConfigMaps): the Deployment's
+      // digest annotation says whether it is current, and it goes in before the Deployment records it.
+      const card = desiredModelCard(cr);
+      const cardChange = card && caches.deployment(namespace, name)?.metadata?.annotations?.[CARD_DIGEST_ANNOTATION] !==
+        deployment.metadata.annotations?.[CARD_DIGEST_ANNOTATION]
+        ? await this.ensure(cr, 'ConfigMap', { ...CONFIGMAPS, namespace, name: card.metadata.name }, card, undefined, objLog)
+        : undefined;
       // The two children are independent: apply them side by side.
       const changes = await Promise.all([
+        cardChange,
         this.ensure(cr, 'Deployment', { ...DEPLOYMENTS, namespace, name }, deployment, caches.deployment(namespace, name), objLog),
         this.ensure(cr, 'Service', { ...SERVICES, namespace, name }, service, caches.service(namespace, name), objLog),
       ]);
@@ -215,10 +230,13 @@ export class Reconciler {
     const { caches, client, clock } = this.deps;
     const namespace = cr.metadata.namespace ?? 'default';
     const name = cr.metadata.name;
+    const pods = caches.pods(namespace, name);
+    const key = `${namespace}/${name}`;
     const status = computeStatus({
       cr,
       deployment: caches.deployment(namespace, name),
-      pods: caches.pods(namespace, name),
+      pods,
+      providers: (cr.spec.serving?.gpu?.count ?? 0) > 0 ? this.deps.providers.observe(key, pods, this.deps.modelEndpoints.get(key)) : undefined,
       applyError,
       now: new Date(clock()).toISOString().replace(/\.\d+Z$/, 'Z'),
     });
@@ -239,8 +257,10 @@ export class Reconciler {
       if (err instanceof ApiError && err.statusCode === 409) throw new StaleCacheError(`${namespace}/${name}`);
       throw err;
     }
-    if (after?.reason === 'Unschedulable' && before?.reason !== 'Unschedulable') {
-      void this.deps.recorder.record(cr, 'Warning', 'Unschedulable', after.message);
+    // A reason that will not clear by itself (unschedulable, image missing, crash loop) gets one Warning
+    // when it appears, not one per pass.
+    if (after?.reason && after.reason !== before?.reason && (after.reason === 'Unschedulable' || STUCK_REASONS.has(after.reason))) {
+      void this.deps.recorder.record(cr, 'Warning', after.reason, after.message);
     }
     if (status.phase !== observed?.phase && status.phase === 'Serving') {
       void this.deps.recorder.record(cr, 'Normal', 'Serving', after?.message ?? 'all replicas ready');

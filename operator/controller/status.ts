@@ -7,9 +7,11 @@ import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
 import { buildConditions, type ConditionInput } from './conditions.js';
+import { podProblem, serverExit } from './pod-problems.js';
+import type { ProviderReport } from './providers.js';
 
 export interface ObservedDeployment {
-  metadata?: { generation?: number };
+  metadata?: { generation?: number; annotations?: Record<string, string> };
   spec?: { replicas?: number };
   status?: {
     observedGeneration?: number;
@@ -20,10 +22,21 @@ export interface ObservedDeployment {
   };
 }
 
+interface ContainerState {
+  waiting?: { reason?: string; message?: string };
+  terminated?: { exitCode?: number; reason?: string; message?: string };
+}
+
 export interface ObservedPod {
-  metadata?: { name?: string; deletionTimestamp?: string };
+  metadata?: { name?: string; uid?: string; deletionTimestamp?: string };
   spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
-  status?: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: Array<{ name: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState }>;
+    initContainerStatuses?: Array<{ name: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState }>;
+  };
 }
 
 export interface StatusInput {
@@ -32,6 +45,8 @@ export interface StatusInput {
   pods: readonly ObservedPod[];
   /** Why the last apply of the children failed, if it did. */
   applyError?: string;
+  /** What the ready replicas of a GPU model said they run on (see providers.ts). */
+  providers?: readonly ProviderReport[];
   now: string;
 }
 
@@ -64,6 +79,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   const replicas = deployment?.status?.replicas ?? 0;
   const ready = deployment?.status?.readyReplicas ?? 0;
   const unschedulable = unschedulableMessage(pods);
+  const problem = podProblem(pods);
   const progress = deployment?.status?.conditions?.find((c) => c.type === 'Progressing');
   const stuck = progress?.status === 'False' && progress.reason === 'ProgressDeadlineExceeded';
 
@@ -90,8 +106,11 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
     const counts = `${ready}/${want} replicas ready`;
     readyCond = ready >= want
       ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: counts }
-      : { type: 'Ready', status: 'False', reason: unschedulable ? 'Unschedulable' : 'ReplicasNotReady',
-          message: unschedulable ? `${counts}; ${unschedulable}` : counts };
+      : unschedulable
+        ? { type: 'Ready', status: 'False', reason: 'Unschedulable', message: `${counts}; ${unschedulable}` }
+        : problem
+          ? { type: 'Ready', status: 'False', reason: problem.reason, message: `${counts}; ${problem.message}` }
+          : { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: counts };
   }
 
   const conditions: ConditionInput[] = [readyCond];
@@ -101,10 +120,16 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
       : { type: 'PodsScheduled', status: 'True', reason: 'Scheduled', message: 'every pod has a node' });
   }
   const sha = cr.spec.model.sha256.toLowerCase();
-  conditions.push(pods.some((p) => isReady(p) && servesSha(p, sha))
+  const current = pods.filter((p) => servesSha(p, sha));
+  const exit = serverExit(current);
+  conditions.push(current.some(isReady)
     ? { type: 'ArtifactVerified', status: 'True', reason: 'VerifiedByServer', message: `a ready replica verified sha256 ${sha.slice(0, 12)}… before loading` }
-    : { type: 'ArtifactVerified', status: 'Unknown', reason: 'NoReadyReplica', message: 'no ready replica serves this sha256 yet' });
+    : exit?.reason === 'DigestMismatch'
+      ? { type: 'ArtifactVerified', status: 'False', reason: 'DigestMismatch', message: exit.message }
+      : { type: 'ArtifactVerified', status: 'Unknown', reason: 'NoReadyReplica', message: 'no ready replica serves this sha256 yet' });
 
+  const gpu = (cr.spec.serving?.gpu?.count ?? 0) > 0;
+  if (gpu) conditions.push(acceleratedCondition(input.providers ?? []));
   conditions.push(driftCondition(cr), escalatedCondition(cr));
 
   const status: ClinicalModelStatus = {
@@ -116,11 +141,27 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
     endpoint: serviceEndpoint(cr),
     conditions: buildConditions(cr.status?.conditions, conditions, generation, now),
   };
+  const active = [...new Set((input.providers ?? []).map((p) => p.active))];
+  if (gpu && active.length > 0) status.executionProvider = active.length === 1 ? active[0] : 'mixed';
   // The drift and escalation state is carried over as the escalation step left it on the object.
   if (cr.status?.drift) status.drift = cr.status.drift;
   if (cr.status?.escalation) status.escalation = cr.status.escalation;
   if (generation === undefined) delete status.observedGeneration;
   return status;
+}
+
+/** GPUAccelerated, for models that ask for GPUs: do their ready replicas really run on CUDA? */
+function acceleratedCondition(reports: readonly ProviderReport[]): ConditionInput {
+  const cpu = reports.filter((r) => r.active !== 'cuda');
+  if (cpu.length > 0) {
+    const first = cpu[0]!;
+    return { type: 'GPUAccelerated', status: 'False', reason: 'CUDAUnavailable',
+      message: `${cpu.length} of ${reports.length} reporting replicas serve on ${first.active}, not CUDA (pod ${first.pod}${first.note ? `: ${first.note}` : ''}); predictions are correct but slower` };
+  }
+  if (reports.length > 0) {
+    return { type: 'GPUAccelerated', status: 'True', reason: 'CUDA', message: `${reports.length} ready replicas serve on CUDA` };
+  }
+  return { type: 'GPUAccelerated', status: 'Unknown', reason: 'NotReported', message: 'no ready replica has reported its execution provider yet' };
 }
 
 function driftCondition(cr: ClinicalModel): ConditionInput {

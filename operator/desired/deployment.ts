@@ -5,6 +5,7 @@ import type { ClinicalModel, OwnerReference, Quantity, Toleration } from '../api
 import { API_VERSION, KIND } from '../api/types.js';
 import { replicasAtLevel } from '../drift/actions.js';
 import { objectLabels, selectorLabels } from './labels.js';
+import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
 import { parseModelUri } from './model-uri.js';
 
 export const SERVER_PORT = 8080;
@@ -12,6 +13,9 @@ export const GPU_RESOURCE = 'nvidia.com/gpu';
 export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 export const MODEL_MOUNT = '/models';
 export const KEYS_MOUNT = '/etc/clinops/keys';
+export const CARD_MOUNT = '/etc/clinops/card';
+export const AUDIT_MOUNT = '/var/log/clinops';
+export const DRAIN_DELAY_MS = 5000;
 
 export interface DeploymentSettings {
   /** Inference server image used when the ClinicalModel does not name one. */
@@ -25,6 +29,7 @@ export interface Deployment {
     name: string;
     namespace: string;
     labels: Record<string, string>;
+    annotations?: Record<string, string>;
     ownerReferences: OwnerReference[];
   };
   spec: Record<string, unknown> & { replicas: number };
@@ -55,7 +60,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const gpuCount = serving.gpu?.count ?? 0;
   const image = serving.image ?? settings.serverImage;
 
-  const env: Array<{ name: string; value: string }> = [
+  const env: Array<{ name: string; value?: string; valueFrom?: object }> = [
     { name: 'CLINOPS_MODEL_NAME', value: name },
     { name: 'CLINOPS_MODEL_VERSION', value: model.version },
     { name: 'CLINOPS_MODEL_SHA256', value: model.sha256.toLowerCase() },
@@ -66,11 +71,18 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     },
     { name: 'CLINOPS_PORT', value: String(SERVER_PORT) },
     { name: 'CLINOPS_EXECUTION_PROVIDER', value: gpuCount > 0 ? 'cuda' : 'cpu' },
+    // A model that cannot be served exits with the reason as its termination message (status reads it).
+    { name: 'CLINOPS_EXIT_ON_LOAD_FAILURE', value: 'true' },
+    // Serve on for a moment after SIGTERM while endpoints drop the pod (well inside the 30 s grace period).
+    { name: 'CLINOPS_DRAIN_DELAY_MS', value: String(DRAIN_DELAY_MS) },
   ];
+  if (serving.workers !== undefined) env.push({ name: 'CLINOPS_WORKERS', value: String(serving.workers) });
+  if (serving.intraOpThreads !== undefined) env.push({ name: 'CLINOPS_INTRA_OP_THREADS', value: String(serving.intraOpThreads) });
   if (model.preprocessing?.image) {
     env.push({ name: 'CLINOPS_PREPROCESSING', value: JSON.stringify(model.preprocessing.image) });
   }
-  if (cr.spec.modelCard) env.push({ name: 'CLINOPS_MODEL_CARD', value: JSON.stringify(cr.spec.modelCard) });
+  const cardDigest = modelCardDigest(cr);
+  if (cardDigest) env.push({ name: 'CLINOPS_MODEL_CARD_FILE', value: `${CARD_MOUNT}/${CARD_KEY}` });
 
   const volumeMounts: Array<Record<string, unknown>> = [
     { name: 'model', mountPath: MODEL_MOUNT, readOnly: true },
@@ -89,6 +101,20 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     volumeMounts.push({ name: 'api-keys', mountPath: KEYS_MOUNT, readOnly: true });
     volumes.push({ name: 'api-keys', secret: { secretName: keys.name, items: [{ key, path: key }] } });
   }
+  if (cardDigest) {
+    volumeMounts.push({ name: 'model-card', mountPath: CARD_MOUNT, readOnly: true });
+    // Optional: a pod never waits for the card; the server shows the card once the file appears.
+    volumes.push({ name: 'model-card', configMap: { name: modelCardName(name), optional: true } });
+  }
+  if (serving.audit) {
+    // One hash chain per pod: replicas sharing a claim never interleave records in one file.
+    env.push(
+      { name: 'CLINOPS_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'CLINOPS_AUDIT_FILE', value: `${AUDIT_MOUNT}/$(CLINOPS_POD_NAME).audit.jsonl` },
+    );
+    volumeMounts.push({ name: 'audit', mountPath: AUDIT_MOUNT, ...(serving.audit.subPath ? { subPath: serving.audit.subPath } : {}) });
+    volumes.push({ name: 'audit', persistentVolumeClaim: { claimName: serving.audit.claimName } });
+  }
 
   const containerSecurity = {
     allowPrivilegeEscalation: false,
@@ -101,7 +127,9 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const container: Record<string, unknown> = {
     name: 'server',
     image,
+    imagePullPolicy: serving.imagePullPolicy ?? 'IfNotPresent',
     args: ['serve'],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     ports: [{ name: 'http', containerPort: SERVER_PORT, protocol: 'TCP' }],
     env,
     volumeMounts,
@@ -130,7 +158,11 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const podSpec: Record<string, unknown> = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    // fsGroup: volumes that support ownership (most PVCs) become readable and writable by the image's
+    // user 65532; OnRootMismatch skips the walk when a large model volume already belongs to it.
+    securityContext: {
+      runAsNonRoot: true, fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
+    },
     containers: [container],
     volumes,
   };
@@ -139,6 +171,8 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
       {
         name: 'fetch-model',
         image,
+        imagePullPolicy: serving.imagePullPolicy ?? 'IfNotPresent',
+        terminationMessagePolicy: 'FallbackToLogsOnError',
         args: ['fetch-model', '--url', source.url, '--sha256', model.sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`],
         volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }],
         securityContext: containerSecurity,
@@ -157,7 +191,10 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace, labels, ownerReferences: [ownerReference(cr)] },
+    metadata: {
+      name, namespace, labels, ownerReferences: [ownerReference(cr)],
+      ...(cardDigest ? { annotations: { [CARD_DIGEST_ANNOTATION]: cardDigest } } : {}),
+    },
     spec: {
       replicas: desiredReplicas(cr),
       revisionHistoryLimit: 3,

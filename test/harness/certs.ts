@@ -39,16 +39,29 @@ async function issue(dir: string, name: string, subject: string, extensions: str
     '-out', `${name}.crt`, '-days', '30', '-extfile', `${name}.ext`);
 }
 
-export async function createPki(dir: string): Promise<ClusterPki> {
+/** A client certificate signed by the cluster CA: `subject` as openssl writes it (/O=group/CN=user). */
+export async function clientCert(dir: string, name: string, subject: string): Promise<{ cert: string; key: string }> {
+  await issue(dir, name, subject, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+/** A serving certificate signed by the cluster CA for the given IP addresses. */
+export async function servingCert(dir: string, name: string, ips: string[]): Promise<{ cert: string; key: string }> {
+  await issue(dir, name, `/CN=${name}`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n` +
+    'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+/** `extraIps`: more addresses the API server answers on (the real node's address, where pods reach it). */
+export async function createPki(dir: string, extraIps: string[] = []): Promise<ClusterPki> {
   await openssl(dir, 'req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30',
     '-subj', '/CN=clinops-local-ca', '-addext', 'basicConstraints=critical,CA:TRUE',
     '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
   // One after the other: both update the CA's serial file.
   await issue(dir, 'apiserver', '/CN=kube-apiserver',
-      'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n' +
+      `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${extraIps.map((ip) => `IP:${ip},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n` +
         'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
-  await issue(dir, 'admin', '/O=system:masters/CN=clinops-admin',
-    'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+  await clientCert(dir, 'admin', '/O=system:masters/CN=clinops-admin');
   const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   await writeFile(join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   await writeFile(join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));

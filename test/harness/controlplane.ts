@@ -13,6 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPki } from './certs.js';
+import { canManageNetwork, KWOK_NODE_IP, KWOK_POD_CIDR, NODE_IP, NODE_NAME, pruneSink, releaseSink, SERVICE_CIDR, setupSink } from './network.js';
+import { builtImages, cleanupNode, startNodeAgents, startRuntime } from './node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from test/harness or dist/test/harness. */
@@ -36,6 +38,11 @@ export interface ControlPlaneOptions {
    * collector knows the custom resources from its first sync instead of its next rediscovery (30 s).
    */
   crds?: string[];
+  /**
+   * Add the real node (containerd, kubelet, kube-proxy) with our images imported, where pods run as
+   * processes. The API server then listens on the node's address, where pods reach it. Needs root.
+   */
+  realNode?: boolean;
 }
 
 export interface ControlPlane {
@@ -45,6 +52,8 @@ export interface ControlPlane {
   auditLog: string;
   binDir: string;
   startupMs: number;
+  /** The real node's name, when it was asked for. */
+  realNode?: string;
   /** Run a binary from the bin folder (kubectl, helm) against this cluster; resolves stdout. */
   kubectl(args: string[], input?: string): Promise<string>;
   /** Stop one component (e.g. kube-controller-manager), leaving the rest running; SIGKILL simulates a crash. */
@@ -56,7 +65,7 @@ export interface ControlPlane {
 
 const execFileP = promisify(execFile);
 
-export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+export type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'kubelet' | 'kube-proxy';
 
 /** The folder with the control-plane binaries: CLINOPS_BIN_DIR, else bin/ (made by hack/binaries.sh). */
 export function binDir(): string {
@@ -100,7 +109,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Stop what an earlier, killed harness left running: its owner process is gone but its children live on. */
-export function reapOrphans(): void {
+export async function reapOrphans(): Promise<void> {
   for (const entry of readdirSync(tmpdir())) {
     if (!entry.startsWith(DIR_PREFIX)) continue;
     const dir = join(tmpdir(), entry);
@@ -110,11 +119,15 @@ export function reapOrphans(): void {
       for (const line of readFileSync(join(dir, 'pids'), 'utf8').split('\n')) {
         if (line) killGroup(Number(line), 'SIGKILL');
       }
+      // Containers, mounts and network of a real node first: removing the dir must never reach
+      // through a volume's bind mount into the files behind it.
+      await cleanupNode(dir, binDir());
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // not ours, or half-written: leave it
     }
   }
+  if (canManageNetwork()) await pruneSink();
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, check?: () => void): Promise<T> {
@@ -210,7 +223,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const t0 = Date.now();
   const log = opts.log ?? ((l: string) => process.stderr.write(`controlplane: ${l}\n`));
   const bin = binDir();
-  reapOrphans();
+  if (opts.realNode && !canManageNetwork()) {
+    throw new Error('the real node needs root (containerd, kubelet and its network); run as root or without realNode');
+  }
+  await reapOrphans();
+  // Built (or found in the cache) before anything starts: the first build takes minutes.
+  const images = opts.realNode ? await builtImages(repoRoot) : [];
   const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
   await writeFile(join(dir, 'owner.pid'), String(process.pid));
   const pidsFile = await open(join(dir, 'pids'), 'a');
@@ -222,20 +240,21 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const killAll = (signal: NodeJS.Signals) => {
     for (const { child } of [...procs].reverse()) if (child.pid) killGroup(child.pid, signal);
   };
+  // Processes only: what a real node leaves behind (containers, mounts) is the next start's to reap.
   const onExit = () => killAll('SIGKILL');
   const onSignal = (sig: NodeJS.Signals) => {
-    killAll('SIGKILL');
-    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
-    process.exit(sig === 'SIGINT' ? 130 : 143);
+    void stop().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.on('exit', onExit);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const startProc = async (name: string, args: string[]) => {
+  const exeOf = new Map<string, string>();
+  const startProc = async (name: string, args: string[], executable = join(bin, name)) => {
     argsOf.set(name, args);
+    exeOf.set(name, executable);
     const out = await open(join(dir, `${name}.log`), 'a');
-    const child = spawn(join(bin, name), args, { cwd: dir, detached: true, stdio: ['ignore', out.fd, out.fd] });
+    const child = spawn(executable, args, { cwd: dir, detached: true, stdio: ['ignore', out.fd, out.fd] });
     await out.close();
     const entry: (typeof procs)[number] = { name, child };
     procs.push(entry);
@@ -251,8 +270,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     if (failure) throw failure;
   };
 
-  const stop = async () => {
-    if (stopped) return;
+  // Every caller waits for the one teardown (a signal handler and the owner may both ask for it).
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= teardown());
+  const teardown = async () => {
     stopped = true;
     killAll('SIGTERM');
     const deadline = Date.now() + 5000;
@@ -261,6 +282,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }
     killAll('SIGKILL');
     await pidsFile.close().catch(() => {});
+    // Before the dir goes: a volume's bind mount under it must be gone before anything is removed.
+    await cleanupNode(dir, bin).catch((err) => log(`cleaning up the real node: ${String(err)}`));
+    if (canManageNetwork()) await releaseSink().catch(() => {});
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -268,7 +292,20 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
 
   try {
-    const pki = await createPki(dir);
+    // Before any component: a packet to a Service or fake pod address dies here, never off the machine.
+    if (canManageNetwork()) await setupSink();
+    const host = opts.realNode ? NODE_IP : '127.0.0.1';
+    const pki = await createPki(dir, opts.realNode ? [NODE_IP] : []);
+    const nodeCtx = {
+      dir, binDir: bin, server: '', caCert: pki.caCert, caKey: pki.caKey, startProc, log,
+      kubeconfigFor: async (name: string, cred: { cert: string; key: string }) => {
+        const path = join(dir, `${name}.kubeconfig`);
+        await writeFile(path, kubeconfigYaml(nodeCtx.server, pki.caCert, { certPath: cred.cert, keyPath: cred.key }));
+        return path;
+      },
+    };
+    // The node's network holds the address the API server listens on, so it comes first.
+    const runtime = opts.realNode ? await startRuntime(nodeCtx, images) : undefined;
     const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
       Array.from({ length: 6 }, () => freePort()),
     );
@@ -283,19 +320,23 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
     await startProc('kube-apiserver', [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      `--secure-port=${apiPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`, `--bind-address=${host}`, `--advertise-address=${host}`,
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.saPublicKey}`, `--service-account-signing-key-file=${pki.saPrivateKey}`,
-      '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/16',
+      '--authorization-mode=Node,RBAC', `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      // Logs and exec reach the real node's kubelet by its address (its name resolves nowhere).
+      `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`,
+      '--kubelet-preferred-address-types=InternalIP',
       '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
       `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLog}`,
       '--audit-log-mode=blocking', '--audit-log-format=json',
       '--max-requests-inflight=800', '--max-mutating-requests-inflight=400',
       '--v=0',
     ]);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${host}:${apiPort}`;
+    nodeCtx.server = server;
     const agent = new Agent({
       ca: await readFile(pki.caCert),
       cert: await readFile(pki.adminCert),
@@ -344,9 +385,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await startProc('kwok', [
       `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      `--server-address=127.0.0.1:${kwokPort}`, '--cidr=10.244.0.0/16', '--node-ip=10.0.0.2',
+      `--server-address=127.0.0.1:${kwokPort}`, `--cidr=${KWOK_POD_CIDR}`, `--node-ip=${KWOK_NODE_IP}`,
     ]);
 
+    if (opts.realNode) {
+      await runtime?.ready;
+      await startNodeAgents(nodeCtx, freePort);
+    }
     const gpuNodes = opts.gpuNodes ?? 2;
     const cpuNodes = opts.cpuNodes ?? 1;
     const pods = opts.podsPerNode ?? 110;
@@ -356,7 +401,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     ];
     await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }));
     await waitFor('fake nodes Ready', 60_000, async () => {
-      const out = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as {
+      const out = JSON.parse(await kubectl(['get', 'nodes', '-l', 'type=kwok', '-o', 'json'])) as {
         items: Array<{ spec?: { taints?: Array<{ key: string }> }; status?: { conditions?: Array<{ type: string; status: string }> } }>;
       };
       // Ready, and the not-ready taint that admission puts on every new node lifted by the node lifecycle controller.
@@ -372,8 +417,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const r = await httpsGet(`https://127.0.0.1:${schedPort}/healthz`, new Agent({ rejectUnauthorized: false }));
       return r.status === 200 ? true : undefined;
     }, check);
+    if (opts.realNode) {
+      await waitFor(`real node ${NODE_NAME} Ready`, 120_000, async () => {
+        const n = JSON.parse(await kubectl(['get', 'node', NODE_NAME, '-o', 'json'])) as {
+          spec?: { taints?: Array<{ key: string }> }; status?: { conditions?: Array<{ type: string; status: string }> };
+        };
+        return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+          !n.spec?.taints?.some((t) => t.key.startsWith('node.kubernetes.io/')) ? true : undefined;
+      }, check);
+    }
     const startupMs = Date.now() - t0;
-    log(`control plane ready in ${(startupMs / 1000).toFixed(1)} s: ${gpuNodes} GPU nodes (${GPUS_PER_NODE}× ${GPU_PRODUCT}), ${cpuNodes} CPU node(s); dir ${dir}`);
+    log(`control plane ready in ${(startupMs / 1000).toFixed(1)} s: ${gpuNodes} GPU nodes (${GPUS_PER_NODE}× ${GPU_PRODUCT}), ` +
+      `${cpuNodes} fake CPU node(s)${opts.realNode ? `, real node ${NODE_NAME} (${NODE_IP})` : ''}; dir ${dir}`);
     const stopComponent = async (name: Component, signal: NodeJS.Signals = 'SIGTERM') => {
       const entry = procs.find((p) => p.name === name && p.child.exitCode === null && p.child.signalCode === null);
       if (!entry) return;
@@ -386,9 +441,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const startComponent = async (name: Component) => {
       const args = argsOf.get(name);
       if (!args) throw new Error(`unknown component ${name}`);
-      await startProc(name, args);
+      await startProc(name, args, exeOf.get(name));
     };
-    return { dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, stop };
+    return {
+      dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, stop,
+      ...(opts.realNode ? { realNode: NODE_NAME } : {}),
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -37,6 +37,10 @@ describe('validation', () => {
       'spec.escalation.level1: Invalid value: "object": ScaleDown needs replicas'],
     ['an unknown action', (s: any) => { s.escalation = { level2: { action: 'Ignore' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.escalation.level2.action: Unsupported value: "Ignore"'],
+    ['an audit folder outside its claim', (s: any) => { s.serving = { audit: { claimName: 'audit', subPath: '../etc' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      "spec.serving.audit.subPath: Invalid value: \"string\": must be a relative path without '..'"],
+    ['an unknown image pull policy', (s: any) => { s.serving = { imagePullPolicy: 'Sometimes' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.serving.imagePullPolicy: Unsupported value: "Sometimes"'],
     ['a monitoring interval that is not a duration', (s: any) => { s.monitoring = { interval: 'hourly' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.monitoring.interval: Invalid value: "string": must be a duration of at least 10s'],
     ['GPUs given as a resource limit', (s: any) => { s.serving = { resources: { limits: { 'nvidia.com/gpu': 1 } } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -60,7 +64,7 @@ describe('defaults', () => {
     await kubectl(['apply', '-f', '-'], JSON.stringify(model(ns, 'defaulted')));
     const cr = await getJson(['-n', ns, 'get', 'clm', 'defaulted']);
     expect(cr.spec.model.sha256).toBe(SHA);
-    expect(cr.spec.serving).toEqual({ replicas: 1 });
+    expect(cr.spec.serving).toEqual({ replicas: 1, imagePullPolicy: 'IfNotPresent' });
     expect(cr.spec.monitoring).toEqual({ interval: '5m', minSamples: 200, psi: { bins: 10, moderate: 0.1, significant: 0.2 }, ks: { pValue: 0.05 } });
     expect(cr.spec.escalation).toEqual({
       consecutiveBreaches: 2,

@@ -12,7 +12,8 @@ import type { ClinicalModel } from '../../operator/api/types.js';
 import { ks2samp } from '../../operator/statistics/ks-2samp.js';
 import { psi } from '../../operator/statistics/psi.js';
 import { OPERATOR_USER } from '../harness/install.js';
-import { mlpForward, mlpInputs as inputs, mlpWeights } from '../models/generate.js';
+import { sepsisConfidences, sepsisReference, sepsisTraffic } from '../models/drift-traffic.js';
+import { mlpInputs as inputs } from '../models/generate.js';
 import { serve, type Served } from './server/support.js';
 import { auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
 import type { Operator } from '../../operator/operator.js';
@@ -20,11 +21,9 @@ import type { Operator } from '../../operator/operator.js';
 jest.setTimeout(300_000);
 
 const NAME = 'sepsis';
-const weights = mlpWeights();
-const confidences = (xs: number[][]) => xs.map((x) => Math.max(...mlpForward(weights, x)));
-
-const reference = confidences(inputs(101, 2000));
-const traffic = { clean: inputs(202, 400), moderate: inputs(303, 400, 1.45), strong: inputs(404, 400, 2) };
+const confidences = sepsisConfidences;
+const reference = sepsisReference;
+const traffic = sepsisTraffic;
 
 let server: Served;
 let operator: Operator | undefined;

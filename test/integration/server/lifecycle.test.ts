@@ -34,6 +34,14 @@ it('never becomes ready when the artifact does not match its sha256, and says wh
   }
 });
 
+it('with --exit-on-load-failure, exits 3 and leaves the reason as its termination message (as in a pod)', async () => {
+  const log = join(mkdtempSync(join(tmpdir(), 'clinops-term-')), 'termination-log');
+  const s = await serve({ sha256: 'f'.repeat(64), ready: false, args: ['--exit-on-load-failure'], env: { CLINOPS_TERMINATION_LOG: log } });
+  const code = s.proc.exitCode ?? await new Promise<number | null>((r) => s.proc.once('exit', (c) => r(c)));
+  expect(code).toBe(3);
+  expect(readFileSync(log, 'utf8')).toMatch(/^DigestMismatch: sha256 of .*mlp\.onnx is [0-9a-f]{64}, expected f{64}; refusing to serve it$/);
+});
+
 it('falls back to CPU, saying why, when CUDA is asked for but not available', async () => {
   const s = await serve({ args: ['--execution-provider', 'cuda'] });
   try {
@@ -42,6 +50,10 @@ it('falls back to CPU, saying why, when CUDA is asked for but not available', as
     const ready = s.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; provider?: string }).find((l) => l.msg === 'model ready');
     expect(ready?.provider).toBe('cpu');
     expect(s.logs.some((l) => l.includes('"msg":"CUDA execution provider not available; serving on CPU"'))).toBe(true);
+    // Readiness says so too: the operator reads it to report a GPU model served on CPU in status.
+    const body = (await (await fetch(`${s.url}/health/ready`)).json()) as Record<string, string>;
+    expect(body).toMatchObject({ ready: true, executionProvider: 'cpu', requestedExecutionProvider: 'cuda' });
+    expect(body.executionProviderNote).toBeTruthy();
   } finally {
     await s.stop();
   }
@@ -188,4 +200,17 @@ it('on SIGTERM stops being ready, answers every request it accepted, and exits 0
   });
   expect(await code).toBe(0);
   expect(s.logs.some((l) => l.includes('"msg":"draining"'))).toBe(true);
+});
+
+it('with a drain delay, keeps serving after SIGTERM while readiness fails, then exits 0', async () => {
+  const s = await serve({ args: ['--drain-delay', '1500'] });
+  const stopped = Date.now();
+  const code = s.stop('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  expect((await get(`${s.url}/health/ready`)).status).toBe(503);
+  const late = await post(`${s.url}/v1/models/sepsis/predict`, { instances: [x(3)] });
+  expect(late.status).toBe(200);
+  expect(late.headers.get('connection')).toBe('close');
+  expect(await code).toBe(0);
+  expect(Date.now() - stopped).toBeGreaterThanOrEqual(1500);
 });

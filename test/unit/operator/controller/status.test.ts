@@ -141,4 +141,32 @@ describe('unschedulableMessage', () => {
   it('ignores pods that are scheduled, running or being deleted', () => {
     expect(unschedulableMessage([readyPod(), { ...unschedulablePod, metadata: { name: 'x', deletionTimestamp: NOW } }])).toBeUndefined();
   });
+
+  it('names a pod problem in Ready and a digest mismatch in ArtifactVerified, from what the server said', () => {
+    const crashing: ObservedPod = {
+      metadata: { name: 'p-9' },
+      spec: { containers: [{ name: 'server', env: [{ name: 'CLINOPS_MODEL_SHA256', value: SHA }] }] },
+      status: { phase: 'Running', containerStatuses: [{ name: 'server', state: { waiting: { reason: 'CrashLoopBackOff' } },
+        lastState: { terminated: { exitCode: 3, message: `DigestMismatch: sha256 of /models/m.onnx is 1234, expected ${SHA}; refusing to serve it` } } }] },
+    };
+    const s = computeStatus({ cr: clinicalModel({ model: { uri: 'pvc://m/m.onnx', sha256: SHA, version: '1', labels: ['a', 'b'] } }), deployment: deployment(0, 1), pods: [crashing], now: NOW });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'CrashLoopBackOff' });
+    expect(cond(s, 'Ready')?.message).toContain('0/1 replicas ready; pod p-9 container server: CrashLoopBackOff — DigestMismatch');
+    expect(cond(s, 'ArtifactVerified')).toMatchObject({ status: 'False', reason: 'DigestMismatch', message: `sha256 of /models/m.onnx is 1234, expected ${SHA}; refusing to serve it` });
+  });
+
+  it('says whether a GPU model really runs on CUDA, and only for GPU models', () => {
+    const gpu = clinicalModel({ serving: { gpu: { count: 1 } } });
+    const unknown = computeStatus({ cr: gpu, deployment: deployment(1), pods: [readyPod()], providers: [], now: NOW });
+    expect(cond(unknown, 'GPUAccelerated')).toMatchObject({ status: 'Unknown', reason: 'NotReported' });
+    expect(unknown.executionProvider).toBeUndefined();
+    const cpu = computeStatus({ cr: gpu, deployment: deployment(1), pods: [readyPod()], now: NOW,
+      providers: [{ pod: 'p', active: 'cpu', requested: 'cuda', note: 'no CUDA-capable device is detected' }] });
+    expect(cond(cpu, 'GPUAccelerated')).toMatchObject({ status: 'False', reason: 'CUDAUnavailable' });
+    expect(cond(cpu, 'GPUAccelerated')?.message).toContain('1 of 1 reporting replicas serve on cpu, not CUDA (pod p: no CUDA-capable device is detected)');
+    expect(cpu.executionProvider).toBe('cpu');
+    const cuda = computeStatus({ cr: gpu, deployment: deployment(1), pods: [readyPod()], now: NOW, providers: [{ pod: 'p', active: 'cuda', requested: 'cuda' }] });
+    expect(cond(cuda, 'GPUAccelerated')).toMatchObject({ status: 'True', reason: 'CUDA' });
+    expect(cond(computeStatus({ cr: clinicalModel(), deployment: deployment(1), pods: [readyPod()], now: NOW }), 'GPUAccelerated')).toBeUndefined();
+  });
 });

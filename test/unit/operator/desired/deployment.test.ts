@@ -62,7 +62,7 @@ describe('desiredDeployment', () => {
 
   it('meets Pod Security "restricted"', () => {
     const spec = podSpec(desiredDeployment(clinicalModel(), settings));
-    expect(spec.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.securityContext).toEqual({ runAsNonRoot: true, fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.containers[0].securityContext).toMatchObject({
       allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true,
     });
@@ -95,6 +95,48 @@ describe('desiredDeployment', () => {
     expect(desiredDeployment(cr, settings).spec.replicas).toBe(1);
     cr.status = { escalation: { level: 2 } };
     expect(desiredDeployment(cr, settings).spec.replicas).toBe(0);
+  });
+
+  it('never pulls unless asked to, and exits with its reason when the model cannot be served', () => {
+    const c = podSpec(desiredDeployment(clinicalModel(), settings)).containers[0];
+    expect(c.imagePullPolicy).toBe('IfNotPresent');
+    expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    expect(c.env).toContainEqual({ name: 'CLINOPS_EXIT_ON_LOAD_FAILURE', value: 'true' });
+    expect(podSpec(desiredDeployment(clinicalModel({ serving: { imagePullPolicy: 'Never' } }), settings)).containers[0].imagePullPolicy).toBe('Never');
+  });
+
+  it('sets workers and threads only when the spec does (the server sizes itself by its CPU limit)', () => {
+    const names = (d: ReturnType<typeof desiredDeployment>) => podSpec(d).containers[0].env.map((e: { name: string }) => e.name);
+    expect(names(desiredDeployment(clinicalModel(), settings))).not.toContain('CLINOPS_WORKERS');
+    const env = podSpec(desiredDeployment(clinicalModel({ serving: { workers: 2, intraOpThreads: 3 } }), settings)).containers[0].env;
+    expect(env).toContainEqual({ name: 'CLINOPS_WORKERS', value: '2' });
+    expect(env).toContainEqual({ name: 'CLINOPS_INTRA_OP_THREADS', value: '3' });
+  });
+
+  it('mounts the model card from its ConfigMap: a card edit changes the Deployment\'s annotation, never its pod template', () => {
+    const a = desiredDeployment(clinicalModel({ modelCard: { owner: 'Radiology AI' } }), settings);
+    const b = desiredDeployment(clinicalModel({ modelCard: { owner: 'Imaging informatics' } }), settings);
+    expect(JSON.stringify(a.spec.template)).toBe(JSON.stringify(b.spec.template));
+    expect(a.metadata.annotations?.['clinops.dev/model-card-sha256']).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.metadata.annotations?.['clinops.dev/model-card-sha256']).not.toBe(b.metadata.annotations?.['clinops.dev/model-card-sha256']);
+    const spec = podSpec(a);
+    expect(spec.volumes).toContainEqual({ name: 'model-card', configMap: { name: 'pneumonia-cxr-model-card', optional: true } });
+    expect(spec.containers[0].env).toContainEqual({ name: 'CLINOPS_MODEL_CARD_FILE', value: '/etc/clinops/card/card.json' });
+    expect(podSpec(desiredDeployment(clinicalModel(), settings)).volumes.map((v: { name: string }) => v.name)).not.toContain('model-card');
+  });
+
+  it('writes the audit log to a file per pod on the claim it names', () => {
+    const spec = podSpec(desiredDeployment(clinicalModel({ serving: { audit: { claimName: 'audit', subPath: 'radiology' } } }), settings));
+    expect(spec.volumes).toContainEqual({ name: 'audit', persistentVolumeClaim: { claimName: 'audit' } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'audit', mountPath: '/var/log/clinops', subPath: 'radiology' });
+    const env = spec.containers[0].env;
+    const pod = env.findIndex((e: { name: string }) => e.name === 'CLINOPS_POD_NAME');
+    const file = env.findIndex((e: { name: string }) => e.name === 'CLINOPS_AUDIT_FILE');
+    expect(env[pod]).toEqual({ name: 'CLINOPS_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    // $(VAR) expands only variables defined earlier in the list.
+    expect(pod).toBeLessThan(file);
+    expect(env[file].value).toBe('/var/log/clinops/$(CLINOPS_POD_NAME).audit.jsonl');
+    expect(spec.securityContext).toMatchObject({ fsGroup: 65532, runAsNonRoot: true });
   });
 
   it('is deterministic: the same input gives the same object', () => {

@@ -1,0 +1,388 @@
+// The whole product in real pods, on a control plane of its own with the real node (containerd, runc,
+// kubelet, kube-proxy) and our own images built from the Dockerfiles:
+//   the chart installs the operator image (2 replicas, Pod Security restricted); it leads and reconciles
+//   a sepsis model on a hostPath volume pinned to the node → server pods Ready by their real probes
+//   predictions through the Service's ClusterIP equal the plain-JS forward pass (REST and OIP v2)
+//   drift traffic through the Service → level 1 → Pause: pods terminate, an in-flight request answered
+//   → acknowledgement: pods back and serving → safety event: Shutdown
+//   the model card edited without restarting a pod; the audit file on a volume, hash chain intact
+//   kube-proxy stopped: a ClusterIP does not answer and its route stays on this machine
+//   the leader's pod deleted: the other replica takes over and reconciles
+//   a wrong sha256, a missing image: named in status and Events
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { jest } from '@jest/globals';
+import type { ClinicalModel } from '../../operator/api/types.js';
+import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
+import { helm, helmInstall } from '../harness/helm.js';
+import { assertLocalRoute, clusterFetch, NODE_NAME, POD_BRIDGE, routeDevice, SINK } from '../harness/network.js';
+import { sepsisConfidences, sepsisReference, sepsisTraffic, sepsisWeights } from '../models/drift-traffic.js';
+import { mlpForward, mlpGraph, mlpInputs, writeModel } from '../models/generate.js';
+import { eventually } from './support.js';
+
+jest.setTimeout(900_000);
+const execFileP = promisify(execFile);
+
+const NAME = 'sepsis';
+const API_KEY = 'pods-test-key';
+const weights = sepsisWeights;
+const confidences = sepsisConfidences;
+const reference = sepsisReference;
+const traffic = sepsisTraffic;
+
+let cp: ControlPlane;
+let ns: string;
+let modelDir: string;
+let auditDir: string;
+let sha256: string;
+
+async function json<T = any>(args: string[]): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return JSON.parse(await cp.kubectl([...args, '-o', 'json'])) as T;
+}
+
+const clm = (name = NAME) => json<ClinicalModel>(['-n', ns, 'get', 'clm', name]);
+const condition = (c: ClinicalModel, type: string) => c.status?.conditions?.find((x) => x.type === type);
+
+interface Pod {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+  status: { podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string }> };
+}
+
+async function pods(name = NAME): Promise<Pod[]> {
+  return (await json<{ items: Pod[] }>(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/instance=${name}`])).items;
+}
+const ready = (p: Pod) => !p.metadata.deletionTimestamp && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+async function clusterIP(name = NAME): Promise<string> {
+  return (await json<{ spec: { clusterIP: string } }>(['-n', ns, 'get', 'service', name])).spec.clusterIP;
+}
+
+async function events(name: string): Promise<Array<{ type: string; reason: string; message: string }>> {
+  return (await json<{ items: Array<{ type: string; reason: string; message: string }> }>(['-n', ns, 'get', 'events',
+    '--field-selector', `involvedObject.name=${name},involvedObject.kind=ClinicalModel`])).items;
+}
+
+/** Predict through the Service, 20 instances a request; resolves the top-class confidences. */
+async function predict(xs: number[][]): Promise<number[]> {
+  const url = `http://${await clusterIP()}:8080/v1/models/${NAME}/predict`;
+  const out: number[] = [];
+  for (let i = 0; i < xs.length; i += 20) {
+    const res = await clusterFetch(url, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+      body: JSON.stringify({ instances: xs.slice(i, i + 20) }),
+    });
+    if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
+    const body = (await res.json()) as { predictions: Array<{ confidence: number }> };
+    out.push(...body.predictions.map((p) => p.confidence));
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  // No CRD up front: the chart installs it, as on a platform team's cluster.
+  cp = await startControlPlane({ realNode: true, gpuNodes: 1, cpuNodes: 0 });
+  // Host folders behind the hostPath volumes. The harness's dir is private (0700); the pods' user
+  // 65532 must traverse it. hostPath volumes ignore fsGroup: the files' own modes must let 65532 in.
+  chmodSync(cp.dir, 0o711);
+  modelDir = join(cp.dir, 'models');
+  auditDir = join(cp.dir, 'audit');
+  const model = writeModel(join(modelDir, 'sepsis'), 'model.onnx', mlpGraph(weights));
+  sha256 = model.sha256;
+  writeFileSync(join(modelDir, 'sepsis', 'not-onnx.onnx'), 'this is not an ONNX model\n');
+  for (const d of [modelDir, join(modelDir, 'sepsis')]) chmodSync(d, 0o755);
+  mkdirSync(auditDir, { mode: 0o777 });
+  chmodSync(auditDir, 0o777);
+
+  await helmInstall(cp, { args: ['--wait', '--timeout=5m'] });
+  ns = `icu-${randomBytes(3).toString('hex')}`;
+  const pinned = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] }] } };
+  const volume = (name: string, path: string, mode: string) => [
+    {
+      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `${ns}-${name}` },
+      spec: { capacity: { storage: '1Gi' }, accessModes: [mode], storageClassName: '', hostPath: { path, type: 'Directory' },
+        nodeAffinity: pinned, claimRef: { namespace: ns, name } },
+    },
+    {
+      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: ns },
+      spec: { accessModes: [mode], storageClassName: '', volumeName: `${ns}-${name}`, resources: { requests: { storage: '1Gi' } } },
+    },
+  ];
+  await cp.kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
+      ...volume('models', modelDir, 'ReadOnlyMany'),
+      ...volume('audit', auditDir, 'ReadWriteMany'),
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sepsis-api-keys', namespace: ns },
+        stringData: { 'keys.json': JSON.stringify({ keys: [{ id: 'ehr', sha256: createHash('sha256').update(API_KEY).digest('hex') }] }) } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sepsis-reference', namespace: ns },
+        data: { 'confidence.json': JSON.stringify(reference) } },
+    ],
+  }));
+}, 1_800_000);
+
+afterAll(async () => {
+  await cp?.stop();
+});
+
+it('the node is real: Ready, running containerd, with the chart\'s operator pods on it', async () => {
+  const node = await json(['get', 'node', NODE_NAME]);
+  expect(node.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+  expect(node.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+  expect(node.status.addresses).toContainEqual({ type: 'InternalIP', address: '10.245.0.1' });
+  const wide = await cp.kubectl(['get', 'nodes', '-o', 'wide']);
+  expect(wide).toMatch(new RegExp(`${NODE_NAME}\\s+Ready.*containerd://`));
+  const ops = (await json<{ items: Pod[] }>(['-n', 'clinops-system', 'get', 'pods', '-l', 'app.kubernetes.io/component=operator'])).items;
+  expect(ops.filter(ready).map((p) => p.spec.nodeName)).toEqual([NODE_NAME, NODE_NAME]);
+});
+
+it('serves a ClinicalModel from pods the in-cluster operator created, through the Service', async () => {
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: NAME, namespace: ns },
+    spec: {
+      model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: {
+        replicas: 2,
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+        apiKeySecretRef: { name: 'sepsis-api-keys' },
+        audit: { claimName: 'audit' },
+      },
+      monitoring: { interval: '10s', minSamples: 200, reference: { configMapRef: { name: 'sepsis-reference', key: 'confidence.json' } } },
+      escalation: { consecutiveBreaches: 1, level1: { action: 'Alert', reviewWithin: '48h' }, level2: { action: 'Pause' }, level3: { action: 'Shutdown' } },
+      modelCard: { intendedUse: 'Early warning for adult ICU patients', owner: 'Critical care informatics' },
+    },
+  }));
+  const c = await eventually('Serving with 2 ready pods', async () => {
+    const x = await clm();
+    return x.status?.phase === 'Serving' && x.status.readyReplicas === 2 ? x : undefined;
+  }, 240_000);
+  expect(condition(c, 'ArtifactVerified')).toMatchObject({ status: 'True', reason: 'VerifiedByServer' });
+  const ps = (await pods()).filter(ready);
+  expect(ps.map((p) => p.spec.nodeName)).toEqual([NODE_NAME, NODE_NAME]);
+  for (const p of ps) await assertLocalRoute(p.status.podIP!);
+  expect(await routeDevice(ps[0]!.status.podIP!)).toBe(POD_BRIDGE);
+
+  // The container's CPU limit (1) sizes the server, not the node's cores.
+  const logs = await cp.kubectl(['-n', ns, 'logs', ps[0]!.metadata.name]);
+  const readyLine = JSON.parse(logs.split('\n').find((l) => l.includes('"msg":"model ready"'))!) as Record<string, unknown>;
+  expect(readyLine).toMatchObject({ provider: 'cpu', workers: 1, intraOpThreads: 1 });
+
+  // REST through the ClusterIP equals the plain-JS forward pass of the same weights.
+  const xs = mlpInputs(42, 40);
+  const got = await predict(xs);
+  got.forEach((conf, i) => expect(conf).toBeCloseTo(confidences([xs[i]!])[0]!, 5));
+  // OIP v2 too.
+  const ip = await clusterIP();
+  const res = await clusterFetch(`http://${ip}:8080/v2/models/${NAME}/infer`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+    body: JSON.stringify({ inputs: [{ name: 'input', shape: [2, 8], datatype: 'FP32', data: [...xs[0]!, ...xs[1]!] }] }),
+  });
+  expect(res.status).toBe(200);
+  const oip = (await res.json()) as { outputs: Array<{ data: number[]; shape: number[] }> };
+  expect(oip.outputs[0]!.shape).toEqual([2, 2]);
+  mlpForward(weights, xs[0]!).forEach((v, i) => expect(oip.outputs[0]!.data[i]).toBeCloseTo(v, 5));
+  // No key, no prediction.
+  const anon = await clusterFetch(`http://${ip}:8080/v1/models/${NAME}/predict`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [xs[0]] }),
+  });
+  expect(anon.status).toBe(401);
+});
+
+it('keeps the audit trail in a file per pod on the volume, written as uid 65532, its hash chain intact', async () => {
+  const files = await eventually('audit files', async () => {
+    const fs = readdirSync(auditDir).filter((f) => f.endsWith('.audit.jsonl'));
+    return fs.length === 2 ? fs : undefined;
+  });
+  const names = (await pods()).filter(ready).map((p) => `${p.metadata.name}.audit.jsonl`).sort();
+  expect(files.sort()).toEqual(names);
+  // The Service spreads requests at random: together the files hold every prediction so far (40 + 2).
+  let records = 0;
+  for (const f of files) {
+    expect(statSync(join(auditDir, f)).uid).toBe(65532);
+    const { stdout } = await execFileP(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'audit', 'verify', join(auditDir, f)]);
+    const m = /: (\d+) records, chain intact/.exec(stdout);
+    expect(m).not.toBeNull();
+    records += Number(m![1]);
+  }
+  expect(records).toBe(42);
+});
+
+it('updates the model card without restarting a pod', async () => {
+  const before = (await pods()).filter(ready).map((p) => p.metadata.uid).sort();
+  await cp.kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p', JSON.stringify({ spec: { modelCard: { owner: 'Sepsis AI team' } } })]);
+  const url = `http://${await clusterIP()}:8080/v1/models/${NAME}/card`;
+  // Every replica shows the new card (the kubelet refreshes the mounted ConfigMap within its sync period).
+  await eventually('the new card on every replica', async () => {
+    for (const p of (await pods()).filter(ready)) {
+      const card = (await (await clusterFetch(`http://${p.status.podIP}:8080/v1/models/${NAME}/card`, { headers: { 'x-api-key': API_KEY } })).json()) as { owner?: string };
+      if (card.owner !== 'Sepsis AI team') return false;
+    }
+    return true;
+  }, 120_000);
+  const card = (await (await clusterFetch(url, { headers: { 'x-api-key': API_KEY } })).json()) as Record<string, string>;
+  expect(card).toMatchObject({ owner: 'Sepsis AI team', intendedUse: 'Early warning for adult ICU patients' });
+  expect((await pods()).filter(ready).map((p) => p.metadata.uid).sort()).toEqual(before);
+});
+
+/** A POST to one pod whose body arrives in two parts; resolves once the first part is sent. */
+function slowPredict(podIP: string, instances: number[][]): { sentHead: Promise<void>; finish: () => void; response: Promise<{ status: number; body: string }> } {
+  const body = JSON.stringify({ instances });
+  const half = Math.floor(body.length / 2);
+  let finish!: () => void;
+  let sentHead!: () => void;
+  const head = new Promise<void>((r) => (sentHead = r));
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({
+      host: podIP, port: 8080, method: 'POST', path: `/v1/models/${NAME}/predict`, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': API_KEY },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.write(body.slice(0, half), () => sentHead());
+    finish = () => req.end(body.slice(half));
+  });
+  return { sentHead: head, finish: () => finish(), response };
+}
+
+it('drift through the Service: level 1, then Pause stops the pods (an in-flight request answered), a reviewer brings them back, a safety event shuts them down', async () => {
+  const since = Date.now();
+  await predict(traffic.clean);
+  await eventually('a NoDrift check over both replicas', async () => {
+    const d = (await clm()).status?.drift;
+    return d?.lastCheckTime && Date.parse(d.lastCheckTime) >= Math.floor(since / 1000) * 1000 && d.verdict === 'NoDrift' && d.replicasRead === 2;
+  }, 60_000);
+
+  await predict(traffic.moderate);
+  await eventually('level 1', async () => (await clm()).status?.escalation?.level === 1, 60_000);
+  expect((await pods()).filter(ready)).toHaveLength(2);
+
+  // A request in flight when the pod is told to stop: its head sent before, its body after SIGTERM.
+  const victim = (await pods()).filter(ready)[0]!;
+  await assertLocalRoute(victim.status.podIP!);
+  const inflight = slowPredict(victim.status.podIP!, mlpInputs(7, 10));
+  await inflight.sentHead;
+  await predict(traffic.strong);
+  await eventually('level 2 and Paused', async () => {
+    const x = await clm();
+    return x.status?.escalation?.level === 2 && x.status.phase === 'Paused';
+  }, 60_000);
+  await eventually('the pod terminating', async () => (await pods()).find((p) => p.metadata.uid === victim.metadata.uid)?.metadata.deletionTimestamp);
+  // The rest of the body arrives after SIGTERM, within the server's drain delay: still answered.
+  await new Promise((r) => setTimeout(r, 1000));
+  inflight.finish();
+  const answered = await inflight.response;
+  expect(answered.status).toBe(200);
+  expect((JSON.parse(answered.body) as { predictions: unknown[] }).predictions).toHaveLength(10);
+  await eventually('no pods left', async () => (await pods()).length === 0, 90_000);
+  const stopped = await clusterFetch(`http://${await clusterIP()}:8080/health/live`).then(() => 'answered', (e: Error) => e.message);
+  expect(stopped).not.toBe('answered');
+
+  await cp.kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p',
+    JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'assay change reviewed' } } } })]);
+  await eventually('Serving again with 2 ready pods', async () => {
+    const x = await clm();
+    return x.status?.phase === 'Serving' && x.status.readyReplicas === 2;
+  }, 180_000);
+  expect(await predict(traffic.clean.slice(0, 20))).toHaveLength(20);
+
+  await cp.kubectl(['-n', ns, 'annotate', 'clm', NAME, 'clinops.dev/safety-event=INC-7: missed deterioration']);
+  await eventually('ShutDown with no pods', async () => {
+    const x = await clm();
+    return x.status?.phase === 'ShutDown' && x.status.escalation?.incident && (await pods()).length === 0;
+  }, 90_000);
+});
+
+it('with kube-proxy stopped and its rules gone, a ClusterIP does not answer and its route stays on this machine', async () => {
+  await cp.kubectl(['-n', ns, 'create', 'service', 'clusterip', 'probe', '--tcp=8080:8080']);
+  const ip = await clusterIP('probe');
+  await cp.stopComponent('kube-proxy');
+  try {
+    await execFileP(join(cp.binDir, 'kube-proxy'), ['--cleanup']).catch(() => undefined);
+    expect(await routeDevice(ip)).toBe(SINK);
+    const err = await clusterFetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(3000) }).then(() => undefined, (e: Error) => e);
+    expect(err).toBeDefined();
+    expect(await routeDevice('10.96.0.1')).toBe(SINK);
+  } finally {
+    await cp.startComponent('kube-proxy');
+  }
+});
+
+it('the leader\'s pod deleted: the other operator replica takes over and reconciles', async () => {
+  const lease = () => json<{ spec: { holderIdentity?: string } }>(['-n', 'clinops-system', 'get', 'lease', 'clinops']);
+  const leader = (await lease()).spec.holderIdentity!;
+  const ops = (await json<{ items: Pod[] }>(['-n', 'clinops-system', 'get', 'pods', '-l', 'app.kubernetes.io/component=operator'])).items;
+  expect(ops.map((p) => p.metadata.name)).toContain(leader);
+  await cp.kubectl(['-n', 'clinops-system', 'delete', 'pod', leader, '--wait=false']);
+  const next = await eventually('a new leader', async () => {
+    const h = (await lease()).spec.holderIdentity;
+    return h && h !== leader ? h : undefined;
+  }, 60_000);
+  expect(ops.map((p) => p.metadata.name)).toContain(next);
+  // The new leader reconciles: a new model gets its Deployment.
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(badModel('sepsis-wrong-sha', { sha256: 'b'.repeat(64) })));
+  await eventually('the Deployment of a model created after the takeover', () => json(['-n', ns, 'get', 'deployment', 'sepsis-wrong-sha']), 60_000);
+});
+
+function badModel(name: string, opts: { sha256?: string; image?: string; file?: string }): object {
+  return {
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+    spec: {
+      model: { uri: `pvc://models/sepsis/${opts.file ?? 'model.onnx'}`, sha256: opts.sha256 ?? sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, ...(opts.image ? { image: opts.image, imagePullPolicy: 'Never' } : {}) },
+    },
+  };
+}
+
+it('a wrong sha256 is named in status, from what the server said as it exited', async () => {
+  const c = await eventually('ArtifactVerified=False', async () => {
+    const x = await clm('sepsis-wrong-sha');
+    return condition(x, 'ArtifactVerified')?.status === 'False' ? x : undefined;
+  }, 120_000);
+  expect(condition(c, 'ArtifactVerified')).toMatchObject({ reason: 'DigestMismatch' });
+  expect(condition(c, 'ArtifactVerified')!.message).toContain(`is ${sha256}, expected ${'b'.repeat(64)}`);
+  expect(c.status?.readyReplicas ?? 0).toBe(0);
+  // After the second exit the kubelet backs off: the Ready condition and an Event name it.
+  const c2 = await eventually('CrashLoopBackOff in Ready', async () => {
+    const x = await clm('sepsis-wrong-sha');
+    return condition(x, 'Ready')?.reason === 'CrashLoopBackOff' ? x : undefined;
+  }, 120_000);
+  expect(condition(c2, 'Ready')!.message).toContain('DigestMismatch');
+  await eventually('a CrashLoopBackOff Event', async () => (await events('sepsis-wrong-sha')).some((e) => e.type === 'Warning' && e.reason === 'CrashLoopBackOff'));
+});
+
+it('a model the server cannot load crash-loops, and says why', async () => {
+  const file = join(modelDir, 'sepsis', 'not-onnx.onnx');
+  const digest = createHash('sha256').update('this is not an ONNX model\n').digest('hex');
+  expect(statSync(file).size).toBeGreaterThan(0);
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(badModel('sepsis-not-onnx', { sha256: digest, file: 'not-onnx.onnx' })));
+  const c = await eventually('CrashLoopBackOff in Ready', async () => {
+    const x = await clm('sepsis-not-onnx');
+    return condition(x, 'Ready')?.reason === 'CrashLoopBackOff' ? x : undefined;
+  }, 180_000);
+  expect(condition(c, 'Ready')!.message).toContain('LoadFailed: the model could not be loaded');
+  expect(condition(c, 'ArtifactVerified')?.status).not.toBe('False');
+});
+
+it('a missing image is named in status and an Event, and never pulled', async () => {
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(badModel('sepsis-no-image', { image: 'clinops/inference-server:missing' })));
+  const c = await eventually('ErrImageNeverPull in Ready', async () => {
+    const x = await clm('sepsis-no-image');
+    return condition(x, 'Ready')?.reason === 'ErrImageNeverPull' ? x : undefined;
+  }, 120_000);
+  expect(condition(c, 'Ready')!.message).toContain('clinops/inference-server:missing');
+  await eventually('an ErrImageNeverPull Event', async () => (await events('sepsis-no-image')).some((e) => e.reason === 'ErrImageNeverPull'));
+});
+
+it('helm uninstall removes the operator pods and keeps the CRD', async () => {
+  await helm(cp, ['uninstall', 'clinops', '-n', 'clinops-system', '--wait', '--timeout=2m']);
+  await eventually('no operator pods', async () =>
+    (await json<{ items: Pod[] }>(['-n', 'clinops-system', 'get', 'pods'])).items.length === 0, 60_000);
+  expect(await cp.kubectl(['get', 'crd', 'clinicalmodels.clinops.dev', '-o', 'name'])).toContain('clinicalmodels.clinops.dev');
+});
