@@ -139,9 +139,10 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   const models = join(cp.dir, 'models');
   const model = writeModel(join(models, 'sepsis', '2'), 'model.onnx', mlpGraph(sepsisWeights));
   execFileSync('chmod', ['-R', 'a+rX', models]);
-  await cp.kubectl(['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml')]);
+  // The volume first (in the sample's namespace), so the pods never wait for their claim.
   await show(cp, ['apply', '-f', '-'], JSON.stringify({
     apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'icu', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
       {
         apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'icu-models' },
         spec: {
@@ -156,7 +157,7 @@ async function driftStory(cp: ControlPlane): Promise<void> {
       },
     ],
   }));
-  await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
+  await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
   console.log(`   model.onnx sha256 ${model.sha256} (the sample declares the same)`);
   console.log('   For the demo, a check every 10 s and one breach enough to act (the sample says 5m and 2):');
   await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1}}}']);

@@ -71,6 +71,7 @@ export class TerminalError extends Error {
 
 interface Change {
   kind: string;
+  name: string;
   verb: 'created' | 'updated';
 }
 
@@ -159,7 +160,7 @@ export class Reconciler {
         const resized = !created && before !== undefined && before !== after
           ? ` (${before} → ${after} replicas${level > 0 ? `, escalation level ${level}` : ''})` : '';
         void this.deps.recorder.record(cr, 'Normal', created ? 'Created' : 'Updated',
-          `${done.map((c) => `${c.kind} ${name}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}${resized}`);
+          `${done.map((c) => `${c.kind} ${c.name}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}${resized}`);
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -219,7 +220,7 @@ export class Reconciler {
     }
     const verb = observed ? 'updated' : 'created';
     log.info(`${kind.toLowerCase()} ${verb}`, { child: `${kind}/${ref.name}`, field: differs });
-    return { kind, verb };
+    return { kind, name: ref.name ?? '', verb };
   }
 
   /**

@@ -399,7 +399,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       ...Array.from({ length: gpuNodes }, (_, i) => nodeManifest(`gpu-node-${i}`, GPUS_PER_NODE, pods)),
       ...Array.from({ length: cpuNodes }, (_, i) => nodeManifest(`cpu-node-${i}`, 0, pods)),
     ];
-    await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }));
+    if (nodes.length > 0) await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }));
     await waitFor('fake nodes Ready', 60_000, async () => {
       const out = JSON.parse(await kubectl(['get', 'nodes', '-l', 'type=kwok', '-o', 'json'])) as {
         items: Array<{ spec?: { taints?: Array<{ key: string }> }; status?: { conditions?: Array<{ type: string; status: string }> } }>;

@@ -6,8 +6,9 @@
 //   drift traffic through the Service → level 1 → Pause: pods terminate, an in-flight request answered
 //   → acknowledgement: pods back and serving → safety event: Shutdown
 //   the model card edited without restarting a pod; the audit file on a volume, hash chain intact
+//   a GPU model on a node where CUDA cannot be used: served on CPU, GPUAccelerated=False in status
 //   kube-proxy stopped: a ClusterIP does not answer and its route stays on this machine
-//   the leader's pod deleted: the other replica takes over and reconciles
+//   the leader's pod deleted: another operator pod takes over and reconciles
 //   a wrong sha256, a missing image: named in status and Events
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,6 +21,7 @@ import type { ClinicalModel } from '../../operator/api/types.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
 import { helm, helmInstall } from '../harness/helm.js';
 import { assertLocalRoute, clusterFetch, NODE_NAME, POD_BRIDGE, routeDevice, SINK } from '../harness/network.js';
+import { REAL_NODE_LABEL } from '../harness/node.js';
 import { sepsisConfidences, sepsisReference, sepsisTraffic, sepsisWeights } from '../models/drift-traffic.js';
 import { mlpForward, mlpGraph, mlpInputs, writeModel } from '../models/generate.js';
 import { eventually } from './support.js';
@@ -299,6 +301,30 @@ it('drift through the Service: level 1, then Pause stops the pods (an in-flight 
   }, 90_000);
 });
 
+it('a GPU model that lands where CUDA cannot be used serves on CPU, and status says so', async () => {
+  // One GPU advertised on the real node (as an administrator advertises an extended resource), so a GPU
+  // model runs where a process really runs; onnxruntime finds no CUDA there and falls back to CPU.
+  await cp.kubectl(['patch', 'node', NODE_NAME, '--subresource=status', '--type=json', '-p',
+    JSON.stringify([{ op: 'add', path: '/status/capacity/nvidia.com~1gpu', value: '1' }])]);
+  await eventually('the GPU allocatable', async () => (await json(['get', 'node', NODE_NAME])).status.allocatable['nvidia.com/gpu'] === '1');
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'sepsis-gpu', namespace: ns },
+    spec: {
+      model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, gpu: { count: 1 }, nodeSelector: { [REAL_NODE_LABEL]: 'true' }, resources: { requests: { cpu: '100m' } } },
+    },
+  }));
+  const c = await eventually('GPUAccelerated=False', async () => {
+    const x = await clm('sepsis-gpu');
+    return condition(x, 'GPUAccelerated')?.status === 'False' ? x : undefined;
+  }, 180_000);
+  expect(c.status?.phase).toBe('Serving');
+  expect(c.status?.executionProvider).toBe('cpu');
+  expect(condition(c, 'GPUAccelerated')).toMatchObject({ reason: 'CUDAUnavailable' });
+  expect(condition(c, 'GPUAccelerated')!.message).toMatch(/^1 of 1 reporting replicas serve on cpu, not CUDA \(pod sepsis-gpu-/);
+  await cp.kubectl(['-n', ns, 'delete', 'clm', 'sepsis-gpu']);
+});
+
 it('with kube-proxy stopped and its rules gone, a ClusterIP does not answer and its route stays on this machine', async () => {
   await cp.kubectl(['-n', ns, 'create', 'service', 'clusterip', 'probe', '--tcp=8080:8080']);
   const ip = await clusterIP('probe');
@@ -314,17 +340,22 @@ it('with kube-proxy stopped and its rules gone, a ClusterIP does not answer and 
   }
 });
 
-it('the leader\'s pod deleted: the other operator replica takes over and reconciles', async () => {
+it('the leader\'s pod deleted: another operator pod takes over within seconds and reconciles', async () => {
   const lease = () => json<{ spec: { holderIdentity?: string } }>(['-n', 'clinops-system', 'get', 'lease', 'clinops']);
+  const operatorPods = async () => (await json<{ items: Pod[] }>(['-n', 'clinops-system', 'get', 'pods', '-l', 'app.kubernetes.io/component=operator'])).items;
   const leader = (await lease()).spec.holderIdentity!;
-  const ops = (await json<{ items: Pod[] }>(['-n', 'clinops-system', 'get', 'pods', '-l', 'app.kubernetes.io/component=operator'])).items;
-  expect(ops.map((p) => p.metadata.name)).toContain(leader);
+  expect((await operatorPods()).map((p) => p.metadata.name)).toContain(leader);
+  const deleted = Date.now();
   await cp.kubectl(['-n', 'clinops-system', 'delete', 'pod', leader, '--wait=false']);
+  // The leader releases the Lease as it stops; the standby replica or the Deployment's replacement pod,
+  // whichever asks first, takes it.
   const next = await eventually('a new leader', async () => {
     const h = (await lease()).spec.holderIdentity;
     return h && h !== leader ? h : undefined;
   }, 60_000);
-  expect(ops.map((p) => p.metadata.name)).toContain(next);
+  expect(Date.now() - deleted).toBeLessThan(15_000);
+  const pod = (await operatorPods()).find((p) => p.metadata.name === next);
+  expect(pod?.metadata.deletionTimestamp).toBeUndefined();
   // The new leader reconciles: a new model gets its Deployment.
   await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(badModel('sepsis-wrong-sha', { sha256: 'b'.repeat(64) })));
   await eventually('the Deployment of a model created after the takeover', () => json(['-n', ns, 'get', 'deployment', 'sepsis-wrong-sha']), 60_000);
@@ -341,6 +372,7 @@ function badModel(name: string, opts: { sha256?: string; image?: string; file?: 
 }
 
 it('a wrong sha256 is named in status, from what the server said as it exited', async () => {
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(badModel('sepsis-wrong-sha', { sha256: 'b'.repeat(64) })));
   const c = await eventually('ArtifactVerified=False', async () => {
     const x = await clm('sepsis-wrong-sha');
     return condition(x, 'ArtifactVerified')?.status === 'False' ? x : undefined;
