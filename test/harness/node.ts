@@ -8,7 +8,7 @@
 // oom_score_adj: restrict_oom_score_adj), cgroups v1 with a cgroup2 mount beside them (cgroupfs driver,
 // runc), and kube-proxy's refusal of a loopback node address (the node lives on its bridge's address).
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,8 @@ import { NODE_IP, NODE_NAME, POD_BRIDGE, POD_CIDR, readSysctl, setupNodeNetwork,
 const execFileP = promisify(execFile);
 
 export const REAL_NODE_LABEL = 'clinops.dev/real-node';
+const CGROUPS = '/sys/fs/cgroup';
+const CGROUP_ROOT = 'clinops-node';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 /** What the control plane lends the node: how to start a supervised process, and its cluster's facts. */
@@ -109,6 +111,9 @@ function kubeletConfig(dir: string, ports: { kubelet: number; healthz: number },
     kind: 'KubeletConfiguration',
     containerRuntimeEndpoint: `unix://${join(dir, 'containerd', 'containerd.sock')}`,
     cgroupDriver: 'cgroupfs',
+    // Pods' cgroups under a root of our own: teardown finds (and kills) exactly this node's containers,
+    // never those of another kubelet the machine may run.
+    cgroupRoot: `/${CGROUP_ROOT}`,
     failCgroupV1: false,
     failSwapOn: false,
     address: NODE_IP,
@@ -223,6 +228,7 @@ export async function startNodeAgents(ctx: NodeContext, freePort: () => Promise<
   const proxyKubeconfig = await ctx.kubeconfigFor('kube-proxy', proxyCred);
   await writeFile(join(node, 'kubelet.json'), kubeletConfig(ctx.dir, { kubelet: kubeletPort, healthz: kubeletHealthz }, ctx.caCert, kubeletServing));
   await writeFile(join(node, 'kube-proxy.json'), kubeProxyConfig(proxyKubeconfig, { metrics: proxyMetrics, healthz: proxyHealthz }));
+  makeCgroupRoot();
   await ctx.startProc('kubelet', [
     `--config=${join(node, 'kubelet.json')}`, `--kubeconfig=${kubeletKubeconfig}`,
     `--root-dir=${join(node, 'kubelet')}`, `--cert-dir=${join(node, 'kubelet-pki')}`,
@@ -232,10 +238,24 @@ export async function startNodeAgents(ctx: NodeContext, freePort: () => Promise<
   await ctx.startProc('kube-proxy', [`--config=${join(node, 'kube-proxy.json')}`, '--v=1']);
 }
 
-const CGROUPS = '/sys/fs/cgroup';
+
+/** The kubelet's cgroup root in every hierarchy (it must exist); cpuset needs its CPUs and memory nodes. */
+function makeCgroupRoot(): void {
+  for (const h of readdirSync(CGROUPS)) {
+    const dir = join(CGROUPS, h, CGROUP_ROOT);
+    try {
+      mkdirSync(dir, { recursive: true });
+      if (h === 'cpuset') {
+        for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, f), readFileSync(join(CGROUPS, h, f), 'utf8'));
+      }
+    } catch {
+      // not a hierarchy (or not writable): the kubelet says which one it misses
+    }
+  }
+}
 
 /** Every process of the node: the shims (their command line names our socket) and every container
- * process, found by its cgroup under the kubelet's kubepods (a container's root is not a path we see). */
+ * process, found by its cgroup under the node's cgroup root (a container's root is not a path we see). */
 function processesOf(dir: string): number[] {
   const pids = new Set<number>();
   for (const entry of readdirSync('/proc')) {
@@ -255,8 +275,8 @@ function processesOf(dir: string): number[] {
       // gone meanwhile
     }
   };
-  for (const hierarchy of ['pids', 'unified', '']) {
-    const root = join(CGROUPS, hierarchy, 'kubepods');
+  for (const hierarchy of ['pids', 'memory', 'unified', '']) {
+    const root = join(CGROUPS, hierarchy, CGROUP_ROOT);
     if (existsSync(root)) {
       walk(root);
       break;
@@ -305,7 +325,7 @@ export async function cleanupNode(dir: string, binDir?: string): Promise<void> {
     for (const f of [`cni-loopback-${id}-lo`, `clinops-pods-${id}-eth0`]) rmSync(join(results, f), { force: true });
   }
   for (const m of mountsUnder(dir)) await execFileP('umount', ['-l', m]).catch(() => undefined);
-  for (const ctl of readdirSync(CGROUPS).map((c) => join(CGROUPS, c, 'kubepods'))) {
+  for (const ctl of readdirSync(CGROUPS).map((c) => join(CGROUPS, c, CGROUP_ROOT))) {
     if (existsSync(ctl)) await execFileP('find', [ctl, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']).catch(() => undefined);
   }
   const proxy = binDir ? join(binDir, 'kube-proxy') : undefined;
