@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { createPki } from './certs.js';
 import { canManageNetwork, KWOK_NODE_IP, KWOK_POD_CIDR, NODE_IP, NODE_NAME, pruneSink, releaseSink, SERVICE_CIDR, setupSink } from './network.js';
 import { builtImages, cleanupNode, startNodeAgents, startRuntime } from './node.js';
+import { waitFor } from './wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from test/harness or dist/test/harness. */
@@ -128,24 +129,6 @@ export async function reapOrphans(): Promise<void> {
     }
   }
   if (canManageNetwork()) await pruneSink();
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, check?: () => void): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    check?.();
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function httpsGet(url: string, agent: Agent): Promise<{ status: number; body: string }> {
@@ -283,12 +266,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     killAll('SIGKILL');
     await pidsFile.close().catch(() => {});
     // Before the dir goes: a volume's bind mount under it must be gone before anything is removed.
-    await cleanupNode(dir, bin).catch((err) => log(`cleaning up the real node: ${String(err)}`));
+    const cleaned = await cleanupNode(dir, bin).then(() => true, (err: unknown) => {
+      log(`cleaning up the real node: ${String(err)}`);
+      return false;
+    });
     if (canManageNetwork()) await releaseSink().catch(() => {});
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+    if (!opts.keepDir && cleaned) rmSync(dir, { recursive: true, force: true });
   };
 
   try {

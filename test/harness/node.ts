@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clientCert, servingCert } from './certs.js';
 import { NODE_IP, NODE_NAME, POD_BRIDGE, POD_CIDR, readSysctl, setupNodeNetwork, teardownNodeNetwork } from './network.js';
+import { waitFor } from './wait.js';
 
 const execFileP = promisify(execFile);
 
@@ -175,15 +176,6 @@ async function ctr(dir: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /**
  * The node's network, before the API server (which listens on the node's address); resolves when it is
  * up, with `ready`: containerd running and the images imported, which takes a while and runs meanwhile.
@@ -205,7 +197,7 @@ async function startContainerd(ctx: NodeContext, images: ImageArchive[]): Promis
   await mkdir(join(ctx.dir, 'containerd'), { recursive: true });
   await writeFile(join(ctx.dir, 'containerd', 'config.toml'), containerdConfig(ctx.dir, pause.ref));
   await ctx.startProc('containerd', ['--config', join(ctx.dir, 'containerd', 'config.toml'), '--log-level', 'warn'], '/usr/bin/containerd');
-  await waitUntil('containerd', 30_000, () => ctr(ctx.dir, ['version']).then(() => true, () => false));
+  await waitFor('containerd', 30_000, () => ctr(ctx.dir, ['version']).then(() => true, () => undefined));
   await importImages(ctx.dir, images);
   ctx.log(`containerd up, images imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -325,6 +317,9 @@ export async function cleanupNode(dir: string, binDir?: string): Promise<void> {
     for (const f of [`cni-loopback-${id}-lo`, `clinops-pods-${id}-eth0`]) rmSync(join(results, f), { force: true });
   }
   for (const m of mountsUnder(dir)) await execFileP('umount', ['-l', m]).catch(() => undefined);
+  const left = mountsUnder(dir);
+  // The caller removes the dir next: never while a mount (a volume's bind mount of host files) remains.
+  if (left.length > 0) throw new Error(`still mounted, so ${dir} is kept: ${left.join(', ')}`);
   for (const ctl of readdirSync(CGROUPS).map((c) => join(CGROUPS, c, CGROUP_ROOT))) {
     if (existsSync(ctl)) await execFileP('find', [ctl, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']).catch(() => undefined);
   }
