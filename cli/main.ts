@@ -81,6 +81,7 @@ program
   .option('--feedback-capacity <n>', 'predictions kept for feedback joins (env CLINOPS_FEEDBACK_CAPACITY; default 10000)')
   .option('--log-level <level>', 'debug, info, warn or error (env CLINOPS_LOG_LEVEL; default info)')
   .option('--drain-delay <ms>', 'after SIGTERM, keep serving this long while readiness fails, then drain (env CLINOPS_DRAIN_DELAY_MS; default 0)')
+  .option('--drain-timeout <ms>', 'then wait at most this long for accepted requests before exiting anyway (env CLINOPS_DRAIN_TIMEOUT_MS; default 20000)')
   .option('--exit-on-load-failure', 'exit 3 when the model cannot be served, writing why to CLINOPS_TERMINATION_LOG (default /dev/termination-log), instead of staying live and never ready (env CLINOPS_EXIT_ON_LOAD_FAILURE=true)')
   .action(async (opts: ServerFlags & { modelVersion?: string }) => {
     const { loadServerConfig, ServerConfigError } = await import('../inference-server/config.js');

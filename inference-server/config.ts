@@ -46,6 +46,8 @@ export interface ServerConfig {
   readonly exitOnLoadFailure: boolean;
   /** After SIGTERM, keep serving this long with readiness failing, before refusing new work. */
   readonly drainDelayMs: number;
+  /** Then wait at most this long for accepted requests to finish before exiting anyway. */
+  readonly drainTimeoutMs: number;
   readonly terminationLog: string;
 }
 
@@ -60,6 +62,7 @@ export interface ServerFlags {
   modelCardFile?: string;
   exitOnLoadFailure?: boolean;
   drainDelay?: string;
+  drainTimeout?: string;
   host?: string;
   port?: string;
   apiKeys?: string;
@@ -212,5 +215,6 @@ export function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, cpu
     exitOnLoadFailure: bool(flags.exitOnLoadFailure, 'CLINOPS_EXIT_ON_LOAD_FAILURE'),
     terminationLog: get(undefined, 'CLINOPS_TERMINATION_LOG') ?? '/dev/termination-log',
     drainDelayMs: int(flags.drainDelay, '--drain-delay', 'CLINOPS_DRAIN_DELAY_MS', 0, 0, 120_000),
+    drainTimeoutMs: int(flags.drainTimeout, '--drain-timeout', 'CLINOPS_DRAIN_TIMEOUT_MS', 20_000, 1, 600_000),
   });
 }

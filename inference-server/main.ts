@@ -76,6 +76,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         modelPath: cfg.modelPath, executionProvider: cfg.executionProvider, intraOpThreads: cfg.intraOpThreads,
         workers: cfg.workers, maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs, maxQueue: cfg.maxQueue,
         timeoutMs: cfg.requestTimeoutMs,
+        onPoolEvent: (msg, fields) => log[msg === 'worker respawned' ? 'info' : 'error'](msg, fields),
       });
       const started = scheduler;
       metrics.queueLength = () => started.queueLength;
@@ -108,6 +109,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         scheduler, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, window, feedback, audit, metrics,
         preprocessing: cfg.preprocessing,
       });
+      const pool = scheduler;
+      state.workersAlive = () => pool.liveWorkers;
       state.provider = { active: scheduler.provider, requested: cfg.executionProvider, ...(scheduler.providerNote ? { note: scheduler.providerNote } : {}) };
       state.phase = 'ready';
       log.info('model ready', {
@@ -137,11 +140,15 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       log.info('draining');
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
-      await scheduler?.drain();
+      // A request stuck in a worker must not hold the exit past the pod's grace period: after the
+      // deadline what waits is refused and the workers stop, which answers what they were running
+      // (a thread stopped inside onnxruntime's native run can abort the process: only past the deadline,
+      // when exiting is the point).
+      await scheduler?.drain(cfg.drainTimeoutMs);
+      await scheduler?.close();
       const idle = setInterval(() => server.closeIdleConnections(), 50);
       await closed;
       clearInterval(idle);
-      await scheduler?.close();
       keys?.stop();
       await audit.close();
       log.info('stopped');

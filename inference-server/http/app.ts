@@ -17,6 +17,8 @@ export interface ServerState {
    */
   phase: 'loading' | 'ready' | 'failed' | 'stopping' | 'draining';
   reason?: string;
+  /** Worker threads alive; readiness fails while none is (a lost worker is being replaced). */
+  workersAlive?: () => number;
   /** The execution provider in use once ready, and the one asked for (CUDA falls back to CPU). */
   provider?: { active: string; requested: string; note?: string };
   /** Why a failed model failed, as a stable word (it prefixes the container's termination message). */
@@ -100,8 +102,10 @@ export function createApp(d: AppDeps): express.Express {
       throw new ServerError('MODEL_NOT_FOUND', `model "${d.modelName}" has no version "${String(req.params.version).slice(0, 64)}"; it serves "${d.modelVersion}"`, 'version');
     }
   };
-  const ready = () => d.state.phase === 'ready';
-  const notReady = () => new ServerError('NOT_READY', d.state.reason ? `not ready: ${d.state.reason}` : `not ready: ${d.state.phase}`);
+  const noWorkers = () => d.state.phase === 'ready' && (d.state.workersAlive?.() ?? 1) === 0;
+  const ready = () => d.state.phase === 'ready' && !noWorkers();
+  const notReady = () => new ServerError('NOT_READY', noWorkers() ? 'not ready: no inference worker is alive (one is being replaced)'
+    : d.state.reason ? `not ready: ${d.state.reason}` : `not ready: ${d.state.phase}`);
 
   // Health (the seeds' /health, Kubernetes probes, and the OIP's).
   route('/health', open, {

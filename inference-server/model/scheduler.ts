@@ -3,7 +3,9 @@
 // input with a dynamic batch dimension), it takes every waiting request that fits into maxBatchSize
 // rows, waiting up to maxQueueDelayMs from the oldest request for more to arrive, and runs them as
 // one batch. A request past its timeout is answered 504 whether it is waiting or running; a full
-// queue answers 503 with Retry-After.
+// queue answers 503 with Retry-After. A worker thread that dies (a native crash, an out-of-memory
+// abort) is not a silent outage: what it was running is answered 503 at once, a new worker takes its
+// place (at most maxRespawnsPerMinute), and liveWorkers tells readiness while none is left.
 import { Worker } from 'node:worker_threads';
 import { ServerError } from '../errors.js';
 import { ORT_TYPE, type Signature, specFromMetadata, type Tensor, type TypedArray } from './signature.js';
@@ -11,6 +13,10 @@ import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './worker.js';
 
 export interface SchedulerOptions extends WorkerInit {
   workers: number;
+  /** Respawns of dead workers allowed per minute (default 5); past that the pool stays smaller, and says so. */
+  maxRespawnsPerMinute?: number;
+  /** What happened to the pool (a worker lost, respawned or not), for the server's log. */
+  onPoolEvent?: (msg: string, fields: Record<string, unknown>) => void;
   maxBatchSize: number;
   maxQueueDelayMs: number;
   /** Most rows (instances) waiting at once. */
@@ -32,10 +38,13 @@ interface Job {
   reject: (e: Error) => void;
 }
 
+/** What a request sent to a worker gets back: the worker's answer, or word that the worker died. */
+type Reply = FromWorker | { kind: 'lost'; error: string };
+
 interface Slot {
   worker: Worker;
   busy: boolean;
-  pending: Map<number, (m: FromWorker) => void>;
+  pending: Map<number, (m: Reply) => void>;
 }
 
 export class Scheduler {
@@ -47,6 +56,7 @@ export class Scheduler {
   private closed = false;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  private respawns: number[] = [];
   readonly batching: boolean;
 
   private constructor(
@@ -60,37 +70,63 @@ export class Scheduler {
 
   /** Start the workers and wait until each has loaded the model. */
   static async start(opts: SchedulerOptions): Promise<Scheduler> {
-    const url = new URL('./worker.js', import.meta.url);
-    const init: WorkerInit = { modelPath: opts.modelPath, executionProvider: opts.executionProvider, intraOpThreads: opts.intraOpThreads };
-    const started = await Promise.all(Array.from({ length: opts.workers }, () => new Promise<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }>((resolve, reject) => {
-      const worker = new Worker(url, { workerData: init });
-      worker.once('message', (m: FromWorker) => {
-        if (m.kind === 'ready') resolve({ worker, ready: m });
-        else reject(new Error(m.kind === 'failed' ? m.error : 'worker did not start'));
-      });
-      worker.once('error', reject);
-    })));
+    const started = await Promise.all(Array.from({ length: opts.workers }, () => spawnWorker(opts)));
     const first = started[0]!.ready;
     const signature: Signature = {
       inputs: (first.inputs as Array<{ name: string; type?: string; shape?: Array<number | string> }>).map(specFromMetadata),
       outputs: (first.outputs as Array<{ name: string; type?: string; shape?: Array<number | string> }>).map(specFromMetadata),
     };
     const s = new Scheduler(opts, signature, first.provider, first.fallbackReason);
-    s.slots = started.map(({ worker }) => {
-      const slot: Slot = { worker, busy: false, pending: new Map() };
-      worker.on('message', (m: FromWorker) => {
-        if (m.kind === 'result' || m.kind === 'error') {
-          slot.pending.get(m.id)?.(m);
-          slot.pending.delete(m.id);
-        }
-      });
-      return slot;
-    });
+    for (const { worker } of started) s.adopt(worker);
     return s;
   }
 
   get queueLength(): number {
     return this.queuedRows;
+  }
+
+  /** Workers alive now: none means no request can be served until one is respawned. */
+  get liveWorkers(): number {
+    return this.slots.length;
+  }
+
+  private adopt(worker: Worker): void {
+    const slot: Slot = { worker, busy: false, pending: new Map() };
+    worker.on('message', (m: FromWorker) => {
+      if (m.kind === 'result' || m.kind === 'error') {
+        slot.pending.get(m.id)?.(m);
+        slot.pending.delete(m.id);
+      }
+    });
+    worker.on('error', () => {}); // 'exit' follows and says what matters
+    worker.once('exit', (code) => this.lost(slot, code));
+    this.slots.push(slot);
+  }
+
+  /** A worker exited: answer what it was running, and put a new one in its place while allowed. */
+  private lost(slot: Slot, code: number): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    for (const reply of slot.pending.values()) reply({ kind: 'lost', error: `the worker thread exited (code ${code})` });
+    slot.pending.clear();
+    if (this.closed) return;
+    const now = Date.now();
+    this.respawns = this.respawns.filter((t) => now - t < 60_000);
+    if (this.respawns.length >= (this.opts.maxRespawnsPerMinute ?? 5)) {
+      this.opts.onPoolEvent?.('worker lost; not respawned (too many this minute)', { code, liveWorkers: this.slots.length });
+      return;
+    }
+    this.respawns.push(now);
+    this.opts.onPoolEvent?.('worker lost; respawning', { code, liveWorkers: this.slots.length });
+    spawnWorker(this.opts).then(({ worker }) => {
+      if (this.closed) {
+        void worker.terminate();
+        return;
+      }
+      this.adopt(worker);
+      this.opts.onPoolEvent?.('worker respawned', { liveWorkers: this.slots.length });
+      this.dispatch();
+    }, (err: Error) => this.opts.onPoolEvent?.('worker respawn failed', { error: err.message, liveWorkers: this.slots.length }));
   }
 
   /** Run one request (its tensors carry the batch as their first dimension). */
@@ -169,7 +205,7 @@ export class Scheduler {
         settle(job, () => job.resolve(part));
       }
     } catch (err) {
-      const e = new ServerError('INFERENCE_FAILED', `the model failed to run: ${(err as Error).message.split('\n')[0]}`);
+      const e = err instanceof ServerError ? err : new ServerError('INFERENCE_FAILED', `the model failed to run: ${(err as Error).message.split('\n')[0]}`);
       for (const job of jobs) settle(job, () => job.reject(e));
     } finally {
       slot.busy = false;
@@ -180,6 +216,7 @@ export class Scheduler {
   }
 
   private send(slot: Slot, feeds: Tensor[]): Promise<Outputs> {
+    if (!this.slots.includes(slot)) return Promise.reject(new ServerError('WORKER_LOST', 'the worker thread exited; retry', undefined, { 'retry-after': '1' }));
     const id = this.nextId++;
     const wire: Record<string, WireTensor> = {};
     for (const t of feeds) wire[t.name] = { type: ORT_TYPE[t.datatype], data: t.data, dims: t.shape };
@@ -191,17 +228,31 @@ export class Scheduler {
           resolve(out);
         } else if (m.kind === 'error') {
           reject(new Error(m.error));
+        } else if (m.kind === 'lost') {
+          reject(new ServerError('WORKER_LOST', `${m.error} while running this request; retry`, undefined, { 'retry-after': '1' }));
         }
       });
       slot.worker.postMessage({ kind: 'run', id, feeds: wire } satisfies ToWorker);
     });
   }
 
-  /** Stop taking requests; resolves once every accepted request has been answered. */
-  async drain(): Promise<void> {
+  /**
+   * Stop taking requests; resolves once every accepted request has been answered, or after
+   * `deadlineMs` (what is still waiting then is answered 503), so a stuck request never holds the exit.
+   */
+  async drain(deadlineMs = Infinity): Promise<void> {
     this.closed = true;
     if (this.inFlight === 0 && this.queue.length === 0) return;
-    await new Promise<void>((r) => this.idleWaiters.push(r));
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+    const late = Number.isFinite(deadlineMs) ? new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), deadlineMs))) : new Promise<never>(() => {});
+    const outcome = await Promise.race([idle, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      const e = new ServerError('SHUTTING_DOWN', 'the server is shutting down');
+      for (const job of this.queue.splice(0)) settle(job, () => job.reject(e));
+      this.queuedRows = 0;
+    }
   }
 
   async close(): Promise<void> {
@@ -209,6 +260,18 @@ export class Scheduler {
     if (this.delayTimer) clearTimeout(this.delayTimer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
+}
+
+function spawnWorker(opts: WorkerInit): Promise<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }> {
+  const init: WorkerInit = { modelPath: opts.modelPath, executionProvider: opts.executionProvider, intraOpThreads: opts.intraOpThreads };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    worker.once('message', (m: FromWorker) => {
+      if (m.kind === 'ready') resolve({ worker, ready: m });
+      else reject(new Error(m.kind === 'failed' ? m.error : 'worker did not start'));
+    });
+    worker.once('error', reject);
+  });
 }
 
 function settle(job: Job, fn: () => void): void {
