@@ -14,6 +14,7 @@ import { difference } from '../kube/contains.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../observability/log.js';
 import type { DriftMetrics } from '../observability/metrics.js';
+import { rfc3339 } from '../util/time.js';
 import { escalationStep } from './escalate.js';
 import { STUCK_REASONS } from './pod-problems.js';
 import type { ProviderReports } from './providers.js';
@@ -239,7 +240,7 @@ export class Reconciler {
       pods,
       providers: (cr.spec.serving?.gpu?.count ?? 0) > 0 ? this.deps.providers.observe(key, pods, this.deps.modelEndpoints.get(key)) : undefined,
       applyError,
-      now: new Date(clock()).toISOString().replace(/\.\d+Z$/, 'Z'),
+      now: rfc3339(clock()),
     });
     if (!statusChanged(observed, status)) return false;
     const before = observed?.conditions?.find((c) => c.type === 'Ready');
