@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the images the real node runs, with buildah (no daemon, no registry), and prints the folder that
-# holds them as docker-archive tarballs (one per image, named in images.list) for the harness to import
-# into the node's containerd. Each image is cached per user under a key made of its inputs, so a fresh
+# holds them as docker-archive tarballs; images.list names the ones the harness imports into the node's
+# containerd (not the base, which only the Dockerfiles build on). Each image is cached per user under a key made of its inputs, so a fresh
 # clone on the same machine reuses it and a change to the code rebuilds only what it touches.
 #
 #   pause             the pod sandbox: pause.c from the pinned Kubernetes module, linked statically
@@ -43,9 +43,10 @@ need() {
   [ ${#missing[@]} -eq 0 ] || { log "missing ${missing[*]}: run make deps (and install Go)"; exit 1; }
 }
 
-# archive NAME REF KEY BUILD_FN: makes $cache/NAME-KEY.tar unless it is there; BUILD_FN builds REF in the store.
+# archive NAME REF KEY BUILD_FN [node]: makes $cache/NAME-KEY.tar unless it is there (BUILD_FN builds REF in
+# the store); with `node`, lists it in images.list for the harness to import.
 archive() {
-  local name=$1 ref=$2 key=$3 build=$4
+  local name=$1 ref=$2 key=$3 build=$4 node=${5:-}
   local out="$cache/$name-$key.tar"
   if [ ! -s "$out" ]; then
     local start=$SECONDS
@@ -58,7 +59,7 @@ archive() {
     find "$cache" -maxdepth 1 -name "$name-*.tar" ! -name "$name-$key.tar" -delete
     log "built $ref in $((SECONDS - start)) s"
   fi
-  printf '%s %s\n' "$ref" "$(basename "$out")" >>"$cache/images.list.tmp"
+  [ -z "$node" ] || printf '%s %s\n' "$ref" "$(basename "$out")" >>"$cache/images.list.tmp"
 }
 
 # The image for the pod sandbox: any PID 1 that sleeps and reaps its children would do; this one is the
@@ -133,11 +134,11 @@ pause_key=$(printf '%s %s\n' "$(recipe build_pause)" "$(hash_of <"$here/kube/go.
 base_key=$(printf '%s %s %s %s\n' "$(recipe build_base debian_mirror)" "$NODE_VERSION" "$NPM_VERSION" "$SUITE" | hash_of)
 # The base's tag carries its key, so the Dockerfiles never build on an older base left in the store.
 BASE_IMAGE="clinops/node-base:$NODE_VERSION-$SUITE-$base_key"
-archive pause "$PAUSE_IMAGE" "$pause_key" build_pause
+archive pause "$PAUSE_IMAGE" "$pause_key" build_pause node
 archive node-base "$BASE_IMAGE" "$base_key" build_base
 # The Dockerfiles' FROM needs the base in the store even when its archive came from the cache.
 bah inspect "$BASE_IMAGE" >/dev/null 2>&1 || bah pull -q "docker-archive:$cache/node-base-$base_key.tar" >/dev/null
-archive inference-server "$SERVER_IMAGE" "$(context_key Dockerfile.server)" build_server
-archive operator "$OPERATOR_IMAGE" "$(context_key Dockerfile.operator)" build_operator
+archive inference-server "$SERVER_IMAGE" "$(context_key Dockerfile.server)" build_server node
+archive operator "$OPERATOR_IMAGE" "$(context_key Dockerfile.operator)" build_operator node
 mv "$cache/images.list.tmp" "$cache/images.list"
 printf '%s\n' "$cache"

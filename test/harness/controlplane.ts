@@ -53,8 +53,6 @@ export interface ControlPlane {
   auditLog: string;
   binDir: string;
   startupMs: number;
-  /** The real node's name, when it was asked for. */
-  realNode?: string;
   /** Run a binary from the bin folder (kubectl, helm) against this cluster; resolves stdout. */
   kubectl(args: string[], input?: string): Promise<string>;
   /** Stop one component (e.g. kube-controller-manager), leaving the rest running; SIGKILL simulates a crash. */
@@ -429,10 +427,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       if (!args) throw new Error(`unknown component ${name}`);
       await startProc(name, args, exeOf.get(name));
     };
-    return {
-      dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, stop,
-      ...(opts.realNode ? { realNode: NODE_NAME } : {}),
-    };
+    return { dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -13,7 +13,7 @@
 // plane and a real-node one may run side by side); each harness registers itself, and the last one out
 // takes them down. The pods' bridge and the guard belong to the single real node.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -163,13 +163,4 @@ export async function assertLocalRoute(address: string): Promise<void> {
 export async function clusterFetch(url: string, init?: RequestInit): Promise<Response> {
   await assertLocalRoute(new URL(url).hostname);
   return fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(10_000) });
-}
-
-/** The sysctl value, for restoring what the CNI bridge plugin turns on. */
-export function readSysctl(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }

@@ -13,7 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { clientCert, servingCert } from './certs.js';
-import { NODE_IP, NODE_NAME, POD_BRIDGE, POD_CIDR, readSysctl, setupNodeNetwork, teardownNodeNetwork } from './network.js';
+import { NODE_IP, NODE_NAME, POD_BRIDGE, POD_CIDR, setupNodeNetwork, teardownNodeNetwork } from './network.js';
 import { waitFor } from './wait.js';
 
 const execFileP = promisify(execFile);
@@ -181,7 +181,8 @@ async function ctr(dir: string, args: string[]): Promise<string> {
  * up, with `ready`: containerd running and the images imported, which takes a while and runs meanwhile.
  */
 export async function startRuntime(ctx: NodeContext, images: ImageArchive[]): Promise<{ ready: Promise<void> }> {
-  writeFileSync(join(ctx.dir, 'ip_forward.orig'), readSysctl(IP_FORWARD) ?? '0');
+  // Recorded first: the CNI bridge plugin turns forwarding on, and teardown puts back what was there.
+  writeFileSync(join(ctx.dir, 'ip_forward.orig'), readFileSync(IP_FORWARD, 'utf8').trim());
   await setupNodeNetwork();
   const ready = startContainerd(ctx, images);
   ready.catch(() => {}); // the caller awaits it; until then a failure must not be an unhandled rejection
@@ -204,8 +205,7 @@ async function startContainerd(ctx: NodeContext, images: ImageArchive[]): Promis
 
 /** Import image archives into the node's containerd, under the names pods use; unpacked now, so a pod starts without waiting. */
 export async function importImages(dir: string, images: ImageArchive[]): Promise<void> {
-  // The base is only what the Dockerfiles build on; no pod runs it.
-  for (const image of images.filter((i) => !i.ref.includes('/node-base:'))) await ctr(dir, ['images', 'import', image.path]);
+  for (const image of images) await ctr(dir, ['images', 'import', image.path]);
 }
 
 /** kubelet and kube-proxy, once the API server answers. */
@@ -334,4 +334,3 @@ export async function cleanupNode(dir: string, binDir?: string): Promise<void> {
   }
 }
 
-export { ctr as nodeCtr };
