@@ -4,7 +4,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 // Each command loads its own modules when it runs, so the operator never loads onnxruntime or sharp.
 import { readFile } from 'node:fs/promises';
-import type { ServerFlags } from '../inference-server/config.js';
+import { addOptions } from '../contract/settings.js';
+import { loadServerConfig, ServerConfigError, serverSettings } from '../inference-server/config.js';
+import { operatorSettings } from '../operator/config.js';
+import { usableCpus } from '../inference-server/runtime/cpu-limit.js';
 
 const program = new Command()
   .name('clinops')
@@ -13,22 +16,9 @@ const program = new Command()
   // A usage error (unknown option, bad value) exits 2, as the commands' own errors do.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-program
+addOptions(program
   .command('operator')
-  .description('run the ClinicalModel operator against the current kubeconfig or in-cluster config')
-  .option('--kubeconfig <path>', 'kubeconfig file (env KUBECONFIG; default: in-cluster, then ~/.kube/config)')
-  .option('--namespace <ns>', 'watch only this namespace (env CLINOPS_WATCH_NAMESPACE; default: all)')
-  .option('--workers <n>', 'ClinicalModels reconciled concurrently (env CLINOPS_WORKERS; default 8)')
-  .option('--server-image <ref>', 'inference server image (env CLINOPS_SERVER_IMAGE)')
-  .option('--no-leader-elect', 'do not use a Lease; only for a single replica (env CLINOPS_LEADER_ELECT=false)')
-  .option('--lease-namespace <ns>', 'namespace of the leader Lease (env CLINOPS_LEASE_NAMESPACE, POD_NAMESPACE; default clinops-system)')
-  .option('--lease-name <name>', 'name of the leader Lease (env CLINOPS_LEASE_NAME; default clinops-operator)')
-  .option('--identity <id>', 'this instance in the Lease (env CLINOPS_IDENTITY; default hostname + random)')
-  .option('--http-address <host:port>', '/healthz, /readyz and /metrics (env CLINOPS_HTTP_ADDRESS; default 0.0.0.0:8081)')
-  .option('--resync-period <duration>', 'reconcile every model at least this often (env CLINOPS_RESYNC_PERIOD; default 10m)')
-  .option('--log-level <level>', 'debug, info, warn or error (env CLINOPS_LOG_LEVEL; default info)')
-  .option('--model-endpoint <ns/name=url>', 'read this model\'s monitoring window from URL instead of its pods\' IPs, for an operator outside the cluster; repeatable (env CLINOPS_MODEL_ENDPOINTS, comma-separated)',
-    (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+  .description('run the ClinicalModel operator against the current kubeconfig or in-cluster config'), operatorSettings())
   .action(async (opts) => {
     // commander sets leaderElect=true by default for --no-leader-elect; only an explicit flag counts.
     const explicit = process.argv.includes('--no-leader-elect') ? { leaderElect: false } : { leaderElect: undefined };
@@ -53,45 +43,14 @@ program
     }
   });
 
-program
+addOptions(program
   .command('serve')
-  .description('serve an ONNX model over HTTP (Open Inference Protocol v2 and /v1 REST)')
-  .option('--model <path>', 'ONNX file (env CLINOPS_MODEL_PATH)')
-  .option('--name <name>', 'model name in URLs and responses (env CLINOPS_MODEL_NAME)')
-  .option('--model-version <version>', 'model version (env CLINOPS_MODEL_VERSION)')
-  .option('--sha256 <hex>', 'expected SHA-256 of the file; the server never becomes ready on a mismatch (env CLINOPS_MODEL_SHA256)')
-  .option('--labels <list>', 'class names, JSON array or comma-separated, in output order (env CLINOPS_MODEL_LABELS)')
-  .option('--preprocessing <json>', 'image preprocessing {width,height,channels,mean,std} (env CLINOPS_PREPROCESSING)')
-  .option('--model-card <json>', 'model card fields (env CLINOPS_MODEL_CARD)')
-  .option('--model-card-file <path>', 'JSON file with the model card, read again when it changes (env CLINOPS_MODEL_CARD_FILE)')
-  .option('--host <host>', 'listen address (env CLINOPS_HOST; default 0.0.0.0)')
-  .option('--port <port>', 'listen port, 0 for any (env CLINOPS_PORT; default 8080)')
-  .option('--api-keys <file>', 'API key file, reloaded when it changes (env CLINOPS_API_KEYS_FILE; default: no authentication)')
-  .option('--protect-health', 'require an API key for health, metrics and the monitoring window too (env CLINOPS_PROTECT_HEALTH=true)')
-  .option('--body-limit <size>', 'largest request body (env CLINOPS_BODY_LIMIT; default 10mb)')
-  .option('--timeout <ms>', 'per-request inference timeout, then 504 (env CLINOPS_TIMEOUT_MS; default 10000)')
-  .option('--max-batch <n>', 'micro-batch up to n instances; 1 turns batching off (env CLINOPS_MAX_BATCH; default 8)')
-  .option('--batch-delay <ms>', 'longest wait for a batch to fill (env CLINOPS_BATCH_DELAY_MS; default 2)')
-  .option('--max-queue <n>', 'instances waiting before 503 + Retry-After (env CLINOPS_MAX_QUEUE; default 256)')
-  .option('--workers <n>', 'worker threads, one session each (env CLINOPS_WORKERS; default cores/2)')
-  .option('--intra-op-threads <n>', 'onnxruntime threads per session (env CLINOPS_INTRA_OP_THREADS; default cores/workers)')
-  .option('--execution-provider <ep>', 'cpu or cuda (falls back to cpu, logged) (env CLINOPS_EXECUTION_PROVIDER; default cpu)')
-  .option('--audit-file <path>', 'also append hash-chained audit records here (env CLINOPS_AUDIT_FILE)')
-  .option('--window-size <n>', 'predictions kept for /v1/monitoring/window (env CLINOPS_WINDOW_SIZE; default 10000)')
-  .option('--feedback-capacity <n>', 'predictions kept for feedback joins (env CLINOPS_FEEDBACK_CAPACITY; default 10000)')
-  .option('--log-level <level>', 'debug, info, warn or error (env CLINOPS_LOG_LEVEL; default info)')
-  .option('--drain-delay <ms>', 'after SIGTERM, keep serving this long while readiness fails, then drain (env CLINOPS_DRAIN_DELAY_MS; default 0)')
-  .option('--drain-timeout <ms>', 'then wait at most this long for accepted requests before exiting anyway (env CLINOPS_DRAIN_TIMEOUT_MS; default 20000)')
-  .option('--exit-on-load-failure', 'exit 3 when the model cannot be served, writing why to CLINOPS_TERMINATION_LOG (default /dev/termination-log), instead of staying live and never ready (env CLINOPS_EXIT_ON_LOAD_FAILURE=true)')
-  .action(async (opts: ServerFlags & { modelVersion?: string }) => {
-    const { loadServerConfig, ServerConfigError } = await import('../inference-server/config.js');
+  .description('serve an ONNX model over HTTP (Open Inference Protocol v2 and /v1 REST)'), serverSettings(usableCpus()))
+  .action(async (opts: Record<string, unknown>) => {
     const { startServer } = await import('../inference-server/main.js');
     let config;
     try {
-      config = loadServerConfig({
-        ...opts, version: opts.modelVersion, protectHealth: opts.protectHealth ? true : undefined,
-        exitOnLoadFailure: opts.exitOnLoadFailure ? true : undefined,
-      }, process.env);
+      config = loadServerConfig(opts, process.env);
     } catch (err) {
       if (err instanceof ServerConfigError) {
         process.stderr.write(`clinops serve: ${err.message}\n`);

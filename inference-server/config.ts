@@ -1,6 +1,9 @@
-// The inference server's settings: flags first, then CLINOPS_* environment variables (the operator's
-// Deployment sets these; see docs/architecture.md), then defaults. The only module of the server that
-// reads the environment; validated once at startup and frozen. A bad value names the setting.
+// The inference server's settings, one table: flags first, then CLINOPS_* environment variables (the
+// operator's Deployment sets those named in contract/env.ts), then defaults. The only module of the
+// server that reads the environment; validated once at startup against the table's schema and frozen.
+// `clinops serve`'s options are made from the same table.
+import { ENV } from '../contract/env.js';
+import { resolveSettings, type Setting, SettingError } from '../contract/settings.js';
 import { usableCpus } from './runtime/cpu-limit.js';
 
 export interface ImagePreprocessing {
@@ -24,15 +27,19 @@ export interface ServerConfig {
   readonly host: string;
   readonly port: number;
   readonly apiKeysFile: string | undefined;
-  /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/window too. */
+  /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/* too. */
   readonly protectHealth: boolean;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxBatchSize: number;
   readonly maxQueueDelayMs: number;
+  /** busy: wait for a fuller batch only while another is running; always: also when the pool is idle. */
+  readonly batchWait: 'busy' | 'always';
   readonly maxQueue: number;
   readonly workers: number;
   readonly intraOpThreads: number;
+  /** onnxruntime's threads spin between runs; by default only where they and the HTTP thread fit the cores. */
+  readonly allowSpinning: boolean;
   readonly executionProvider: 'cpu' | 'cuda';
   readonly auditFile: string | undefined;
   readonly windowSize: number;
@@ -51,170 +58,138 @@ export interface ServerConfig {
   readonly terminationLog: string;
 }
 
-export interface ServerFlags {
-  model?: string;
-  name?: string;
-  version?: string;
-  sha256?: string;
-  labels?: string;
-  preprocessing?: string;
-  modelCard?: string;
-  modelCardFile?: string;
-  exitOnLoadFailure?: boolean;
-  drainDelay?: string;
-  drainTimeout?: string;
-  host?: string;
-  port?: string;
-  apiKeys?: string;
-  protectHealth?: boolean;
-  bodyLimit?: string;
-  timeout?: string;
-  maxBatch?: string;
-  batchDelay?: string;
-  maxQueue?: string;
-  workers?: string;
-  intraOpThreads?: string;
-  executionProvider?: string;
-  auditFile?: string;
-  windowSize?: string;
-  feedbackCapacity?: string;
-  logLevel?: string;
+export { SettingError as ServerConfigError };
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
+
+function size(text: string): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) throw new Error('must be a size such as 512kb or 10mb');
+  return Number(m[1]) * unit;
 }
 
-export class ServerConfigError extends Error {
-  constructor(setting: string, message: string) {
-    super(`invalid setting ${setting}: ${message}`);
-    this.name = 'ServerConfigError';
+function labelList(text: string): unknown {
+  if (!text.trim().startsWith('[')) return text.split(',').map((l) => l.trim());
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error('is not valid JSON');
   }
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+/** Every setting of `clinops serve`, in the order they are resolved (a default may use those before it). */
+export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
+  return [
+    { key: 'modelPath', flag: '--model', arg: '<path>', env: ENV.modelPath, kind: 'string', schema: { type: 'string', minLength: 1 }, required: true, help: 'ONNX file' },
+    {
+      key: 'modelName', flag: '--name', arg: '<name>', env: ENV.modelName, kind: 'string', required: true,
+      schema: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 }, expect: 'be lower-case letters, digits, "-" and "."',
+      help: 'model name in URLs and responses',
+    },
+    { key: 'modelVersion', flag: '--model-version', arg: '<version>', env: ENV.modelVersion, kind: 'string', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 }, help: 'model version' },
+    {
+      key: 'sha256', flag: '--sha256', arg: '<hex>', env: ENV.sha256, kind: 'string', required: true, parse: (t) => t.toLowerCase(),
+      schema: { type: 'string', pattern: '^[0-9a-f]{64}$' }, expect: 'be 64 hexadecimal characters',
+      help: 'expected SHA-256 of the file; the server never becomes ready on a mismatch',
+    },
+    {
+      key: 'labels', flag: '--labels', arg: '<list>', env: ENV.labels, kind: 'json', required: true, parse: labelList,
+      schema: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, expect: 'be class names: a JSON array or a comma-separated list of non-empty names',
+      help: 'class names, JSON array or comma-separated, in output order',
+    },
+    {
+      key: 'preprocessing', flag: '--preprocessing', arg: '<json>', env: ENV.preprocessing, kind: 'json',
+      schema: {
+        type: 'object', required: ['width', 'height', 'channels'], additionalProperties: false,
+        properties: { width: int(1, 8192), height: int(1, 8192), channels: { enum: [1, 3] }, mean: { type: 'array', items: { type: 'number' } }, std: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } } },
+      },
+      expect: 'be {"width","height","channels"[,"mean","std"]}: width and height from 1 to 8192, channels 1 or 3, std > 0',
+      help: 'image preprocessing {width,height,channels,mean,std}',
+    },
+    {
+      key: 'modelCard', flag: '--model-card', arg: '<json>', env: 'CLINOPS_MODEL_CARD', kind: 'json', default: {},
+      schema: { type: 'object', additionalProperties: { type: 'string' } }, expect: 'be a JSON object of strings', help: 'model card fields',
+    },
+    { key: 'modelCardFile', flag: '--model-card-file', arg: '<path>', env: ENV.modelCardFile, kind: 'string', schema: { type: 'string' }, help: 'JSON file with the model card, read again when it changes' },
+    { key: 'host', flag: '--host', arg: '<host>', env: 'CLINOPS_HOST', kind: 'string', default: '0.0.0.0', schema: { type: 'string', minLength: 1 }, help: 'listen address' },
+    { key: 'port', flag: '--port', arg: '<port>', env: ENV.port, kind: 'integer', default: 8080, schema: int(0, 65535), help: 'listen port, 0 for any' },
+    { key: 'apiKeysFile', flag: '--api-keys', arg: '<file>', env: ENV.apiKeysFile, kind: 'string', schema: { type: 'string' }, help: 'API key file, reloaded when it changes (default: no authentication)' },
+    {
+      key: 'protectHealth', flag: '--protect-health', env: 'CLINOPS_PROTECT_HEALTH', kind: 'boolean', default: false, schema: { type: 'boolean' },
+      help: 'require an API key for health, metrics and the monitoring endpoints too',
+    },
+    {
+      key: 'bodyLimitBytes', flag: '--body-limit', arg: '<size>', env: 'CLINOPS_BODY_LIMIT', kind: 'integer', parse: size, default: 10 * 1024 ** 2,
+      schema: int(1, 1024 ** 3), expect: 'be a size such as 512kb or 10mb, at most 1gb', help: 'largest request body (default 10mb)',
+    },
+    { key: 'requestTimeoutMs', flag: '--timeout', arg: '<ms>', env: 'CLINOPS_TIMEOUT_MS', kind: 'integer', default: 10_000, schema: int(1, 600_000), help: 'per-request inference timeout, then 504' },
+    { key: 'maxBatchSize', flag: '--max-batch', arg: '<n>', env: 'CLINOPS_MAX_BATCH', kind: 'integer', default: 8, schema: int(1, 1024), help: 'micro-batch up to n instances; 1 turns batching off' },
+    {
+      key: 'maxQueueDelayMs', flag: '--batch-delay', arg: '<ms>', env: 'CLINOPS_BATCH_DELAY_MS', kind: 'integer', default: 2, schema: int(0, 1000),
+      help: 'longest wait for a batch to fill while another batch runs',
+    },
+    {
+      key: 'batchWait', flag: '--batch-wait', arg: '<when>', env: 'CLINOPS_BATCH_WAIT', kind: 'string', default: 'busy', schema: { enum: ['busy', 'always'] },
+      help: 'busy: a request that finds the pool idle runs at once; always: it too waits up to --batch-delay for company (fills GPU batches)',
+    },
+    { key: 'maxQueue', flag: '--max-queue', arg: '<n>', env: 'CLINOPS_MAX_QUEUE', kind: 'integer', default: 256, schema: int(1, 100_000), help: 'instances waiting before 503 + Retry-After' },
+    {
+      key: 'workers', flag: '--workers', arg: '<n>', env: ENV.workers, kind: 'integer', default: () => Math.max(1, Math.floor(cpus / 2)), schema: int(1, 256),
+      help: 'worker threads, one onnxruntime session each (default: usable cores / 2)',
+    },
+    {
+      key: 'intraOpThreads', flag: '--intra-op-threads', arg: '<n>', env: ENV.intraOpThreads, kind: 'integer', schema: int(1, 256),
+      default: (c: Partial<ServerConfig>) => Math.max(1, Math.floor(cpus / (c.workers ?? 1))), help: 'onnxruntime threads per session (default: usable cores / workers)',
+    },
+    {
+      key: 'allowSpinning', flag: '--allow-spinning', arg: '<true|false>', env: 'CLINOPS_ALLOW_SPINNING', kind: 'boolean', schema: { type: 'boolean' },
+      default: (c: Partial<ServerConfig>) => (c.workers ?? 1) * (c.intraOpThreads ?? 1) < cpus,
+      help: 'let onnxruntime threads spin between runs (default: only when they leave a core for the HTTP thread)',
+    },
+    {
+      key: 'executionProvider', flag: '--execution-provider', arg: '<ep>', env: ENV.executionProvider, kind: 'string', parse: (t) => t.toLowerCase(), default: 'cpu',
+      schema: { enum: ['cpu', 'cuda'] }, help: 'cpu or cuda (falls back to cpu, logged)',
+    },
+    { key: 'auditFile', flag: '--audit-file', arg: '<path>', env: ENV.auditFile, kind: 'string', schema: { type: 'string' }, help: 'also append hash-chained audit records here' },
+    { key: 'windowSize', flag: '--window-size', arg: '<n>', env: 'CLINOPS_WINDOW_SIZE', kind: 'integer', default: 10_000, schema: int(1, 10_000_000), help: 'predictions kept for /v1/monitoring/window' },
+    {
+      key: 'feedbackCapacity', flag: '--feedback-capacity', arg: '<n>', env: 'CLINOPS_FEEDBACK_CAPACITY', kind: 'integer', default: 10_000, schema: int(1, 10_000_000),
+      help: 'predictions kept for feedback joins',
+    },
+    { key: 'logLevel', flag: '--log-level', arg: '<level>', env: ENV.logLevel, kind: 'string', default: 'info', schema: { enum: ['debug', 'info', 'warn', 'error'] }, help: 'debug, info, warn or error' },
+    {
+      key: 'drainDelayMs', flag: '--drain-delay', arg: '<ms>', env: ENV.drainDelayMs, kind: 'integer', default: 0, schema: int(0, 120_000),
+      help: 'after SIGTERM, keep serving this long while readiness fails, then drain',
+    },
+    {
+      key: 'drainTimeoutMs', flag: '--drain-timeout', arg: '<ms>', env: 'CLINOPS_DRAIN_TIMEOUT_MS', kind: 'integer', default: 20_000, schema: int(1, 600_000),
+      help: 'then wait at most this long for accepted requests before exiting anyway',
+    },
+    {
+      key: 'exitOnLoadFailure', flag: '--exit-on-load-failure', env: ENV.exitOnLoadFailure, kind: 'boolean', default: false, schema: { type: 'boolean' },
+      help: `exit 3 when the model cannot be served, writing why to ${ENV.terminationLog}, instead of staying live and never ready`,
+    },
+    { key: 'terminationLog', env: ENV.terminationLog, kind: 'string', default: '/dev/termination-log', schema: { type: 'string', minLength: 1 }, help: 'where the reason for exit 3 is written' },
+  ];
+}
 
-/** `cpus`: what workers and intra-op threads are sized by; the container's CPU limit, not the host's cores. */
-export function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, cpus = usableCpus()): ServerConfig {
-  const get = (flag: string | undefined, envName: string): string | undefined => {
-    const v = flag ?? env[envName];
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const required = (flag: string | undefined, flagName: string, envName: string): string => {
-    const v = get(flag, envName);
-    if (v === undefined) throw new ServerConfigError(`${flagName} (${envName})`, 'is required');
-    return v;
-  };
-  const int = (flag: string | undefined, flagName: string, envName: string, dflt: number, min: number, max: number): number => {
-    const raw = get(flag, envName);
-    if (raw === undefined) return dflt;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new ServerConfigError(`${flagName} (${envName})`, `"${raw}" must be a whole number from ${min} to ${max}`);
-    }
-    return n;
-  };
-  const json = <T>(flag: string | undefined, flagName: string, envName: string): T | undefined => {
-    const raw = get(flag, envName);
-    if (raw === undefined) return undefined;
-    try {
-      return JSON.parse(raw) as T;
-    } catch {
-      throw new ServerConfigError(`${flagName} (${envName})`, 'is not valid JSON');
-    }
-  };
-
-  const modelPath = required(flags.model, '--model', 'CLINOPS_MODEL_PATH');
-  const modelName = required(flags.name, '--name', 'CLINOPS_MODEL_NAME');
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(modelName) || modelName.length > 253) {
-    throw new ServerConfigError('--name (CLINOPS_MODEL_NAME)', `"${modelName}" must be lower-case letters, digits, "-" and "."`);
+/**
+ * The server's configuration from the CLI's parsed options (commander's names) and the environment.
+ * `cpus`: what workers and intra-op threads are sized by; the container's CPU limit, not the host's cores.
+ */
+export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, cpus = usableCpus()): ServerConfig {
+  const table = serverSettings(cpus);
+  // What the schema cannot say: mean and std, when given, have one value per channel.
+  const pre = resolveSettings(table, flags, env) as ServerConfig;
+  const p = pre.preprocessing as Partial<ImagePreprocessing> | undefined;
+  if (p && ((p.mean && p.mean.length !== p.channels) || (p.std && p.std.length !== p.channels))) {
+    throw new SettingError('--preprocessing (CLINOPS_PREPROCESSING)', 'mean and std need one value per channel');
   }
-  const modelVersion = required(flags.version, '--model-version', 'CLINOPS_MODEL_VERSION');
-  const sha256 = required(flags.sha256, '--sha256', 'CLINOPS_MODEL_SHA256').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ServerConfigError('--sha256 (CLINOPS_MODEL_SHA256)', 'must be 64 hexadecimal characters');
-
-  const labelsRaw = required(flags.labels, '--labels', 'CLINOPS_MODEL_LABELS');
-  let labels: string[];
-  if (labelsRaw.trim().startsWith('[')) {
-    const parsed = json<unknown>(labelsRaw, '--labels', 'CLINOPS_MODEL_LABELS');
-    if (!Array.isArray(parsed) || parsed.some((l) => typeof l !== 'string' || l === '')) {
-      throw new ServerConfigError('--labels (CLINOPS_MODEL_LABELS)', 'must be a JSON array of non-empty strings');
-    }
-    labels = parsed as string[];
-  } else {
-    labels = labelsRaw.split(',').map((l) => l.trim());
-  }
-  if (labels.length === 0 || labels.some((l) => l === '')) {
-    throw new ServerConfigError('--labels (CLINOPS_MODEL_LABELS)', 'needs at least one non-empty class name');
-  }
-
-  const pre = json<Partial<ImagePreprocessing>>(flags.preprocessing, '--preprocessing', 'CLINOPS_PREPROCESSING');
-  let preprocessing: ImagePreprocessing | undefined;
-  if (pre) {
-    const { width, height, channels } = pre;
-    const ok = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 8192;
-    if (!ok(width) || !ok(height) || (channels !== 1 && channels !== 3)) {
-      throw new ServerConfigError('--preprocessing (CLINOPS_PREPROCESSING)', 'needs width and height from 1 to 8192 and channels 1 or 3');
-    }
-    const mean = pre.mean ?? new Array<number>(channels).fill(0);
-    const std = pre.std ?? new Array<number>(channels).fill(1);
-    if (mean.length !== channels || std.length !== channels || std.some((s) => !(s > 0)) || mean.some((m) => !Number.isFinite(m))) {
-      throw new ServerConfigError('--preprocessing (CLINOPS_PREPROCESSING)', 'mean and std need one finite value per channel, std > 0');
-    }
-    preprocessing = Object.freeze({ width: width!, height: height!, channels, mean, std });
-  }
-
-  const card = json<Record<string, unknown>>(flags.modelCard, '--model-card', 'CLINOPS_MODEL_CARD') ?? {};
-  if (typeof card !== 'object' || Array.isArray(card) || Object.values(card).some((v) => typeof v !== 'string')) {
-    throw new ServerConfigError('--model-card (CLINOPS_MODEL_CARD)', 'must be a JSON object of strings');
-  }
-
-  const limitRaw = get(flags.bodyLimit, 'CLINOPS_BODY_LIMIT') ?? '10mb';
-  const lm = /^(\d+)\s*([a-z]*)$/i.exec(limitRaw);
-  const unit = SIZE_UNITS[(lm?.[2] ?? '').toLowerCase()];
-  if (!lm || unit === undefined) throw new ServerConfigError('--body-limit (CLINOPS_BODY_LIMIT)', `"${limitRaw}" must be a size such as 512kb or 10mb`);
-
-  const provider = (get(flags.executionProvider, 'CLINOPS_EXECUTION_PROVIDER') ?? 'cpu').toLowerCase();
-  if (provider !== 'cpu' && provider !== 'cuda') {
-    throw new ServerConfigError('--execution-provider (CLINOPS_EXECUTION_PROVIDER)', `"${provider}" must be cpu or cuda`);
-  }
-  const logLevel = (get(flags.logLevel, 'CLINOPS_LOG_LEVEL') ?? 'info') as ServerConfig['logLevel'];
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new ServerConfigError('--log-level (CLINOPS_LOG_LEVEL)', `"${logLevel}" must be debug, info, warn or error`);
-  }
-  const bool = (flag: boolean | undefined, envName: string): boolean => {
-    const raw = flag ?? env[envName];
-    if (typeof raw === 'string' && !['true', 'false'].includes(raw)) {
-      throw new ServerConfigError(envName, `"${raw}" must be true or false`);
-    }
-    return raw === true || raw === 'true';
-  };
-
-  const workers = int(flags.workers, '--workers', 'CLINOPS_WORKERS', Math.max(1, Math.floor(cpus / 2)), 1, 256);
+  if (!p || (p.mean && p.std)) return pre;
   return Object.freeze({
-    modelPath,
-    modelName,
-    modelVersion,
-    sha256,
-    labels: Object.freeze(labels),
-    preprocessing,
-    modelCard: Object.freeze(card as Record<string, string>),
-    modelCardFile: get(flags.modelCardFile, 'CLINOPS_MODEL_CARD_FILE'),
-    host: get(flags.host, 'CLINOPS_HOST') ?? '0.0.0.0',
-    port: int(flags.port, '--port', 'CLINOPS_PORT', 8080, 0, 65535),
-    apiKeysFile: get(flags.apiKeys, 'CLINOPS_API_KEYS_FILE'),
-    protectHealth: bool(flags.protectHealth, 'CLINOPS_PROTECT_HEALTH'),
-    bodyLimitBytes: Number(lm[1]) * unit,
-    requestTimeoutMs: int(flags.timeout, '--timeout', 'CLINOPS_TIMEOUT_MS', 10_000, 1, 600_000),
-    maxBatchSize: int(flags.maxBatch, '--max-batch', 'CLINOPS_MAX_BATCH', 8, 1, 1024),
-    maxQueueDelayMs: int(flags.batchDelay, '--batch-delay', 'CLINOPS_BATCH_DELAY_MS', 2, 0, 1000),
-    maxQueue: int(flags.maxQueue, '--max-queue', 'CLINOPS_MAX_QUEUE', 256, 1, 100_000),
-    workers,
-    intraOpThreads: int(flags.intraOpThreads, '--intra-op-threads', 'CLINOPS_INTRA_OP_THREADS', Math.max(1, Math.floor(cpus / workers)), 1, 256),
-    executionProvider: provider,
-    auditFile: get(flags.auditFile, 'CLINOPS_AUDIT_FILE'),
-    windowSize: int(flags.windowSize, '--window-size', 'CLINOPS_WINDOW_SIZE', 10_000, 1, 10_000_000),
-    feedbackCapacity: int(flags.feedbackCapacity, '--feedback-capacity', 'CLINOPS_FEEDBACK_CAPACITY', 10_000, 1, 10_000_000),
-    logLevel,
-    exitOnLoadFailure: bool(flags.exitOnLoadFailure, 'CLINOPS_EXIT_ON_LOAD_FAILURE'),
-    terminationLog: get(undefined, 'CLINOPS_TERMINATION_LOG') ?? '/dev/termination-log',
-    drainDelayMs: int(flags.drainDelay, '--drain-delay', 'CLINOPS_DRAIN_DELAY_MS', 0, 0, 120_000),
-    drainTimeoutMs: int(flags.drainTimeout, '--drain-timeout', 'CLINOPS_DRAIN_TIMEOUT_MS', 20_000, 1, 600_000),
+    ...pre,
+    preprocessing: Object.freeze({ ...p, mean: p.mean ?? new Array<number>(p.channels!).fill(0), std: p.std ?? new Array<number>(p.channels!).fill(1) }) as ImagePreprocessing,
   });
 }

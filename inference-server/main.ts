@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '../operator/observability/log.js';
+import { createLogger } from '../contract/log.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ApiKeys } from './auth/api-keys.js';
 import type { ServerConfig } from './config.js';
-import { createApp, type ServerState } from './http/app.js';
+import { createHandler, type ServerState } from './http/app.js';
 import { ServerMetrics } from './metrics.js';
 import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
@@ -38,7 +38,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const metrics = new ServerMetrics(cfg.modelName);
   const window = new PredictionWindow(cfg.windowSize);
   const feedback = new FeedbackStore(cfg.feedbackCapacity, cfg.labels);
-  const audit = new AuditLog((line) => process.stdout.write(line + '\n'), cfg.auditFile);
+  const audit = new AuditLog((lines) => process.stdout.write(lines), cfg.auditFile);
   let keys: ApiKeys | undefined;
   if (cfg.apiKeysFile) {
     keys = new ApiKeys(cfg.apiKeysFile, (msg, f) => log.info(msg, f));
@@ -46,12 +46,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   } else {
     log.warn('no API key file configured: requests are not authenticated (set CLINOPS_API_KEYS_FILE)');
   }
-  const app = createApp({
+  const handler = createHandler({
     state, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
     bodyLimitBytes: cfg.bodyLimitBytes, keys, protectHealth: cfg.protectHealth, window, feedback, metrics,
     epoch: new Date().toISOString(), log: (level, msg, f) => log[level](msg, f),
   });
-  const server: Server = createServer(app);
+  const server: Server = createServer(handler);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -73,8 +73,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         return;
       }
       scheduler = await Scheduler.start({
-        modelPath: cfg.modelPath, executionProvider: cfg.executionProvider, intraOpThreads: cfg.intraOpThreads,
-        workers: cfg.workers, maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs, maxQueue: cfg.maxQueue,
+        modelPath: cfg.modelPath, executionProvider: cfg.executionProvider, intraOpThreads: cfg.intraOpThreads, allowSpinning: cfg.allowSpinning,
+        workers: cfg.workers, maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs, batchWait: cfg.batchWait, maxQueue: cfg.maxQueue,
         timeoutMs: cfg.requestTimeoutMs,
         onPoolEvent: (msg, fields) => log[msg === 'worker respawned' ? 'info' : 'error'](msg, fields),
       });
@@ -115,7 +115,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       state.phase = 'ready';
       log.info('model ready', {
         ms: Date.now() - t0, provider: scheduler.provider, workers: cfg.workers, intraOpThreads: cfg.intraOpThreads,
-        batching: scheduler.batching ? { maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs } : false,
+        batching: scheduler.batching ? { maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs, wait: cfg.batchWait } : false,
+        allowSpinning: cfg.allowSpinning,
         inputs: scheduler.signature.inputs, outputs: scheduler.signature.outputs,
       });
     } catch (err) {

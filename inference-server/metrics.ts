@@ -10,7 +10,7 @@ export class ServerMetrics {
   /** Reads the scheduler's queue once it exists. */
   queueLength: () => number = () => 0;
 
-  constructor(model: string) {
+  constructor(private readonly model: string) {
     this.registry.setDefaultLabels({ model });
     this.duration = new Histogram({
       name: 'clinops_inference_request_duration_seconds',
@@ -47,5 +47,39 @@ export class ServerMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private readonly byLabel = new Map<string, { predictions: { inc: () => void } }>();
+
+  /** Count one prediction by its label, and its confidence. */
+  predicted(label: string, confidence: number): void {
+    let c = this.byLabel.get(label);
+    if (!c) {
+      c = { predictions: this.predictions.labels({ label }) };
+      if (this.byLabel.size < 1000) this.byLabel.set(label, c);
+    }
+    c.predictions.inc();
+    this.confidence.observe(confidence);
+  }
+
+  /**
+   * Count and time one answered request. The labelled children are looked up once per route and
+   * status code, not hashed from their labels on every request.
+   */
+  requestObserver(): (route: string, code: number, seconds: number) => void {
+    const children = new Map<string, { observe: (s: number) => void; inc: () => void }>();
+    return (route, code, seconds) => {
+      const key = `${code} ${route}`;
+      let c = children.get(key);
+      if (!c) {
+        const labels = { model: this.model, route, code: String(code) };
+        const h = this.duration.labels(labels);
+        const r = this.requests.labels(labels);
+        c = { observe: (s) => h.observe(s), inc: () => r.inc() };
+        if (children.size < 1000) children.set(key, c);
+      }
+      c.observe(seconds);
+      c.inc();
+    };
   }
 }

@@ -3,7 +3,7 @@
 // this and serialize; they hold no logic of their own.
 import { randomUUID } from 'node:crypto';
 import { badInput, ServerError } from './errors.js';
-import type { AuditLog } from './audit/audit-log.js';
+import type { AuditLog, AuditRecord } from './audit/audit-log.js';
 import { sha256Hex } from './audit/audit-log.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ImagePreprocessing } from './config.js';
@@ -197,6 +197,7 @@ export class Predictor {
     const time = new Date(now).toISOString();
     const perRowIn = input.data.length / rows;
     const predictions: Prediction[] = [];
+    const records: AuditRecord[] = [];
     for (let r = 0; r < rows; r++) {
       const p = jsonValues(probs.data.subarray(r * classes, (r + 1) * classes) as never);
       let best = 0;
@@ -207,16 +208,18 @@ export class Predictor {
       const [inputMean, inputStd] = meanStd(input.data as ArrayLike<number>, r * perRowIn, (r + 1) * perRowIn);
       window.add({ time, confidence, label, inputMean, inputStd });
       feedback.remember({ id, time, label, confidence, probabilities: p });
-      metrics.confidence.observe(confidence);
-      metrics.predictions.inc({ label });
+      metrics.predicted(label, confidence);
       const bytes = input.data.subarray(r * perRowIn, (r + 1) * perRowIn) as unknown as { buffer: ArrayBuffer; byteOffset: number; byteLength: number };
-      audit.write({
+      records.push({
         time, requestId, predictionId: id, keyId,
         inputSha256: sha256Hex(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
         model: modelName, modelVersion, prediction: label, confidence, latencyMs: now - started,
       });
-      predictions.push({ id, label, confidence, probabilities: Object.fromEntries(labels.map((l, k) => [l, p[k]!])) });
+      const probabilities: Record<string, number> = {};
+      for (let k = 0; k < classes; k++) probabilities[labels[k]!] = p[k]!;
+      predictions.push({ id, label, confidence, probabilities });
     }
+    audit.write(records);
     return { requestId, model: { name: modelName, version: modelVersion }, timestamp: time, predictions };
   }
 

@@ -1,9 +1,11 @@
-// The operator's settings: flags first, then CLINOPS_* environment variables, then defaults. This is
-// the only module of the operator that reads the environment; everything is validated here, once,
-// at startup, and frozen. A bad value stops the process with a message naming the setting.
+// The operator's settings, one table: flags first, then CLINOPS_* environment variables, then
+// defaults. The only module of the operator that reads the environment; validated once at startup
+// against the table's schema and frozen. A bad value stops the process with a message naming the flag
+// and the variable. `clinops operator`'s options are made from the same table.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Level } from './observability/log.js';
+import type { Level } from '../contract/log.js';
+import { resolveSettings, type Setting, SettingError } from '../contract/settings.js';
 import { parseDuration } from './util/duration.js';
 
 export interface OperatorConfig {
@@ -23,111 +25,103 @@ export interface OperatorConfig {
   readonly modelEndpoints: ReadonlyMap<string, readonly string[]>;
 }
 
-/** Flags as the CLI parsed them (strings, or booleans for switches). */
-export interface OperatorFlags {
+/** Flags as the CLI parsed them (commander's option names). */
+export type OperatorFlags = Record<string, unknown>;
+
+export { SettingError as ConfigError };
+
+/** The table's own values; loadOperatorConfig shapes them into OperatorConfig. */
+interface OperatorSettings {
   kubeconfig?: string;
   namespace?: string;
-  workers?: string;
-  serverImage?: string;
-  leaderElect?: boolean;
-  leaseNamespace?: string;
-  leaseName?: string;
-  identity?: string;
-  httpAddress?: string;
-  resyncPeriod?: string;
-  logLevel?: string;
-  /** NAMESPACE/NAME=URL, repeatable. */
-  modelEndpoint?: string[];
+  workers: number;
+  serverImage: string;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity: string;
+  httpAddress: { host: string; port: number };
+  resyncPeriodMs: number;
+  logLevel: Level;
+  modelEndpoints: Array<{ key: string; url: string }>;
 }
 
-export class ConfigError extends Error {
-  constructor(setting: string, message: string) {
-    super(`invalid setting ${setting}: ${message}`);
-    this.name = 'ConfigError';
-  }
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const name = { type: 'string', pattern: DNS_LABEL, maxLength: 63 };
+
+function address(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new Error('must be HOST:PORT, e.g. 0.0.0.0:8081 (port 0 picks a free one)');
+  return { host: m[1] || '0.0.0.0', port: Number(m[2]) };
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+function endpoints(text: string): Array<{ key: string; url: string }> {
+  return text.split(',').map((spec) => {
+    const m = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)=(https?:\/\/\S+)$/.exec(spec.trim());
+    if (!m) throw new Error(`has "${spec.trim().slice(0, 80)}", which must be NAMESPACE/NAME=URL, e.g. radiology/pneumonia-cxr=http://127.0.0.1:8080`);
+    return { key: `${m[1]}/${m[2]}`, url: m[3]!.replace(/\/$/, '') };
+  });
+}
 
-export function loadOperatorConfig(flags: OperatorFlags, env: NodeJS.ProcessEnv): OperatorConfig {
-  const pick = (flag: string | undefined, envName: string): string | undefined => {
-    const v = flag ?? env[envName];
-    return v === undefined || v === '' ? undefined : v;
-  };
+/** Every setting of `clinops operator`, in the order they are resolved. `env` gives the defaults that come from the pod. */
+export function operatorSettings(env: NodeJS.ProcessEnv = {}): readonly Setting<OperatorSettings>[] {
+  return [
+    { key: 'kubeconfig', flag: '--kubeconfig', arg: '<path>', env: 'KUBECONFIG', kind: 'string', schema: { type: 'string' }, help: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
+    { key: 'namespace', flag: '--namespace', arg: '<ns>', env: 'CLINOPS_WATCH_NAMESPACE', kind: 'string', schema: name, expect: 'be a namespace name', help: 'watch only this namespace (default: all)' },
+    { key: 'workers', flag: '--workers', arg: '<n>', env: 'CLINOPS_WORKERS', kind: 'integer', default: 8, schema: { type: 'integer', minimum: 1, maximum: 64 }, help: 'ClinicalModels reconciled concurrently' },
+    {
+      key: 'serverImage', flag: '--server-image', arg: '<ref>', env: 'CLINOPS_SERVER_IMAGE', kind: 'string', default: 'clinops/inference-server:0.1.0',
+      schema: { type: 'string', pattern: '^\\S+$' }, expect: 'be an image reference', help: 'inference server image',
+    },
+    {
+      key: 'leaderElect', flag: '--no-leader-elect', env: 'CLINOPS_LEADER_ELECT', kind: 'boolean', default: true, schema: { type: 'boolean' },
+      help: 'do not use a Lease; only for a single replica (env CLINOPS_LEADER_ELECT=false)',
+    },
+    {
+      key: 'leaseNamespace', flag: '--lease-namespace', arg: '<ns>', env: 'CLINOPS_LEASE_NAMESPACE', kind: 'string', default: env.POD_NAMESPACE || 'clinops-system',
+      schema: name, expect: 'be a namespace name', help: 'namespace of the leader Lease (default: the pod\'s namespace, else clinops-system)',
+    },
+    { key: 'leaseName', flag: '--lease-name', arg: '<name>', env: 'CLINOPS_LEASE_NAME', kind: 'string', default: 'clinops-operator', schema: name, expect: 'be a valid name', help: 'name of the leader Lease' },
+    {
+      key: 'identity', flag: '--identity', arg: '<id>', env: 'CLINOPS_IDENTITY', kind: 'string', schema: { type: 'string', minLength: 1, maxLength: 128 },
+      default: () => `${env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`, help: 'this instance in the Lease (default: hostname + random)',
+    },
+    {
+      key: 'httpAddress', flag: '--http-address', arg: '<host:port>', env: 'CLINOPS_HTTP_ADDRESS', kind: 'string', parse: address, default: address('0.0.0.0:8081'),
+      schema: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 0, maximum: 65535 } }, required: ['host', 'port'], additionalProperties: false },
+      help: '/healthz, /readyz and /metrics (default 0.0.0.0:8081)',
+    },
+    {
+      key: 'resyncPeriodMs', flag: '--resync-period', arg: '<duration>', env: 'CLINOPS_RESYNC_PERIOD', kind: 'integer', parse: parseDuration, default: 600_000,
+      schema: { type: 'integer', minimum: 1000 }, expect: 'be a duration of at least 1s, such as 30s or 10m', help: 'reconcile every model at least this often (default 10m)',
+    },
+    { key: 'logLevel', flag: '--log-level', arg: '<level>', env: 'CLINOPS_LOG_LEVEL', kind: 'string', default: 'info', schema: { enum: ['debug', 'info', 'warn', 'error'] }, help: 'debug, info, warn or error' },
+    {
+      // For an operator outside the cluster, where pod IPs cannot be reached: the model's monitoring
+      // window is read from these URLs instead (while the model has a ready replica).
+      key: 'modelEndpoints', flag: '--model-endpoint', arg: '<ns/name=url>', repeatable: true, env: 'CLINOPS_MODEL_ENDPOINTS', kind: 'list', parse: endpoints, default: [],
+      schema: { type: 'array' }, help: 'read this model\'s monitoring window from URL instead of its pods\' IPs; repeatable (env: comma-separated)',
+    },
+  ];
+}
 
-  const workersRaw = pick(flags.workers, 'CLINOPS_WORKERS') ?? '8';
-  const workers = Number(workersRaw);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new ConfigError('--workers (CLINOPS_WORKERS)', `"${workersRaw}" must be a whole number from 1 to 64`);
-  }
-
-  const namespace = pick(flags.namespace, 'CLINOPS_WATCH_NAMESPACE');
-  if (namespace !== undefined && !DNS_LABEL.test(namespace)) {
-    throw new ConfigError('--namespace (CLINOPS_WATCH_NAMESPACE)', `"${namespace}" is not a namespace name`);
-  }
-  const leaseNamespace = pick(flags.leaseNamespace, 'CLINOPS_LEASE_NAMESPACE') ?? env.POD_NAMESPACE ?? 'clinops-system';
-  if (!DNS_LABEL.test(leaseNamespace)) {
-    throw new ConfigError('--lease-namespace (CLINOPS_LEASE_NAMESPACE)', `"${leaseNamespace}" is not a namespace name`);
-  }
-  const leaseName = pick(flags.leaseName, 'CLINOPS_LEASE_NAME') ?? 'clinops-operator';
-  if (!DNS_LABEL.test(leaseName)) throw new ConfigError('--lease-name (CLINOPS_LEASE_NAME)', `"${leaseName}" is not a valid name`);
-
-  const leaderRaw = flags.leaderElect ?? env.CLINOPS_LEADER_ELECT;
-  let leaderElect = true;
-  if (typeof leaderRaw === 'boolean') leaderElect = leaderRaw;
-  else if (leaderRaw !== undefined) {
-    if (!['true', 'false'].includes(leaderRaw)) throw new ConfigError('CLINOPS_LEADER_ELECT', `"${leaderRaw}" must be true or false`);
-    leaderElect = leaderRaw === 'true';
-  }
-
-  const address = pick(flags.httpAddress, 'CLINOPS_HTTP_ADDRESS') ?? '0.0.0.0:8081';
-  const m = /^(.*):(\d{1,5})$/.exec(address);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ConfigError('--http-address (CLINOPS_HTTP_ADDRESS)', `"${address}" must be HOST:PORT, e.g. 0.0.0.0:8081 (port 0 picks a free one)`);
-
-  const resyncRaw = pick(flags.resyncPeriod, 'CLINOPS_RESYNC_PERIOD') ?? '10m';
-  let resyncPeriodMs: number;
-  try {
-    resyncPeriodMs = parseDuration(resyncRaw);
-  } catch (err) {
-    throw new ConfigError('--resync-period (CLINOPS_RESYNC_PERIOD)', (err as Error).message);
-  }
-  if (resyncPeriodMs < 1000) throw new ConfigError('--resync-period (CLINOPS_RESYNC_PERIOD)', 'must be at least 1s');
-
-  const logLevel = (pick(flags.logLevel, 'CLINOPS_LOG_LEVEL') ?? 'info') as Level;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new ConfigError('--log-level (CLINOPS_LOG_LEVEL)', `"${logLevel}" must be debug, info, warn or error`);
-  }
-
-  const serverImage = pick(flags.serverImage, 'CLINOPS_SERVER_IMAGE') ?? 'clinops/inference-server:0.1.0';
-  if (/\s/.test(serverImage)) throw new ConfigError('--server-image (CLINOPS_SERVER_IMAGE)', `"${serverImage}" is not an image reference`);
-
-  // For running the operator outside the cluster, where pod IPs cannot be reached: the model's
-  // monitoring window is read from these URLs instead (while the model has a ready replica).
-  const endpointSpecs = flags.modelEndpoint ?? (env.CLINOPS_MODEL_ENDPOINTS ? env.CLINOPS_MODEL_ENDPOINTS.split(',') : []);
+export function loadOperatorConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): OperatorConfig {
+  const s = resolveSettings(operatorSettings(env), flags, env);
   const modelEndpoints = new Map<string, string[]>();
-  for (const spec of endpointSpecs) {
-    const m2 = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)=(https?:\/\/\S+)$/.exec(spec.trim());
-    if (!m2) {
-      throw new ConfigError('--model-endpoint (CLINOPS_MODEL_ENDPOINTS)', `"${spec}" must be NAMESPACE/NAME=URL, e.g. radiology/pneumonia-cxr=http://127.0.0.1:8080`);
-    }
-    const key = `${m2[1]}/${m2[2]}`;
-    modelEndpoints.set(key, [...(modelEndpoints.get(key) ?? []), m2[3]!.replace(/\/$/, '')]);
-  }
-
+  for (const { key, url } of s.modelEndpoints) modelEndpoints.set(key, [...(modelEndpoints.get(key) ?? []), url]);
   return Object.freeze({
-    kubeconfig: pick(flags.kubeconfig, 'KUBECONFIG'),
-    namespace,
-    workers,
-    serverImage,
-    leaderElect,
-    leaseNamespace,
-    leaseName,
-    identity: pick(flags.identity, 'CLINOPS_IDENTITY') ?? `${env.HOSTNAME ?? hostname()}_${randomBytes(4).toString('hex')}`,
-    httpHost: m[1] || '0.0.0.0',
-    httpPort: port,
-    resyncPeriodMs,
-    logLevel,
+    kubeconfig: s.kubeconfig,
+    namespace: s.namespace,
+    workers: s.workers,
+    serverImage: s.serverImage,
+    leaderElect: s.leaderElect,
+    leaseNamespace: s.leaseNamespace,
+    leaseName: s.leaseName,
+    identity: s.identity,
+    httpHost: s.httpAddress.host,
+    httpPort: s.httpAddress.port,
+    resyncPeriodMs: s.resyncPeriodMs,
+    logLevel: s.logLevel,
     modelEndpoints,
   });
 }

@@ -8,7 +8,7 @@ import { KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
 import { LeaderElector } from './leader/lease.js';
 import { startProbeServer, type ProbeServer } from './observability/http.js';
-import { createLogger, type Logger } from './observability/log.js';
+import { createLogger, type Logger } from '../contract/log.js';
 import { OperatorMetrics } from './observability/metrics.js';
 
 export interface OperatorDeps {

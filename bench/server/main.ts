@@ -5,7 +5,7 @@
 //   images     ours vs the seed-style FastAPI + uvicorn + onnxruntime server, the same PNG upload
 // and prints the ratios the issue sets targets for.
 //   node dist/bench/server/main.js [--requests 200] [--seconds 15]
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { freePort, repoRoot } from '../../test/harness/controlplane.js';
+import { fmt, load, pct, type Stats, startOurs, stopProc, waitHttp } from './load.js';
 import { generateAll } from '../../test/models/generate.js';
 
 const { values } = parseArgs({
@@ -24,72 +25,9 @@ const SIZE = 224;
 const PRE = { width: SIZE, height: SIZE, channels: 1, mean: [0.485], std: [0.229] };
 const results = join(repoRoot, 'bench', 'results');
 
-interface Stats {
-  requests: number;
-  errors: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  perSecond: number;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-/** Closed-loop load: `concurrency` clients, each sending its next request when the last returns. */
-async function load(concurrency: number, send: () => Promise<boolean>, maxRequests = MAX_REQUESTS): Promise<Stats> {
-  for (let i = 0; i < Math.min(concurrency, 4); i++) await send(); // warm-up
-  const lat: number[] = [];
-  let errors = 0;
-  let issued = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (issued < maxRequests && performance.now() - t0 < MAX_MS) {
-      issued += 1;
-      const s = performance.now();
-      const ok = await send().catch(() => false);
-      lat.push(performance.now() - s);
-      if (!ok) errors += 1;
-    }
-  }));
-  const seconds = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { requests: lat.length, errors, p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99), perSecond: lat.length / seconds };
-}
-
-async function waitHttp(url: string, proc: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopProc(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
-}
-
-async function startOurs(modelPath: string, sha256: string, extra: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--model', modelPath, '--name', 'pneumonia-cxr',
-    '--model-version', '1.0.0', '--sha256', sha256, '--labels', 'Normal,Pneumonia', '--host', '127.0.0.1', '--port', String(port),
-    '--preprocessing', JSON.stringify(PRE), '--log-level', 'warn', '--max-queue', '1024', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHttp(`${url}/health/ready`, proc, 'clinops serve');
-  return { url, proc };
-}
-
-const fmt = (s: Stats) => `${s.p50.toFixed(1).padStart(7)} ${s.p95.toFixed(1).padStart(7)} ${s.p99.toFixed(1).padStart(7)} ms ${s.perSecond.toFixed(1).padStart(7)}/s${s.errors ? `  (${s.errors} errors)` : ''}`;
+const limits = { requests: MAX_REQUESTS, ms: MAX_MS };
+const modelFlags = (path: string, sha256: string) => ['--model', path, '--name', 'pneumonia-cxr', '--model-version', '1.0.0', '--sha256', sha256,
+  '--labels', 'Normal,Pneumonia', '--preprocessing', JSON.stringify(PRE)];
 
 async function main(): Promise<void> {
   mkdirSync(results, { recursive: true });
@@ -123,7 +61,7 @@ async function main(): Promise<void> {
   const ours: Record<string, Record<number, Stats>> = { unbatched: {}, batched: {} };
   let loopP99: { healthP99Ms: number; eventLoopLagP99Ms: number } | undefined;
   for (const mode of ['unbatched', 'batched'] as const) {
-    const s = await startOurs(model.path, model.sha256, mode === 'unbatched' ? ['--max-batch', '1'] : ['--max-batch', '8', '--batch-delay', '2']);
+    const s = await startOurs([...modelFlags(model.path, model.sha256), ...(mode === 'unbatched' ? ['--max-batch', '1'] : ['--max-batch', '8', '--batch-delay', '2'])]);
     try {
       for (const c of [1, 8, 32]) {
         let probe: Promise<number[]> | undefined;
@@ -142,7 +80,7 @@ async function main(): Promise<void> {
             return lat.sort((a, b) => a - b);
           })();
         }
-        ours[mode]![c] = await load(c, tensorSend(s.url));
+        ours[mode]![c] = await load(c, tensorSend(s.url), limits);
         console.log(`ours, ${mode.padEnd(9)}, c=${String(c).padEnd(2)}        ${fmt(ours[mode]![c]!)}`);
         if (probe) {
           probing = false;
@@ -162,12 +100,12 @@ async function main(): Promise<void> {
 
   // The same PNG upload: ours (micro-batched) against the seed-style FastAPI server.
   const images: Record<string, Record<number, Stats>> = { ours: {}, fastapi: {} };
-  const s = await startOurs(model.path, model.sha256, ['--max-batch', '8', '--batch-delay', '2']);
+  const s = await startOurs([...modelFlags(model.path, model.sha256), '--max-batch', '8', '--batch-delay', '2']);
   try {
     const send = () => fetch(`${s.url}/v1/models/pneumonia-cxr/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: png })
       .then(async (r) => (await r.arrayBuffer(), r.ok));
     for (const c of [1, 8, 32]) {
-      images.ours![c] = await load(c, send);
+      images.ours![c] = await load(c, send, limits);
       console.log(`ours, PNG upload, c=${String(c).padEnd(2)}         ${fmt(images.ours![c]!)}`);
     }
   } finally {
@@ -185,7 +123,7 @@ async function main(): Promise<void> {
       return fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', body: form }).then(async (r) => (await r.arrayBuffer(), r.ok));
     };
     for (const c of [1, 8, 32]) {
-      images.fastapi![c] = await load(c, send);
+      images.fastapi![c] = await load(c, send, limits);
       console.log(`FastAPI baseline, c=${String(c).padEnd(2)}         ${fmt(images.fastapi![c]!)}`);
     }
   } finally {
@@ -227,8 +165,8 @@ async function rawOnly(modelPath: string): Promise<void> {
     for (let i = 0; i < n; i++) data.set(image, i * image.length);
     return () => session.run({ input: new ort.Tensor('float32', data, [n, 1, SIZE, SIZE]) }).then(() => true);
   };
-  const raw1 = await load(1, runBatch(1), Math.min(MAX_REQUESTS, 150));
-  const raw8 = await load(1, runBatch(8), Math.max(10, Math.floor(Math.min(MAX_REQUESTS, 150) / 8)));
+  const raw1 = await load(1, runBatch(1), { requests: Math.min(MAX_REQUESTS, 150), ms: MAX_MS });
+  const raw8 = await load(1, runBatch(8), { requests: Math.max(10, Math.floor(Math.min(MAX_REQUESTS, 150) / 8)), ms: MAX_MS });
   process.stdout.write(JSON.stringify({ raw1, raw8 }));
 }
 

@@ -46,7 +46,8 @@ export class AuditLog {
   private readonly file: WriteStream | undefined;
 
   constructor(
-    private readonly emit: (line: string) => void,
+    /** Takes newline-terminated lines. */
+    private readonly emit: (lines: string) => void,
     filePath?: string,
   ) {
     if (filePath) {
@@ -58,13 +59,21 @@ export class AuditLog {
     }
   }
 
-  write(rec: AuditRecord): void {
-    this.emit(JSON.stringify({ level: 'info', msg: 'prediction', audit: true, ...rec }));
-    if (this.file) {
-      const line = JSON.stringify({ ...rec, prev: this.prev });
-      this.prev = sha256Hex(line);
-      this.file.write(line + '\n');
+  /** The records of one request: one write to the log stream and one to the file, whatever their number. */
+  write(records: readonly AuditRecord[]): void {
+    if (records.length === 0) return;
+    let logLines = '';
+    let fileLines = '';
+    for (const rec of records) {
+      logLines += JSON.stringify({ level: 'info', msg: 'prediction', audit: true, ...rec }) + '\n';
+      if (this.file) {
+        const line = JSON.stringify({ ...rec, prev: this.prev });
+        this.prev = sha256Hex(line);
+        fileLines += line + '\n';
+      }
     }
+    this.emit(logLines);
+    if (this.file) this.file.write(fileLines);
   }
 
   close(): Promise<void> {

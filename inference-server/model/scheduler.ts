@@ -19,6 +19,8 @@ export interface SchedulerOptions extends WorkerInit {
   onPoolEvent?: (msg: string, fields: Record<string, unknown>) => void;
   maxBatchSize: number;
   maxQueueDelayMs: number;
+  /** busy (default): wait for company only while a batch runs; always: also when the pool is idle. */
+  batchWait?: 'busy' | 'always';
   /** Most rows (instances) waiting at once. */
   maxQueue: number;
   timeoutMs: number;
@@ -162,7 +164,9 @@ export class Scheduler {
     for (;;) {
       const slot = this.slots.find((s) => !s.busy);
       if (!slot || this.queue.length === 0) return;
-      if (this.batching && this.queuedRows < this.opts.maxBatchSize) {
+      // Waiting for a fuller batch pays only while other work is running (more is likely on its way);
+      // a request that finds the pool idle runs at once, so a lone request never waits for company.
+      if (this.batching && (this.inFlight > 0 || this.opts.batchWait === 'always') && this.queuedRows < this.opts.maxBatchSize) {
         const wait = this.queue[0]!.enqueuedAt + this.opts.maxQueueDelayMs - Date.now();
         if (wait > 0) {
           if (!this.delayTimer) {
@@ -263,7 +267,7 @@ export class Scheduler {
 }
 
 function spawnWorker(opts: WorkerInit): Promise<{ worker: Worker; ready: Extract<FromWorker, { kind: 'ready' }> }> {
-  const init: WorkerInit = { modelPath: opts.modelPath, executionProvider: opts.executionProvider, intraOpThreads: opts.intraOpThreads };
+  const init: WorkerInit = { modelPath: opts.modelPath, executionProvider: opts.executionProvider, intraOpThreads: opts.intraOpThreads, allowSpinning: opts.allowSpinning };
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
     worker.once('message', (m: FromWorker) => {

@@ -2,7 +2,7 @@
 // forgotten first (a Map iterates in insertion order). Each prediction's first ground truth also goes
 // into a ring of labelled predictions that the operator's performance checks read
 // (GET /v1/monitoring/feedback), like the monitoring window.
-import type { LabelledSample } from './wire.js';
+import type { LabelledSample } from '../../contract/monitoring.js';
 import { PredictionWindow } from './window.js';
 
 export interface PredictionRecord {

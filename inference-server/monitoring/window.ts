@@ -1,6 +1,6 @@
 // A bounded ring of the most recent predictions' signals, numbered by a sequence that only grows, so
 // a reader that remembers the last seq it saw never counts a sample twice and knows when it missed some.
-import type { WindowSample } from './wire.js';
+import type { WindowSample } from '../../contract/monitoring.js';
 
 export class PredictionWindow<T extends { seq: number } = WindowSample> {
   private readonly ring: Array<T | undefined>;

@@ -10,7 +10,7 @@ import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../desired/labels.
 import type { KubeClient } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
-import type { Logger } from '../observability/log.js';
+import type { Logger } from '../../contract/log.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { type QueueOptions, WorkQueue } from './queue.js';
 import { ProviderReports } from './providers.js';

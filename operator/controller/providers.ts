@@ -3,7 +3,7 @@
 // GPU the runtime cannot open): the model still serves, much slower, and the team must know. The
 // server says it in its readiness answer; this reads it once per ready pod, in the background (a
 // reconcile pass never waits on a pod's HTTP), and queues the model again when an answer arrives.
-import type { ReadyBody } from '../../inference-server/monitoring/wire.js';
+import type { ReadyBody } from '../../contract/monitoring.js';
 import { SERVER_PORT } from '../desired/deployment.js';
 import { isReady, type ObservedPod } from './status.js';
 

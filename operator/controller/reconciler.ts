@@ -12,7 +12,7 @@ import { desiredService } from '../desired/service.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/contains.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { Logger } from '../observability/log.js';
+import type { Logger } from '../../contract/log.js';
 import type { DriftMetrics } from '../observability/metrics.js';
 import { rfc3339 } from '../util/time.js';
 import { escalationStep } from './escalate.js';

@@ -1,6 +1,7 @@
 // The inference Deployment a ClinicalModel asks for: a pure function of the resource and the
 // operator's settings. What it returns is applied as-is with server-side apply, so it holds exactly
 // the fields the operator owns and nothing else.
+import { ENV } from '../../contract/env.js';
 import type { ClinicalModel, OwnerReference, Quantity, Toleration } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
 import { replicasAtLevel } from '../drift/actions.js';
@@ -61,28 +62,28 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const image = serving.image ?? settings.serverImage;
 
   const env: Array<{ name: string; value?: string; valueFrom?: object }> = [
-    { name: 'CLINOPS_MODEL_NAME', value: name },
-    { name: 'CLINOPS_MODEL_VERSION', value: model.version },
-    { name: 'CLINOPS_MODEL_SHA256', value: model.sha256.toLowerCase() },
-    { name: 'CLINOPS_MODEL_LABELS', value: JSON.stringify(model.labels) },
+    { name: ENV.modelName, value: name },
+    { name: ENV.modelVersion, value: model.version },
+    { name: ENV.sha256, value: model.sha256.toLowerCase() },
+    { name: ENV.labels, value: JSON.stringify(model.labels) },
     {
-      name: 'CLINOPS_MODEL_PATH',
+      name: ENV.modelPath,
       value: source.kind === 'pvc' ? `${MODEL_MOUNT}/${source.path}` : `${MODEL_MOUNT}/model.onnx`,
     },
-    { name: 'CLINOPS_PORT', value: String(SERVER_PORT) },
-    { name: 'CLINOPS_EXECUTION_PROVIDER', value: gpuCount > 0 ? 'cuda' : 'cpu' },
+    { name: ENV.port, value: String(SERVER_PORT) },
+    { name: ENV.executionProvider, value: gpuCount > 0 ? 'cuda' : 'cpu' },
     // A model that cannot be served exits with the reason as its termination message (status reads it).
-    { name: 'CLINOPS_EXIT_ON_LOAD_FAILURE', value: 'true' },
+    { name: ENV.exitOnLoadFailure, value: 'true' },
     // Serve on for a moment after SIGTERM while endpoints drop the pod (well inside the 30 s grace period).
-    { name: 'CLINOPS_DRAIN_DELAY_MS', value: String(DRAIN_DELAY_MS) },
+    { name: ENV.drainDelayMs, value: String(DRAIN_DELAY_MS) },
   ];
-  if (serving.workers !== undefined) env.push({ name: 'CLINOPS_WORKERS', value: String(serving.workers) });
-  if (serving.intraOpThreads !== undefined) env.push({ name: 'CLINOPS_INTRA_OP_THREADS', value: String(serving.intraOpThreads) });
+  if (serving.workers !== undefined) env.push({ name: ENV.workers, value: String(serving.workers) });
+  if (serving.intraOpThreads !== undefined) env.push({ name: ENV.intraOpThreads, value: String(serving.intraOpThreads) });
   if (model.preprocessing?.image) {
-    env.push({ name: 'CLINOPS_PREPROCESSING', value: JSON.stringify(model.preprocessing.image) });
+    env.push({ name: ENV.preprocessing, value: JSON.stringify(model.preprocessing.image) });
   }
   const cardDigest = modelCardDigest(cr);
-  if (cardDigest) env.push({ name: 'CLINOPS_MODEL_CARD_FILE', value: `${CARD_MOUNT}/${CARD_KEY}` });
+  if (cardDigest) env.push({ name: ENV.modelCardFile, value: `${CARD_MOUNT}/${CARD_KEY}` });
 
   const volumeMounts: Array<Record<string, unknown>> = [
     { name: 'model', mountPath: MODEL_MOUNT, readOnly: true },
@@ -97,7 +98,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const keys = serving.apiKeySecretRef;
   if (keys) {
     const key = keys.key ?? 'keys.json';
-    env.push({ name: 'CLINOPS_API_KEYS_FILE', value: `${KEYS_MOUNT}/${key}` });
+    env.push({ name: ENV.apiKeysFile, value: `${KEYS_MOUNT}/${key}` });
     volumeMounts.push({ name: 'api-keys', mountPath: KEYS_MOUNT, readOnly: true });
     volumes.push({ name: 'api-keys', secret: { secretName: keys.name, items: [{ key, path: key }] } });
   }
@@ -110,7 +111,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     // One hash chain per pod: replicas sharing a claim never interleave records in one file.
     env.push(
       { name: 'CLINOPS_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'CLINOPS_AUDIT_FILE', value: `${AUDIT_MOUNT}/$(CLINOPS_POD_NAME).audit.jsonl` },
+      { name: ENV.auditFile, value: `${AUDIT_MOUNT}/$(CLINOPS_POD_NAME).audit.jsonl` },
     );
     volumeMounts.push({ name: 'audit', mountPath: AUDIT_MOUNT, ...(serving.audit.subPath ? { subPath: serving.audit.subPath } : {}) });
     volumes.push({ name: 'audit', persistentVolumeClaim: { claimName: serving.audit.claimName } });

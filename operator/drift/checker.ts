@@ -4,7 +4,7 @@
 // truth and measure the performance dip. Predictions accumulate across checks until there are enough
 // of them; a check that judges them hands them over (commit) once its result is stored, so each
 // prediction is judged once.
-import type { LabelledSample, WindowSample } from '../../inference-server/monitoring/wire.js';
+import type { LabelledSample, WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel, DriftStatus, PerformanceStatus } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { ks2samp } from '../statistics/ks-2samp.js';

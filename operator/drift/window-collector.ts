@@ -3,7 +3,7 @@
 // its sequence with it), so no prediction is counted twice. Samples accumulate across replicas until
 // a check takes them. Memory is bounded: past `capacity` the oldest samples go first, and at most
 // 1,000 cursors are kept.
-import type { WindowSample } from '../../inference-server/monitoring/wire.js';
+import type { WindowSample } from '../../contract/monitoring.js';
 
 /** What both monitoring endpoints answer: /v1/monitoring/window and /v1/monitoring/feedback. */
 interface SequencedResponse<T> {

@@ -1,7 +1,7 @@
 // Kubernetes Events about a ClinicalModel, as `kubectl describe clm` shows them. Recording an event
 // never fails a reconcile: a lost event is logged, not retried.
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../observability/log.js';
+import type { Logger } from '../../contract/log.js';
 import type { KubeClient } from './client.js';
 
 export interface EventTarget {

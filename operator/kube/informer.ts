@@ -2,7 +2,7 @@
 // which re-lists on 410 Gone). On any other error the watch stops; here it is restarted with capped
 // exponential backoff, forever — an informer never takes the process down.
 import { ADD, DELETE, ERROR, UPDATE, Watch, type KubeConfig, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
-import type { Logger } from '../observability/log.js';
+import type { Logger } from '../../contract/log.js';
 import { type KubeClient, type ResourceRef, resourcePath } from './client.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';

@@ -3,7 +3,7 @@
 // clock from when it last saw the record change, so clock skew between machines does not matter);
 // the leader renews every retryPeriod and steps down if it cannot renew within renewDeadline; on
 // shutdown it releases the lease so a standby takes over at once.
-import type { Logger } from '../observability/log.js';
+import type { Logger } from '../../contract/log.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 
 export interface LeaseSpec {

@@ -9,7 +9,7 @@ import { jest } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { loadOperatorConfig } from '../../operator/config.js';
-import { createLogger } from '../../operator/observability/log.js';
+import { createLogger } from '../../contract/log.js';
 import { Operator } from '../../operator/operator.js';
 import { AuditLog } from '../harness/audit.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadOperatorConfig } from '../../operator/config.js';
-import { createLogger } from '../../operator/observability/log.js';
+import { createLogger } from '../../contract/log.js';
 import { Operator } from '../../operator/operator.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
 import { installClinops } from '../harness/install.js';

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { loadOperatorConfig, type OperatorFlags } from '../../operator/config.js';
 import { KubeClient } from '../../operator/kube/client.js';
-import { createLogger } from '../../operator/observability/log.js';
+import { createLogger } from '../../contract/log.js';
 import { Operator, type OperatorDeps } from '../../operator/operator.js';
 import { AuditLog } from '../harness/audit.js';
 

@@ -145,7 +145,7 @@ describe('audit file', () => {
 
 describe('load limits', () => {
   it('answers 504 when inference does not finish in time', async () => {
-    const s = await serve({ args: ['--timeout', '1', '--batch-delay', '200', '--max-batch', '64'] });
+    const s = await serve({ args: ['--timeout', '1', '--batch-delay', '200', '--batch-wait', 'always', '--max-batch', '64'] });
     try {
       expect(await post(`${s.url}/v1/models/sepsis/predict`, { instances: [x(1)] })).toMatchObject({ status: 504, json: { code: 'INFERENCE_TIMEOUT' } });
     } finally {
@@ -154,7 +154,7 @@ describe('load limits', () => {
   });
 
   it('answers 503 with Retry-After when the queue is full', async () => {
-    const s = await serve({ args: ['--max-queue', '2', '--batch-delay', '300', '--max-batch', '64'] });
+    const s = await serve({ args: ['--max-queue', '2', '--batch-delay', '300', '--batch-wait', 'always', '--max-batch', '64'] });
     try {
       const first = post(`${s.url}/v1/models/sepsis/predict`, { instances: [x(1), x(2)] });
       await new Promise((r) => setTimeout(r, 50));
@@ -162,6 +162,20 @@ describe('load limits', () => {
       expect(second).toMatchObject({ status: 503, json: { code: 'QUEUE_FULL' } });
       expect(second.headers.get('retry-after')).toBe('1');
       expect((await first).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('runs a request that finds the pool idle at once, however long --batch-delay is', async () => {
+    // The delay is a wait for company while another batch runs; with nothing running, no one waits.
+    const s = await serve({ args: ['--batch-delay', '1000', '--max-batch', '64'] });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        expect((await post(`${s.url}/v1/models/sepsis/predict`, { instances: [x(i)] })).status).toBe(200);
+        expect(Date.now() - t0).toBeLessThan(900);
+      }
     } finally {
       await s.stop();
     }
@@ -180,7 +194,7 @@ describe('load limits', () => {
 });
 
 it('on SIGTERM stops being ready, answers every request it accepted, and exits 0', async () => {
-  const s = await serve({ args: ['--batch-delay', '1000', '--max-batch', '256'] });
+  const s = await serve({ args: ['--batch-delay', '1000', '--batch-wait', 'always', '--max-batch', '256'] });
   const xs = Array.from({ length: 50 }, (_, i) => x(900 + i));
   const inflight = xs.map((v) => post(`${s.url}/v1/models/sepsis/predict`, { instances: [v] }));
   // All 50 accepted and waiting for their batch when SIGTERM arrives.

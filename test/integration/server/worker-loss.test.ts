@@ -33,7 +33,7 @@ const events: string[] = [];
 
 beforeAll(async () => {
   s = await Scheduler.start({
-    modelPath: testModels().mlp!.path, executionProvider: 'cpu', intraOpThreads: 1,
+    modelPath: testModels().mlp!.path, executionProvider: 'cpu', intraOpThreads: 1, allowSpinning: false,
     workers: 2, maxBatchSize: 1, maxQueueDelayMs: 0, maxQueue: 64, timeoutMs: 10_000,
     onPoolEvent: (msg) => events.push(msg),
   });
@@ -66,7 +66,7 @@ it('has no live worker while all are gone, queues meanwhile, and serves again on
 it('stops respawning past its bound; a drain then gives up at its deadline and refuses what waits', async () => {
   const own: string[] = [];
   const one = await Scheduler.start({
-    modelPath: testModels().mlp!.path, executionProvider: 'cpu', intraOpThreads: 1,
+    modelPath: testModels().mlp!.path, executionProvider: 'cpu', intraOpThreads: 1, allowSpinning: false,
     workers: 1, maxBatchSize: 1, maxQueueDelayMs: 0, maxQueue: 64, timeoutMs: 10_000, maxRespawnsPerMinute: 0,
     onPoolEvent: (msg) => own.push(msg),
   });

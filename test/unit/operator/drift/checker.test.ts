@@ -1,5 +1,5 @@
 import { DriftChecker } from '../../../../operator/drift/checker.js';
-import type { WindowResponse } from '../../../../inference-server/monitoring/wire.js';
+import type { WindowResponse } from '../../../../contract/monitoring.js';
 import { clinicalModel } from '../fixtures.js';
 
 const KEY = 'radiology/pneumonia-cxr';

@@ -1,0 +1,21 @@
+// The environment variables the operator's Deployment sets and the inference server reads: one list,
+// so the two processes cannot drift apart. The server's config table names each of these once.
+export const ENV = {
+  modelPath: 'CLINOPS_MODEL_PATH',
+  modelName: 'CLINOPS_MODEL_NAME',
+  modelVersion: 'CLINOPS_MODEL_VERSION',
+  sha256: 'CLINOPS_MODEL_SHA256',
+  labels: 'CLINOPS_MODEL_LABELS',
+  preprocessing: 'CLINOPS_PREPROCESSING',
+  modelCardFile: 'CLINOPS_MODEL_CARD_FILE',
+  port: 'CLINOPS_PORT',
+  executionProvider: 'CLINOPS_EXECUTION_PROVIDER',
+  apiKeysFile: 'CLINOPS_API_KEYS_FILE',
+  auditFile: 'CLINOPS_AUDIT_FILE',
+  workers: 'CLINOPS_WORKERS',
+  intraOpThreads: 'CLINOPS_INTRA_OP_THREADS',
+  exitOnLoadFailure: 'CLINOPS_EXIT_ON_LOAD_FAILURE',
+  drainDelayMs: 'CLINOPS_DRAIN_DELAY_MS',
+  terminationLog: 'CLINOPS_TERMINATION_LOG',
+  logLevel: 'CLINOPS_LOG_LEVEL',
+} as const;

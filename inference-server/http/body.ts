@@ -1,0 +1,101 @@
+// Reading a request body, the one place that does: the bytes up to the configured limit (413 past it,
+// before reading when Content-Length already says so), gzip or deflate undone within the same limit,
+// then what the content type says it is — JSON, the Open Inference Protocol's binary tensor extension
+// (a JSON header of Inference-Header-Content-Length bytes, then raw tensor bytes), or an uploaded image.
+import type { IncomingMessage } from 'node:http';
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import { ServerError } from '../errors.js';
+
+export type RequestBody =
+  | { kind: 'json'; value: unknown }
+  | { kind: 'tensors'; header: unknown; binary: Uint8Array }
+  | { kind: 'image'; bytes: Buffer };
+
+export interface Accepts {
+  /** The OIP binary tensor extension. */
+  tensors?: boolean;
+  /** image/png and image/jpeg as the raw body. */
+  images?: boolean;
+}
+
+const unzip = { gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: promisify(inflate) } as const;
+
+/** The body as bytes, at most `limit` of them after decompression. */
+export async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new ServerError('PAYLOAD_TOO_LARGE', `the body is larger than the limit of ${limit} bytes`, 'body', { connection: 'close' });
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw tooLarge();
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  if (encoding !== 'identity' && !(encoding in unzip)) {
+    throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding "${encoding.slice(0, 32)}"; send identity, gzip or deflate`, 'content-encoding');
+  }
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume(); // discard the rest; the connection closes after the answer
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('aborted', () => reject(new ServerError('BAD_REQUEST', 'the request was aborted', 'body')));
+    req.once('error', () => reject(new ServerError('BAD_REQUEST', 'the request could not be read', 'body')));
+  });
+  if (encoding === 'identity') return raw;
+  try {
+    return await unzip[encoding as keyof typeof unzip](raw, { maxOutputLength: limit });
+  } catch (err) {
+    if (err instanceof RangeError) throw tooLarge();
+    throw new ServerError('BAD_REQUEST', `the body is not valid ${encoding}`, 'content-encoding');
+  }
+}
+
+/** Read and decode the body as the request's headers say, refusing what the route does not take. */
+export async function readBody(req: IncomingMessage, limit: number, accepts: Accepts = {}): Promise<RequestBody> {
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  const headerLength = req.headers['inference-header-content-length'];
+  if (accepts.tensors && headerLength !== undefined) {
+    const bytes = await readBytes(req, limit);
+    const len = Number(headerLength);
+    if (!Number.isSafeInteger(len) || len < 2 || len > bytes.length) {
+      throw new ServerError('BAD_REQUEST', `Inference-Header-Content-Length must be the JSON header's length (1 to ${bytes.length})`, 'inference-header-content-length');
+    }
+    const header = parseJson(bytes.subarray(0, len), 'the inference header is not valid JSON');
+    return { kind: 'tensors', header, binary: bytes.subarray(len) };
+  }
+  if (/^image\//.test(type)) {
+    if (!accepts.images) throw unsupported(type);
+    if (!/^image\/(png|jpeg|jpg)\b/.test(type)) {
+      throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported image type "${type.slice(0, 64)}"; send image/png or image/jpeg`, 'content-type');
+    }
+    return { kind: 'image', bytes: await readBytes(req, limit) };
+  }
+  // OIP clients (tritonclient among them) send JSON with no Content-Type at all; read that as JSON.
+  if (type !== '' && !/^application\/json\b/.test(type)) throw unsupported(type);
+  const charset = /;\s*charset=("?)([^";]+)\1/.exec(type)?.[2];
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported charset "${charset.slice(0, 32)}"; send UTF-8 JSON`, 'content-type');
+  }
+  return { kind: 'json', value: parseJson(await readBytes(req, limit), 'the body is not valid JSON') };
+}
+
+function parseJson(bytes: Buffer, message: string): unknown {
+  if (bytes.length === 0) throw new ServerError('INVALID_JSON', 'the body is empty; send a JSON object', 'body');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ServerError('INVALID_JSON', message, 'body');
+  }
+}
+
+function unsupported(type: string): ServerError {
+  return new ServerError('UNSUPPORTED_MEDIA_TYPE',
+    `send Content-Type: application/json, or image/png or image/jpeg for an image where the route takes one (got "${type.slice(0, 64)}")`, 'content-type');
+}

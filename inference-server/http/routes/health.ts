@@ -1,0 +1,40 @@
+// Health: the seeds' /health, the Kubernetes probes (/health/live, /health/ready), the OIP's
+// (/v2/health/*), and /metrics. The provider in use is part of readiness: the operator reads it to
+// report a GPU model served on CPU.
+import type { AppDeps, RouteDef } from '../app.js';
+import type { Serving } from '../serving.js';
+
+export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'metrics'>, serving: Serving): RouteDef[] {
+  const live = () => ({ json: { live: true } });
+  return [
+    {
+      method: 'GET', path: '/health', open: true,
+      handler: () => {
+        const ok = serving.ready();
+        const { phase, reason } = serving.state;
+        return { status: ok ? 200 : 503, json: { status: ok ? 'healthy' : phase, modelLoaded: ok, model: { name: d.modelName, version: d.modelVersion }, ...(reason ? { reason } : {}) } };
+      },
+    },
+    { method: 'GET', path: '/health/live', open: true, handler: live },
+    {
+      method: 'GET', path: '/health/ready', open: true,
+      handler: () => {
+        if (!serving.ready()) throw serving.notReady();
+        const p = serving.state.provider;
+        return { json: { ready: true, ...(p ? { executionProvider: p.active, requestedExecutionProvider: p.requested, ...(p.note ? { executionProviderNote: p.note } : {}) } : {}) } };
+      },
+    },
+    { method: 'GET', path: '/v2/health/live', open: true, handler: live },
+    {
+      method: 'GET', path: '/v2/health/ready', open: true,
+      handler: () => {
+        if (!serving.ready()) throw serving.notReady();
+        return { json: { ready: true } };
+      },
+    },
+    {
+      method: 'GET', path: '/metrics', open: true,
+      handler: async () => ({ text: await d.metrics.registry.metrics(), contentType: d.metrics.registry.contentType }),
+    },
+  ];
+}

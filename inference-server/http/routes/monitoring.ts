@@ -1,0 +1,45 @@
+// What the operator's drift checks read: the prediction window and the predictions that received
+// ground truth, each from a sequence number on. Signals only, no PHI: open like /metrics, so the
+// checks need no API key.
+import { ServerError } from '../../errors.js';
+import type { FeedbackResponse, WindowResponse } from '../../../contract/monitoring.js';
+import type { AppDeps, RouteDef } from '../app.js';
+
+export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'window' | 'feedback' | 'epoch'>): RouteDef[] {
+  const model = { name: d.modelName, version: d.modelVersion };
+  return [
+    {
+      method: 'GET', path: '/v1/monitoring/window', open: true,
+      handler: (ctx) => {
+        const after = parseCount(ctx.query, 'after', 0);
+        const limit = parseCount(ctx.query, 'limit', d.window.capacity);
+        const { samples, dropped } = d.window.after(after, Math.max(1, limit));
+        const json: WindowResponse = { model, epoch: d.epoch, seq: d.window.lastSeq, samples, dropped, capacity: d.window.capacity };
+        return { json };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/monitoring/feedback', open: true,
+      handler: (ctx) => {
+        const store = d.feedback.labelled;
+        const after = parseCount(ctx.query, 'after', 0);
+        const limit = parseCount(ctx.query, 'limit', store.capacity);
+        const { samples, dropped } = store.after(after, Math.max(1, limit));
+        const json: FeedbackResponse = { model, epoch: d.epoch, seq: store.lastSeq, samples, dropped, capacity: store.capacity };
+        return { json };
+      },
+    },
+  ];
+}
+
+/** A query parameter that is a whole number ≥ 0, given at most once; `dflt` when absent. */
+function parseCount(query: URLSearchParams, field: string, dflt: number): number {
+  const all = query.getAll(field);
+  if (all.length === 0) return dflt;
+  const v = all[0]!;
+  const n = Number(v);
+  if (all.length > 1 || !/^\d{1,15}$/.test(v) || !Number.isSafeInteger(n)) {
+    throw new ServerError('BAD_REQUEST', `${field} must be a whole number ≥ 0, given once`, field);
+  }
+  return n;
+}

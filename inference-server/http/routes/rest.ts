@@ -1,0 +1,34 @@
+// The versioned REST API: predictions from JSON instances or an uploaded image, the model card, and
+// ground truth for earlier predictions.
+import type { AppDeps, RouteDef } from '../app.js';
+import type { Serving } from '../serving.js';
+
+export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard'>, serving: Serving): RouteDef[] {
+  return [
+    {
+      method: 'POST', path: '/v1/models/:model/predict',
+      handler: async (ctx) => {
+        serving.checkModel(ctx.params);
+        const predictor = serving.predictor();
+        const body = await ctx.body({ images: true });
+        if (body.kind === 'image') return { json: await predictor.predictImages([body.bytes], ctx.keyId, ctx.requestId) };
+        return { json: await predictor.predictInstances(body.kind === 'json' ? body.value : undefined, ctx.keyId) };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/models/:model/card',
+      handler: (ctx) => {
+        serving.checkModel(ctx.params);
+        return { json: { name: serving.modelName, version: serving.modelVersion, labels: d.labels, ...d.modelCard() } };
+      },
+    },
+    {
+      method: 'POST', path: '/v1/feedback',
+      handler: async (ctx) => {
+        const predictor = serving.predictor();
+        const body = await ctx.body();
+        return { json: predictor.feedback(body.kind === 'json' ? body.value : undefined) };
+      },
+    },
+  ];
+}

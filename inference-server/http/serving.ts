@@ -1,0 +1,61 @@
+// What several routes ask of the server's state: is it ready, which predictor serves, is this the model
+// (and version) the path names. Kept apart from the routes so each concern's routes stay thin.
+import { ServerError } from '../errors.js';
+import type { Predictor } from '../predictor.js';
+
+export interface ServerState {
+  /**
+   * stopping: told to stop, no longer ready (so the Service stops sending), still serving what arrives
+   * while that news spreads; draining: refusing new work (503), finishing what was accepted.
+   */
+  phase: 'loading' | 'ready' | 'failed' | 'stopping' | 'draining';
+  reason?: string;
+  /** Worker threads alive; readiness fails while none is (a lost worker is being replaced). */
+  workersAlive?: () => number;
+  /** The execution provider in use once ready, and the one asked for (CUDA falls back to CPU). */
+  provider?: { active: string; requested: string; note?: string };
+  /** Why a failed model failed, as a stable word (it prefixes the container's termination message). */
+  failure?: 'DigestMismatch' | 'ModelRejected' | 'LoadFailed';
+  predictor?: Predictor;
+}
+
+export class Serving {
+  constructor(
+    readonly state: ServerState,
+    readonly modelName: string,
+    readonly modelVersion: string,
+  ) {}
+
+  private noWorkers(): boolean {
+    return this.state.phase === 'ready' && (this.state.workersAlive?.() ?? 1) === 0;
+  }
+
+  ready(): boolean {
+    return this.state.phase === 'ready' && !this.noWorkers();
+  }
+
+  notReady(): ServerError {
+    const s = this.state;
+    return new ServerError('NOT_READY', this.noWorkers() ? 'not ready: no inference worker is alive (one is being replaced)'
+      : s.reason ? `not ready: ${s.reason}` : `not ready: ${s.phase}`);
+  }
+
+  /** The predictor, while requests are taken (ready, or stopping while the Service forgets us). */
+  predictor(): Predictor {
+    const s = this.state;
+    if ((s.phase !== 'ready' && s.phase !== 'stopping') || !s.predictor) {
+      throw new ServerError('NOT_READY', s.phase === 'draining' ? 'the server is shutting down' : `the model is not ready: ${s.reason ?? s.phase}`, undefined, { 'retry-after': '5' });
+    }
+    return s.predictor;
+  }
+
+  /** The path names this server's model (and version, when it names one). */
+  checkModel(params: Record<string, string>): void {
+    if (params.model !== this.modelName) {
+      throw new ServerError('MODEL_NOT_FOUND', `no model named "${String(params.model).slice(0, 64)}"; this server serves "${this.modelName}"`, 'model');
+    }
+    if (params.version !== undefined && params.version !== this.modelVersion) {
+      throw new ServerError('MODEL_NOT_FOUND', `model "${this.modelName}" has no version "${params.version.slice(0, 64)}"; it serves "${this.modelVersion}"`, 'version');
+    }
+  }
+}
