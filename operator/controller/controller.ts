@@ -5,7 +5,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../api/types.js';
 import { GROUP, PLURAL, VERSION } from '../api/types.js';
 import type { DeploymentSettings } from '../desired/deployment.js';
-import { DriftChecker } from '../drift/checker.js';
+import { DriftGatherer } from '../monitoring/gatherer.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../desired/labels.js';
 import type { KubeClient } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -74,7 +74,7 @@ export class Controller {
       log,
       clock: opts.clock,
       onWrite: (resource) => opts.metrics.apiWrites.inc({ resource }),
-      checker: new DriftChecker(client, opts.fetchFn),
+      gatherer: new DriftGatherer(client, opts.fetchFn),
       modelEndpoints: opts.modelEndpoints ?? new Map(),
       driftMetrics: opts.metrics.drift,
       providers: new ProviderReports((key) => enqueue(key), opts.clock, opts.fetchFn),

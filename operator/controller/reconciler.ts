@@ -3,19 +3,21 @@
 // when it changed. Level-triggered: the pass never looks at the event that queued the key.
 import type { ClinicalModel } from '../api/types.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
-import type { DriftChecker } from '../drift/checker.js';
 import { type DeploymentSettings, desiredDeployment, SERVER_PORT } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
 import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.js';
 import { ModelUriError } from '../desired/model-uri.js';
 import { desiredService } from '../desired/service.js';
+import { judge } from '../drift/judge.js';
+import { escalationStep } from '../escalation/step.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/contains.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../../contract/log.js';
+import type { DriftGatherer } from '../monitoring/gatherer.js';
+import { checkDue, nextCheckDue } from '../monitoring/schedule.js';
 import type { DriftMetrics } from '../observability/metrics.js';
 import { rfc3339 } from '../util/time.js';
-import { escalationStep } from './escalate.js';
 import { STUCK_REASONS } from './pod-problems.js';
 import type { ProviderReports } from './providers.js';
 import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, statusChanged } from './status.js';
@@ -40,7 +42,7 @@ export interface ReconcilerDeps {
   log: Logger;
   clock: () => number;
   onWrite: (resource: string) => void;
-  checker: DriftChecker;
+  gatherer: DriftGatherer;
   /** Explicit monitoring URLs per model key, instead of its pods' IPs (local development). */
   modelEndpoints: ReadonlyMap<string, readonly string[]>;
   driftMetrics: DriftMetrics;
@@ -92,7 +94,7 @@ export class Reconciler {
     let cr = caches.model(namespace, name);
     if (!cr || cr.metadata.deletionTimestamp) {
       // Gone or going: the garbage collector removes the children through their owner references.
-      this.deps.checker.forget(key);
+      this.deps.gatherer.forget(key);
       this.deps.providers.forget(key);
       this.deps.driftMetrics.forget(namespace, name);
       for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
@@ -102,19 +104,20 @@ export class Reconciler {
 
     // Drift and escalation first: the level decides the Deployment's size. A changed level is written
     // to status before any child changes, so an action is never taken without its record.
-    const step = await escalationStep(cr, {
-      now: this.deps.clock(),
-      lastCheck: this.deps.checker.lastCheck(key),
-      runCheck: () => this.deps.checker.check(key, cr!, this.endpoints(key), this.deps.clock()),
-      random: this.deps.random ?? Math.random,
-    });
+    // Gather (when a check is due) → judge → escalate, then act.
+    const { gatherer } = this.deps;
+    const now = this.deps.clock();
+    const lastCheck = gatherer.lastCheck(key);
+    const input = checkDue(cr, lastCheck, now) ? await gatherer.gather(key, cr, this.endpoints(key), now) : undefined;
+    const judgement = input ? judge(input, cr) : undefined;
+    const step = escalationStep(cr, { now, judgement, nextCheckDue: nextCheckDue(cr, lastCheck), random: (this.deps.random ?? Math.random)() });
     this.deps.driftMetrics.observe(namespace, name, step.drift, step.escalation.level ?? 0);
     if (step.changed) {
       const observed = cr.status;
       cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };
       await this.writeStatus(cr, undefined, observed);
-      step.check?.commit();
-      if (step.transitioned) this.deps.checker.reset(key);
+      if (judgement) gatherer.commit(key, judgement.consumed);
+      if (step.transitioned) gatherer.reset(key);
       for (const a of step.announcements) {
         objLog[a.type === 'Warning' ? 'warn' : 'info'](a.message, { reason: a.reason });
         void this.deps.recorder.record(cr, a.type, a.reason, a.message);

@@ -1,8 +1,9 @@
 // The observed status of a ClinicalModel, recomputed from scratch on every pass from what the
 // caches hold: the resource, its Deployment and its pods. Nothing here is remembered between passes
 // except each condition's lastTransitionTime.
+import { jsonEqual } from '../util/json-equal.js';
 import type { ClinicalModel, ClinicalModelStatus, Phase } from '../api/types.js';
-import { levelPolicy, phaseAtLevel } from '../drift/actions.js';
+import { levelPolicy, phaseAtLevel } from '../escalation/actions.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
@@ -195,21 +196,6 @@ function escalatedCondition(cr: ClinicalModel): ConditionInput {
     ? '; to resume, deploy a new model version (spec.model.sha256) and acknowledge level 3'
     : `; to resume, acknowledge level ${level} in spec.escalation.acknowledgement`;
   return { type: 'Escalated', status: 'True', reason: `Level${level}${action}`, message: `${e?.reason ?? ''}${due}${back}` };
-}
-
-/** Deep equality of two JSON values, ignoring key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
-  }
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /**

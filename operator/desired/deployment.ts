@@ -4,7 +4,7 @@
 import { ENV } from '../../contract/env.js';
 import type { ClinicalModel, OwnerReference, Quantity, Toleration } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
-import { replicasAtLevel } from '../drift/actions.js';
+import { replicasAtLevel } from '../escalation/actions.js';
 import { objectLabels, selectorLabels } from './labels.js';
 import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
 import { parseModelUri } from './model-uri.js';

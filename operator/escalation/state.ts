@@ -8,22 +8,13 @@
 // The identifier is the text before the first colon (the whole value when there is none). Each
 // identifier is acted on once; a new event needs a new identifier.
 import type { ClinicalModel, EscalationStatus } from '../api/types.js';
+import { monitoringIntervalMs } from '../monitoring/schedule.js';
 import { parseDuration } from '../util/duration.js';
 import { levelPolicy } from './actions.js';
-import type { EscalationPolicy, EscalationState, Level, SafetyEvent } from './escalation.js';
+import type { EscalationPolicy, EscalationState, Level, SafetyEvent } from './machine.js';
 
 export const SAFETY_EVENT_ANNOTATION = 'clinops.dev/safety-event';
 export const HISTORY_LIMIT = 20;
-const DEFAULT_INTERVAL_MS = 5 * 60_000;
-
-export function monitoringIntervalMs(cr: ClinicalModel): number {
-  try {
-    return parseDuration(cr.spec.monitoring?.interval ?? '5m');
-  } catch {
-    return DEFAULT_INTERVAL_MS; // the CRD validates it; this only guards objects written before that rule
-  }
-}
-
 /** The policy of one model. The cooldown after an acknowledgement is one check interval. */
 export function escalationPolicy(cr: ClinicalModel): EscalationPolicy {
   const reviewWithinMs: EscalationPolicy['reviewWithinMs'] = {};

@@ -1,14 +1,15 @@
-// The drift and escalation part of a reconcile pass: run a drift check when one is due, feed its
-// findings, any reported patient-safety event and the spec's acknowledgement to the escalation state
+// The escalation part of a reconcile pass (pure, synchronous): feed the judged check's findings (when
+// one ran), any reported patient-safety event and the spec's acknowledgement to the escalation state
 // machine, and say what to write (status.drift, status.escalation) and announce (Events). The state
 // lives in status, so a restarted operator continues where the last one stopped.
 import type { ClinicalModel, DriftStatus, EscalationStatus, IncidentRecord } from '../api/types.js';
-import { levelPolicy } from '../drift/actions.js';
-import type { DriftCheck } from '../drift/checker.js';
-import { type CheckFindings, nextEscalation } from '../drift/escalation.js';
-import { escalationPolicy, monitoringIntervalMs, safetyEvents, stateFromStatus, statusFromState } from '../drift/state.js';
+import type { Judgement } from '../drift/judge.js';
+import { monitoringIntervalMs } from '../monitoring/schedule.js';
+import { jsonEqual } from '../util/json-equal.js';
 import { rfc3339 } from '../util/time.js';
-import { jsonEqual } from './status.js';
+import { levelPolicy } from './actions.js';
+import { nextEscalation } from './machine.js';
+import { escalationPolicy, safetyEvents, stateFromStatus, statusFromState } from './state.js';
 
 export interface Announcement {
   type: 'Normal' | 'Warning';
@@ -28,39 +29,25 @@ export interface EscalationStep {
   requeueAfterMs: number;
   /** The acknowledgement refused in this pass, keyed so it is announced once. */
   refusedAcknowledgement?: { key: string; message: string };
-  check?: DriftCheck;
 }
 
-export interface EscalationDeps {
+export interface StepInput {
   now: number;
-  /** The last check this process ran for the model, if any (status may lag behind it). */
-  lastCheck: number | undefined;
-  runCheck: () => Promise<DriftCheck>;
+  /** The check judged in this pass, when one was due. */
+  judgement?: Judgement;
+  /** When the next check is due (ms) if none ran in this pass. */
+  nextCheckDue: number;
   /** A number in [0, 1) for the jitter. */
-  random: () => number;
+  random: number;
 }
 
-
-/** Time of the next check: one interval after the last (or after creation, for a new model). */
-export function nextCheckDue(cr: ClinicalModel, lastCheck: number | undefined): number {
-  const fromStatus = cr.status?.drift?.lastCheckTime ? Date.parse(cr.status.drift.lastCheckTime) : NaN;
-  const created = cr.metadata.creationTimestamp ? Date.parse(cr.metadata.creationTimestamp) : NaN;
-  const last = Math.max(Number.isNaN(fromStatus) ? -Infinity : fromStatus, lastCheck ?? -Infinity);
-  const base = Number.isFinite(last) ? last : Number.isNaN(created) ? 0 : created;
-  return base + monitoringIntervalMs(cr);
-}
-
-export async function escalationStep(cr: ClinicalModel, deps: EscalationDeps): Promise<EscalationStep> {
-  const { now } = deps;
+export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationStep {
+  const { now, judgement } = input;
   const interval = monitoringIntervalMs(cr);
   const announcements: Announcement[] = [];
-  let check: DriftCheck | undefined;
-  let findings: CheckFindings | undefined;
-  // A check is due at its time; requeues fire a little late (jitter), never early.
-  if (now >= nextCheckDue(cr, deps.lastCheck) - 250) {
-    check = await deps.runCheck();
-    findings = check.findings;
-    const d = check.drift;
+  const findings = judgement?.findings;
+  if (judgement) {
+    const d = judgement.drift;
     if (d.verdict === 'Moderate' || d.verdict === 'Significant') {
       announcements.push({ type: 'Warning', reason: 'DriftDetected', message: `${findings?.summary ?? d.verdict}` });
     }
@@ -97,11 +84,11 @@ export async function escalationStep(cr: ClinicalModel, deps: EscalationDeps): P
   }
 
   const escalation = statusFromState(result.state, incident);
-  const drift = check ? check.drift : cr.status?.drift;
+  const drift = judgement ? judgement.drift : cr.status?.drift;
   const changed = !jsonEqual(cr.status?.escalation ?? { level: 0 }, escalation) || !jsonEqual(cr.status?.drift, drift);
 
-  const nextDue = check ? now + interval : nextCheckDue(cr, deps.lastCheck);
-  const jitter = Math.floor(deps.random() * Math.min(interval * 0.1, 30_000));
+  const nextDue = judgement ? now + interval : input.nextCheckDue;
+  const jitter = Math.floor(input.random * Math.min(interval * 0.1, 30_000));
   const step: EscalationStep = {
     drift,
     escalation,
@@ -109,7 +96,6 @@ export async function escalationStep(cr: ClinicalModel, deps: EscalationDeps): P
     transitioned: t !== undefined,
     announcements,
     requeueAfterMs: Math.max(nextDue - now, 1000) + jitter,
-    check,
   };
   const ack = cr.spec.escalation?.acknowledgement;
   if (result.refusedAcknowledgement && ack) {

@@ -1,5 +1,5 @@
-import { INITIAL_STATE, nextEscalation } from '../../../../operator/drift/escalation.js';
-import { escalationPolicy, safetyEvents, stateFromStatus, statusFromState } from '../../../../operator/drift/state.js';
+import { INITIAL_STATE, nextEscalation } from '../../../../operator/escalation/machine.js';
+import { escalationPolicy, safetyEvents, stateFromStatus, statusFromState } from '../../../../operator/escalation/state.js';
 import { clinicalModel } from '../fixtures.js';
 
 describe('escalationPolicy', () => {

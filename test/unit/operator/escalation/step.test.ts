@@ -1,6 +1,7 @@
 import type { ClinicalModel, DriftStatus } from '../../../../operator/api/types.js';
-import { escalationStep, nextCheckDue } from '../../../../operator/controller/escalate.js';
-import type { DriftCheck } from '../../../../operator/drift/checker.js';
+import type { Judgement } from '../../../../operator/drift/judge.js';
+import { escalationStep } from '../../../../operator/escalation/step.js';
+import { checkDue, nextCheckDue } from '../../../../operator/monitoring/schedule.js';
 import { clinicalModel } from '../fixtures.js';
 
 const T0 = Date.parse('2026-11-21T12:00:00Z');
@@ -13,35 +14,26 @@ function cr(status: ClinicalModel['status'] = {}, spec: Partial<ClinicalModel['s
   };
 }
 
-function checkOf(drift: DriftStatus, level?: 0 | 1 | 2): DriftCheck & { committed: number } {
-  const c = {
+function checkOf(drift: DriftStatus, level?: 0 | 1 | 2): Judgement {
+  return {
     drift,
     findings: level === undefined ? undefined : { driftLevel: level, psi: drift.psi, ksPValue: drift.ks?.pValue, summary: `${drift.verdict} drift` },
-    committed: 0,
-    commit: () => { c.committed++; },
+    consumed: { window: drift.samples ?? 0, feedback: 0 },
   };
-  return c;
 }
 
 const moderate = (now: number) => checkOf({ lastCheckTime: new Date(now).toISOString().replace('.000', ''), samples: 300, verdict: 'Moderate', psi: 0.15, ks: { statistic: 0.2, pValue: 0.001 } }, 1);
 
-async function run(model: ClinicalModel, now: number, check?: DriftCheck, lastCheck?: number) {
-  let ran = 0;
-  const step = await escalationStep(model, { now, lastCheck, random: () => 0.5, runCheck: async () => { ran++; return check ?? moderate(now); } });
-  return { step, ran };
+/** One pass as the reconciler makes it: a check is judged only when it is due (here: given, or moderate drift). */
+function run(model: ClinicalModel, now: number, check?: Judgement, lastCheck?: number) {
+  const due = checkDue(model, lastCheck, now);
+  const step = escalationStep(model, { now, judgement: due ? (check ?? moderate(now)) : undefined, nextCheckDue: nextCheckDue(model, lastCheck), random: 0.5 });
+  return { step, ran: due ? 1 : 0 };
 }
 
-describe('nextCheckDue', () => {
-  it('is one interval after the last check, from status or from this process, else after creation', () => {
-    expect(nextCheckDue(cr(), undefined)).toBe(Date.parse('2026-11-21T11:01:00Z'));
-    expect(nextCheckDue(cr({ drift: { lastCheckTime: '2026-11-21T11:59:30Z' } }), undefined)).toBe(T0 + 30 * SEC);
-    expect(nextCheckDue(cr({ drift: { lastCheckTime: '2026-11-21T11:59:30Z' } }), T0)).toBe(T0 + 60 * SEC);
-  });
-});
-
 describe('escalationStep', () => {
-  it('runs a due check, raises the level and announces it with the numbers and the review time', async () => {
-    const { step, ran } = await run(cr({ drift: { lastCheckTime: '2026-11-21T11:59:00Z' } }), T0);
+  it('runs a due check, raises the level and announces it with the numbers and the review time', () => {
+    const { step, ran } = run(cr({ drift: { lastCheckTime: '2026-11-21T11:59:00Z' } }), T0);
     expect(ran).toBe(1);
     expect(step.changed).toBe(true);
     expect(step.transitioned).toBe(true);
@@ -53,17 +45,17 @@ describe('escalationStep', () => {
     expect(step.requeueAfterMs).toBe(60 * SEC + 3 * SEC);
   });
 
-  it('does not check before it is due and writes nothing when nothing changed', async () => {
-    const { step, ran } = await run(cr({ drift: { lastCheckTime: '2026-11-21T11:59:30Z', verdict: 'NoDrift' }, escalation: { level: 0 } }), T0);
+  it('does not check before it is due and writes nothing when nothing changed', () => {
+    const { step, ran } = run(cr({ drift: { lastCheckTime: '2026-11-21T11:59:30Z', verdict: 'NoDrift' }, escalation: { level: 0 } }), T0);
     expect(ran).toBe(0);
     expect(step.changed).toBe(false);
     expect(step.announcements).toEqual([]);
     expect(step.requeueAfterMs).toBe(30 * SEC + 3 * SEC);
   });
 
-  it('raises level 3 on a safety event at once and opens an incident', async () => {
+  it('raises level 3 on a safety event at once and opens an incident', () => {
     const model = cr({ escalation: { level: 1 } }, {}, { 'clinops.dev/safety-event': 'INC-9: wrong patient' });
-    const { step, ran } = await run(model, T0, undefined, T0);
+    const { step, ran } = run(model, T0, undefined, T0);
     expect(ran).toBe(0);
     expect(step.escalation).toMatchObject({ level: 3, shutdownSha256: model.spec.model.sha256.toLowerCase(), safetyEvents: ['INC-9'] });
     expect(step.escalation.incident).toEqual({
@@ -72,24 +64,24 @@ describe('escalationStep', () => {
     });
     expect(step.announcements.map((a) => a.reason)).toEqual(['Escalated', 'IncidentOpened']);
     // acted on once: the same annotation on the next pass changes nothing
-    const again = await run({ ...model, status: { escalation: step.escalation } }, T0 + SEC, undefined, T0);
+    const again = run({ ...model, status: { escalation: step.escalation } }, T0 + SEC, undefined, T0);
     expect(again.step.changed).toBe(false);
   });
 
-  it('applies an acknowledgement of the current level and refuses one of another level', async () => {
+  it('applies an acknowledgement of the current level and refuses one of another level', () => {
     const paused = cr({ escalation: { level: 2, reason: 'significant drift' } }, { escalation: { consecutiveBreaches: 1, acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'reviewed' } } });
-    const { step } = await run(paused, T0, undefined, T0);
+    const { step } = run(paused, T0, undefined, T0);
     expect(step.escalation).toMatchObject({ level: 0, acknowledgedBy: 'dr-lee' });
     expect(step.announcements).toEqual([{ type: 'Normal', reason: 'Acknowledged', message: 'level 2 → 0: acknowledged by dr-lee: reviewed' }]);
     const wrong = cr({ escalation: { level: 2 } }, { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 1 } } });
-    const refused = await run(wrong, T0, undefined, T0);
+    const refused = run(wrong, T0, undefined, T0);
     expect(refused.step.escalation.level).toBe(2);
     expect(refused.step.refusedAcknowledgement?.message).toContain('for level 1, the model is at level 2');
   });
 
-  it('records an InsufficientData check without announcing drift', async () => {
+  it('records an InsufficientData check without announcing drift', () => {
     const thin = checkOf({ lastCheckTime: '2026-11-21T12:00:00Z', samples: 12, verdict: 'InsufficientData', message: '12 of 200 predictions needed' });
-    const { step } = await run(cr(), T0, thin);
+    const { step } = run(cr(), T0, thin);
     expect(step.changed).toBe(true);
     expect(step.transitioned).toBe(false);
     expect(step.escalation.level).toBe(0);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type CheckFindings, type EscalationInputs, type EscalationState, INITIAL_STATE, nextEscalation } from '../../../../operator/drift/escalation.js';
+import { type CheckFindings, type EscalationInputs, type EscalationState, INITIAL_STATE, nextEscalation } from '../../../../operator/escalation/machine.js';
 
 const HOUR = 3_600_000;
 const policy = { consecutiveBreaches: 2, reviewWithinMs: { 1: 48 * HOUR }, cooldownMs: HOUR, historyLimit: 10 };

@@ -1,0 +1,115 @@
+// Gathering for drift checks against real inference servers and a real API server: the window
+// collector counts every prediction once across reads and replicas, reads a restarted server from its
+// new start and reports overflow; the gatherer reads the reference ConfigMap, accumulates predictions
+// until a judgement commits them, and a new process skips what earlier checks covered.
+import { afterAll, jest } from '@jest/globals';
+import type { ClinicalModel } from '../../../operator/api/types.js';
+import { DriftGatherer } from '../../../operator/monitoring/gatherer.js';
+import { WindowCollector } from '../../../operator/monitoring/window-collector.js';
+import { adminClient, deleteNamespaces, kubectl, newNamespace } from '../support.js';
+import { post, type Served, serve } from './support.js';
+
+jest.setTimeout(60_000);
+afterAll(deleteNamespaces);
+
+const predict = (s: Served, n: number) =>
+  post(`${s.url}/v1/models/sepsis/predict`, { instances: Array.from({ length: n }, (_, i) => Array.from({ length: 8 }, (_, j) => (i + j) / 10)) });
+
+it('counts each prediction once across reads and replicas, and starts a restarted replica afresh', async () => {
+  const a = await serve({ args: ['--window-size', '20'] });
+  const b = await serve();
+  try {
+    const c = new WindowCollector();
+    await predict(a, 3);
+    await predict(b, 2);
+    expect(await c.collect([a.url, b.url])).toEqual({ added: 5, dropped: false, errors: [] });
+    expect(await c.collect([a.url, b.url])).toMatchObject({ added: 0 });
+    await predict(a, 4);
+    expect(await c.collect([a.url, b.url])).toMatchObject({ added: 4 });
+    expect(c.peek()).toHaveLength(9);
+    c.clear();
+    expect(c.size).toBe(0);
+    // 30 predictions into a ring of 20 between two reads: the overflow is reported.
+    await predict(a, 30);
+    expect(await c.collect([a.url])).toMatchObject({ added: 20, dropped: true });
+    c.clear();
+
+    // A replica left out of a read (b, above) keeps its cursor: nothing is counted twice.
+    // A replica that restarts at the same address comes back with a new epoch and a sequence from 1:
+    // its 2 new predictions count although the collector's cursor for it was already past 2.
+    await predict(b, 3);
+    expect(await c.collect([b.url])).toMatchObject({ added: 3 });
+    await b.stop();
+    const unreachable = await c.collect([b.url]);
+    expect(unreachable.errors[0]).toContain(b.url);
+    const port = new URL(b.url).port;
+    const b2 = await serve({ args: ['--port', port] });
+    try {
+      expect(b2.url).toBe(b.url);
+      await predict(b2, 2);
+      expect(await c.collect([b2.url])).toMatchObject({ added: 2, errors: [] });
+    } finally {
+      await b2.stop();
+    }
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+it('gathers the reference and every replica\'s predictions, keeps them until a judgement commits them, and reports what it could not read', async () => {
+  const ns = await newNamespace('gather');
+  await kubectl(['-n', ns, 'create', 'configmap', 'ref', '--from-literal=reference.json=[0.6, 0.7, 0.8, 0.9]']);
+  const cr = (status: ClinicalModel['status'] = {}): ClinicalModel => ({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'sepsis', namespace: ns },
+    spec: { model: { uri: 'pvc://c/m.onnx', sha256: 'a'.repeat(64), version: '1', labels: ['No sepsis', 'Sepsis'] },
+      monitoring: { reference: { configMapRef: { name: 'ref' } } } },
+    status,
+  });
+  const a = await serve();
+  const b = await serve();
+  try {
+    const g = new DriftGatherer(adminClient());
+    const key = `${ns}/sepsis`;
+    await predict(a, 3);
+    await predict(b, 2);
+    const first = await g.gather(key, cr(), [a.url, b.url], Date.now());
+    expect(first.reference).toEqual({ values: [0.6, 0.7, 0.8, 0.9] });
+    expect(first.window).toMatchObject({ unreadable: [], dropped: false });
+    expect(first.window!.samples).toHaveLength(5);
+    expect(first.feedback).toBeUndefined(); // no performance baseline declared
+    // Not committed (too few for a verdict, say): the next check sees them again, with the new ones.
+    await predict(a, 4);
+    expect((await g.gather(key, cr(), [a.url, b.url], Date.now())).window!.samples).toHaveLength(9);
+    g.commit(key, { window: 9, feedback: 0 });
+    expect((await g.gather(key, cr(), [a.url, b.url], Date.now())).window!.samples).toHaveLength(0);
+    expect(g.lastCheck(key)).toBeGreaterThan(0);
+
+    // A replica that does not answer is named; the others are still read.
+    await predict(b, 2);
+    const closed = 'http://127.0.0.1:9';
+    const partial = await g.gather(key, cr(), [a.url, b.url, closed], Date.now());
+    expect(partial.window!.samples).toHaveLength(2);
+    expect(partial.window!.unreadable).toEqual([expect.stringContaining(closed)]);
+
+    // A new process (a restarted operator) skips the predictions made before the check in status.
+    const fresh = new DriftGatherer(adminClient());
+    const checked = cr({ drift: { lastCheckTime: new Date(Date.now() + 1000).toISOString().replace(/\.\d+Z$/, 'Z') } });
+    expect((await fresh.gather(key, checked, [a.url, b.url], Date.now())).window!.samples).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    await predict(a, 2);
+    expect((await fresh.gather(key, checked, [a.url, b.url], Date.now())).window!.samples).toHaveLength(2);
+
+    // A reference edited in place is read again; one that cannot be used says why, and no window is read.
+    await kubectl(['-n', ns, 'create', 'configmap', 'ref', '--from-literal=reference.json=[0.5]', '--dry-run=client', '-o', 'yaml'])
+      .then((y) => kubectl(['-n', ns, 'replace', '-f', '-'], y));
+    expect((await g.gather(key, cr(), [a.url], Date.now())).reference).toEqual({ values: [0.5] });
+    await kubectl(['-n', ns, 'delete', 'configmap', 'ref']);
+    const gone = await g.gather(key, cr(), [a.url], Date.now());
+    expect(gone.reference).toEqual({ error: `reference ConfigMap ${ns}/ref key reference.json: the ConfigMap does not exist` });
+    expect(gone.window).toBeUndefined();
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});

@@ -1,0 +1,82 @@
+// Judging a drift check from gathered values: no HTTP, no cluster — the input is what the gatherer
+// would have read.
+import type { LabelledSample, WindowSample } from '../../../../contract/monitoring.js';
+import { judge } from '../../../../operator/drift/judge.js';
+import type { DriftInput } from '../../../../operator/monitoring/gatherer.js';
+import { clinicalModel } from '../fixtures.js';
+
+const NOW = Date.parse('2026-11-21T12:00:00Z');
+
+/** An even spread of n values over [lo, hi). */
+const spread = (n: number, lo: number, hi: number) => Array.from({ length: n }, (_, i) => lo + ((i + 0.5) / n) * (hi - lo));
+const window = (confidences: number[]): WindowSample[] =>
+  confidences.map((c, i) => ({ seq: i + 1, time: '2026-11-21T11:59:00Z', confidence: c, label: 'Pneumonia', inputMean: 0, inputStd: 1 }));
+const read = <T>(samples: T[], unreadable: string[] = [], dropped = false) => ({ samples, unreadable, dropped });
+
+const model = clinicalModel({ monitoring: { minSamples: 100, reference: { configMapRef: { name: 'ref', key: 'confidence.json' } } } });
+const withReference = (confidences: number[], extra: Partial<DriftInput> = {}): DriftInput =>
+  ({ now: NOW, replicas: 1, reference: { values: spread(1000, 0.5, 1) }, window: read(window(confidences)), ...extra });
+
+describe('judge', () => {
+  it('finds no drift when the predictions follow the reference, and uses them all', () => {
+    const j = judge(withReference(spread(300, 0.5, 1)), model);
+    expect(j.drift).toMatchObject({ verdict: 'NoDrift', samples: 300, replicasRead: 1, lastCheckTime: '2026-11-21T12:00:00Z' });
+    expect(j.drift.message).toBeUndefined();
+    expect(j.findings?.driftLevel).toBe(0);
+    expect(j.consumed).toEqual({ window: 300, feedback: 0 });
+  });
+
+  it('finds significant drift when the confidences fall, with the numbers in the summary', () => {
+    const j = judge(withReference(spread(300, 0.5, 0.7)), model);
+    expect(j.drift.verdict).toBe('Significant');
+    expect(j.findings).toMatchObject({ driftLevel: 2 });
+    expect(j.drift.psi!).toBeGreaterThan(0.2);
+    expect(j.drift.ks!.pValue).toBeLessThan(1e-6);
+    expect(j.findings!.summary).toMatch(/^significant drift: PSI [\d.]+, KS D [\d.]+ \(p [\d.e-]+\) over 300 predictions$/);
+  });
+
+  it('keeps too few predictions for the next check instead of calling them no drift', () => {
+    const j = judge(withReference(spread(60, 0.5, 1)), model);
+    expect(j.drift).toMatchObject({ verdict: 'InsufficientData', samples: 60, message: '60 of 100 predictions needed' });
+    expect(j.findings).toBeUndefined();
+    expect(j.consumed).toEqual({ window: 0, feedback: 0 });
+  });
+
+  it('says what is missing when the reference cannot be used, or nothing is configured', () => {
+    const none = judge({ now: NOW, replicas: 1, reference: { error: 'reference ConfigMap radiology/ref key confidence.json: the ConfigMap does not exist' } }, model);
+    expect(none.drift).toMatchObject({ verdict: 'InsufficientData', message: 'reference ConfigMap radiology/ref key confidence.json: the ConfigMap does not exist' });
+    expect(none.findings).toBeUndefined();
+    const unset = judge({ now: NOW, replicas: 0 }, clinicalModel());
+    expect(unset.drift.message).toBe('no ready replica to read; nothing to check: set spec.monitoring.reference.configMapRef (drift) or spec.monitoring.performance.baseline (performance)');
+  });
+
+  it('reports replicas it could not read and predictions evicted before they were read', () => {
+    const j = judge(withReference([], { replicas: 2, window: read([], ['http://10.0.0.9:8080: connect ECONNREFUSED'], true) }), model);
+    expect(j.drift).toMatchObject({ replicasRead: 1, verdict: 'InsufficientData' });
+    expect(j.drift.message).toBe('0 of 100 predictions needed; unreadable: http://10.0.0.9:8080: connect ECONNREFUSED; ' +
+      'a replica evicted predictions before they were read (shorten spec.monitoring.interval)');
+  });
+
+  it('measures the performance dip on labelled predictions against the baseline', () => {
+    // 100 labelled predictions: positives scored 0.6–0.9 and predicted positive, except 20 missed ones.
+    const labelled: LabelledSample[] = Array.from({ length: 100 }, (_, i) => {
+      const positive = i < 50;
+      const missed = positive && i < 20;
+      const p = positive ? (missed ? 0.3 : 0.6 + (i / 50) * 0.3) : 0.1 + (i / 100) * 0.3;
+      return { seq: i + 1, time: '2026-11-21T11:59:00Z', predicted: p >= 0.5 ? 'Sepsis' : 'No sepsis', groundTruth: positive ? 'Sepsis' : 'No sepsis',
+        probabilities: { 'No sepsis': 1 - p, Sepsis: p } };
+    });
+    const sepsis = clinicalModel({ model: { ...clinicalModel().spec.model, labels: ['No sepsis', 'Sepsis'] },
+      monitoring: { performance: { minLabels: 50, baseline: { sensitivity: 0.9, specificity: 0.9 } } } });
+    const j = judge({ now: NOW, replicas: 1, feedback: read(labelled) }, sepsis);
+    // sensitivity 30/50 = 0.6 against 0.9: a dip of 33 % → level 2; specificity 1.0 does not dip
+    expect(j.drift.performance).toEqual({ labelled: 100, sensitivity: 0.6, specificity: 1, auroc: expect.any(Number), dip: 0.333333 });
+    expect(j.findings).toMatchObject({ dipLevel: 2, dip: 0.333333 });
+    expect(j.findings?.driftLevel).toBeUndefined();
+    expect(j.findings?.summary).toBe('performance dip 33.3%: sensitivity 0.6 (baseline 0.9), specificity 1 (baseline 0.9) over 100 labelled predictions');
+    expect(j.consumed).toEqual({ window: 0, feedback: 100 });
+    const thin = judge({ now: NOW, replicas: 1, feedback: read(labelled.slice(0, 10)) }, sepsis);
+    expect(thin.findings).toBeUndefined();
+    expect(thin.drift.message).toBe('10 of 50 labelled predictions needed for performance');
+  });
+});
