@@ -65,6 +65,29 @@ function meanStd(data: ArrayLike<number | bigint>, from: number, to: number): [n
   return [mean, Math.sqrt(Math.max(0, s2 / n - mean * mean))];
 }
 
+/** What monitoring and audit keep of one input row: its mean and spread, and its sha256 — never the values. */
+interface RowSummary {
+  inputMean: number;
+  inputStd: number;
+  inputSha256: string;
+}
+
+/**
+ * Each row's summary, taken before the tensor goes to a worker: its buffer is handed over (not copied)
+ * and is no longer readable here afterwards.
+ */
+function summarize(input: Tensor): RowSummary[] {
+  const rows = input.shape[0]!;
+  const perRow = input.data.length / rows;
+  const out: RowSummary[] = [];
+  for (let r = 0; r < rows; r++) {
+    const [inputMean, inputStd] = meanStd(input.data as ArrayLike<number>, r * perRow, (r + 1) * perRow);
+    const row = input.data.subarray(r * perRow, (r + 1) * perRow);
+    out.push({ inputMean, inputStd, inputSha256: sha256Hex(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)) });
+  }
+  return out;
+}
+
 export class Predictor {
   readonly signature: Signature;
   private readonly clock: () => number;
@@ -113,8 +136,9 @@ export class Predictor {
     rows.forEach((r, i) => (data as Float32Array).set(r.data as Float32Array, i * perRow));
     const tensor: Tensor = { name: spec.name, datatype: spec.datatype, shape: [n, ...perInstance], data };
     const started = this.clock();
-    const outputs = await this.deps.scheduler.infer([tensor]);
-    return this.record(requestId, tensor, outputs, started, keyId);
+    const inputs = summarize(tensor);
+    const outputs = await this.deps.scheduler.infer([tensor], true);
+    return this.record(requestId, inputs, outputs, started, keyId);
   }
 
   /** PNG or JPEG images, preprocessed as configured, one prediction each. */
@@ -128,12 +152,13 @@ export class Predictor {
     tensors.forEach((t, i) => data.set(t, i * per));
     const tensor: Tensor = { name: spec.name, datatype: 'FP32', shape: [images.length, p.channels, p.height, p.width], data };
     const started = this.clock();
-    const outputs = await this.deps.scheduler.infer([tensor]);
-    return this.record(requestId, tensor, outputs, started, keyId);
+    const inputs = summarize(tensor);
+    const outputs = await this.deps.scheduler.infer([tensor], true);
+    return this.record(requestId, inputs, outputs, started, keyId);
   }
 
   /** POST /v2/models/{m}/infer, the Open Inference Protocol's request. */
-  async inferOip(body: unknown, keyId: string | null, binary?: Uint8Array): Promise<{ id: string; outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }>; prediction: PredictResult }> {
+  async inferOip(body: unknown, keyId: string | null, binary?: Uint8Array, binaryOwned = false): Promise<{ id: string; outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }>; prediction: PredictResult }> {
     if (!isPlainObject(body)) throw badInput('INVALID_JSON', 'the body must be a JSON object {"inputs": [...]}', '');
     rejectUnknown(body, ['id', 'inputs', 'outputs', 'parameters'], '');
     if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw badInput('MISSING_FIELD', 'inputs must be a non-empty array of tensors', 'inputs');
@@ -154,7 +179,7 @@ export class Predictor {
       }
       const shape = checkShape(spec, raw.shape, `${field}.shape`);
       const binary = binaryParts?.[i];
-      if (binary) return tensorFromBinary(spec, shape, binary, `${field}.parameters.binary_data_size`);
+      if (binary) return tensorFromBinary(spec, shape, binary, `${field}.parameters.binary_data_size`, binaryOwned);
       if (raw.data === undefined) throw badInput('MISSING_FIELD', `input "${spec.name}" has no data`, `${field}.data`);
       return tensorFromJson(spec, shape, raw.data, `${field}.data`);
     });
@@ -176,8 +201,9 @@ export class Predictor {
     }
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
     const started = this.clock();
-    const outputs = await this.deps.scheduler.infer(feeds);
-    const prediction = this.record(requestId, feeds[0]!, outputs, started, keyId);
+    const inputs = summarize(feeds[0]!);
+    const outputs = await this.deps.scheduler.infer(feeds, true);
+    const prediction = this.record(requestId, inputs, outputs, started, keyId);
     return {
       id: requestId,
       prediction,
@@ -188,14 +214,13 @@ export class Predictor {
   }
 
   /** Label the probabilities, and feed monitoring, feedback and audit. */
-  private record(requestId: string, input: Tensor, outputs: Outputs, started: number, keyId: string | null): PredictResult {
+  private record(requestId: string, inputs: RowSummary[], outputs: Outputs, started: number, keyId: string | null): PredictResult {
     const { labels, window, feedback, audit, metrics, modelName, modelVersion } = this.deps;
     const probs = outputs[this.signature.outputs[0]!.name]!;
-    const rows = input.shape[0]!;
+    const rows = inputs.length;
     const classes = labels.length;
     const now = this.clock();
     const time = new Date(now).toISOString();
-    const perRowIn = input.data.length / rows;
     const predictions: Prediction[] = [];
     const records: AuditRecord[] = [];
     for (let r = 0; r < rows; r++) {
@@ -205,14 +230,13 @@ export class Predictor {
       const id = rows === 1 ? requestId : `${requestId}.${r}`;
       const label = labels[best]!;
       const confidence = p[best]!;
-      const [inputMean, inputStd] = meanStd(input.data as ArrayLike<number>, r * perRowIn, (r + 1) * perRowIn);
+      const { inputMean, inputStd, inputSha256 } = inputs[r]!;
       window.add({ time, confidence, label, inputMean, inputStd });
       feedback.remember({ id, time, label, confidence, probabilities: p });
       metrics.predicted(label, confidence);
-      const bytes = input.data.subarray(r * perRowIn, (r + 1) * perRowIn) as unknown as { buffer: ArrayBuffer; byteOffset: number; byteLength: number };
       records.push({
         time, requestId, predictionId: id, keyId,
-        inputSha256: sha256Hex(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+        inputSha256,
         model: modelName, modelVersion, prediction: label, confidence, latencyMs: now - started,
       });
       const probabilities: Record<string, number> = {};

@@ -9,7 +9,8 @@ import { ServerError } from '../errors.js';
 
 export type RequestBody =
   | { kind: 'json'; value: unknown }
-  | { kind: 'tensors'; header: unknown; binary: Uint8Array }
+  /** `binary` lies in a buffer of this request's own, aligned for its tensors: it may be viewed and moved, not copied. */
+  | { kind: 'tensors'; header: unknown; binary: Uint8Array; owned: boolean }
   | { kind: 'image'; bytes: Buffer };
 
 export interface Accepts {
@@ -21,8 +22,12 @@ export interface Accepts {
 
 const unzip = { gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: promisify(inflate) } as const;
 
-/** The body as bytes, at most `limit` of them after decompression. */
-export async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The body as bytes, at most `limit` of them after decompression. When Content-Length gives the size,
+ * the bytes go straight into one buffer of the request's own (no concatenation), placed so that
+ * `alignAt` bytes in is 8-byte aligned; `owned` says so.
+ */
+export async function readBytes(req: IncomingMessage, limit: number, alignAt = 0): Promise<{ bytes: Buffer; owned: boolean }> {
   const tooLarge = () => new ServerError('PAYLOAD_TOO_LARGE', `the body is larger than the limit of ${limit} bytes`, 'body', { connection: 'close' });
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw tooLarge();
@@ -30,27 +35,31 @@ export async function readBytes(req: IncomingMessage, limit: number): Promise<Bu
   if (encoding !== 'identity' && !(encoding in unzip)) {
     throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding "${encoding.slice(0, 32)}"; send identity, gzip or deflate`, 'content-encoding');
   }
+  const sized = encoding === 'identity' && Number.isSafeInteger(declared) && declared > 0;
+  const pad = (8 - (alignAt % 8)) % 8;
+  const into = sized ? Buffer.from(new ArrayBuffer(declared + pad), pad, declared) : undefined;
   const raw = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
+      if (size + c.length > limit || (into && size + c.length > into.length)) {
         req.off('data', onData);
         req.resume(); // discard the rest; the connection closes after the answer
-        reject(tooLarge());
+        reject(size + c.length > limit ? tooLarge() : new ServerError('BAD_REQUEST', 'the body is longer than its Content-Length', 'body'));
         return;
       }
-      chunks.push(c);
+      if (into) c.copy(into, size);
+      else chunks.push(c);
+      size += c.length;
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('end', () => resolve(into ? into.subarray(0, size) : Buffer.concat(chunks, size)));
     req.once('aborted', () => reject(new ServerError('BAD_REQUEST', 'the request was aborted', 'body')));
     req.once('error', () => reject(new ServerError('BAD_REQUEST', 'the request could not be read', 'body')));
   });
-  if (encoding === 'identity') return raw;
+  if (encoding === 'identity') return { bytes: raw, owned: sized };
   try {
-    return await unzip[encoding as keyof typeof unzip](raw, { maxOutputLength: limit });
+    return { bytes: await unzip[encoding as keyof typeof unzip](raw, { maxOutputLength: limit }), owned: false };
   } catch (err) {
     if (err instanceof RangeError) throw tooLarge();
     throw new ServerError('BAD_REQUEST', `the body is not valid ${encoding}`, 'content-encoding');
@@ -62,20 +71,20 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   const headerLength = req.headers['inference-header-content-length'];
   if (accepts.tensors && headerLength !== undefined) {
-    const bytes = await readBytes(req, limit);
     const len = Number(headerLength);
+    const { bytes, owned } = await readBytes(req, limit, Number.isSafeInteger(len) && len > 0 ? len : 0);
     if (!Number.isSafeInteger(len) || len < 2 || len > bytes.length) {
       throw new ServerError('BAD_REQUEST', `Inference-Header-Content-Length must be the JSON header's length (1 to ${bytes.length})`, 'inference-header-content-length');
     }
     const header = parseJson(bytes.subarray(0, len), 'the inference header is not valid JSON');
-    return { kind: 'tensors', header, binary: bytes.subarray(len) };
+    return { kind: 'tensors', header, binary: bytes.subarray(len), owned };
   }
   if (/^image\//.test(type)) {
     if (!accepts.images) throw unsupported(type);
     if (!/^image\/(png|jpeg|jpg)\b/.test(type)) {
       throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported image type "${type.slice(0, 64)}"; send image/png or image/jpeg`, 'content-type');
     }
-    return { kind: 'image', bytes: await readBytes(req, limit) };
+    return { kind: 'image', bytes: (await readBytes(req, limit)).bytes };
   }
   // OIP clients (tritonclient among them) send JSON with no Content-Type at all; read that as JSON.
   if (type !== '' && !/^application\/json\b/.test(type)) throw unsupported(type);
@@ -83,7 +92,7 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported charset "${charset.slice(0, 32)}"; send UTF-8 JSON`, 'content-type');
   }
-  return { kind: 'json', value: parseJson(await readBytes(req, limit), 'the body is not valid JSON') };
+  return { kind: 'json', value: parseJson((await readBytes(req, limit)).bytes, 'the body is not valid JSON') };
 }
 
 function parseJson(bytes: Buffer, message: string): unknown {

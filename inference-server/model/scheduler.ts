@@ -32,6 +32,8 @@ export interface Outputs {
 
 interface Job {
   feeds: Tensor[];
+  /** The caller gives up the feeds' buffers: they move to the worker instead of being copied. */
+  transfer: boolean;
   rows: number;
   enqueuedAt: number;
   timer: NodeJS.Timeout;
@@ -131,8 +133,12 @@ export class Scheduler {
     }, (err: Error) => this.opts.onPoolEvent?.('worker respawn failed', { error: err.message, liveWorkers: this.slots.length }));
   }
 
-  /** Run one request (its tensors carry the batch as their first dimension). */
-  infer(feeds: Tensor[]): Promise<Outputs> {
+  /**
+   * Run one request (its tensors carry the batch as their first dimension). With `transfer`, the
+   * caller gives up the feeds' buffers: a lone request's move to the worker instead of being copied,
+   * and are unreadable afterwards.
+   */
+  infer(feeds: Tensor[], transfer = false): Promise<Outputs> {
     if (this.closed) return Promise.reject(new ServerError('SHUTTING_DOWN', 'the server is shutting down'));
     const rows = feeds[0]?.shape[0] ?? 1;
     if (this.queuedRows + rows > this.opts.maxQueue) {
@@ -140,7 +146,7 @@ export class Scheduler {
     }
     return new Promise<Outputs>((resolve, reject) => {
       const job: Job = {
-        feeds, rows, enqueuedAt: Date.now(), settled: false, resolve, reject,
+        feeds, transfer, rows, enqueuedAt: Date.now(), settled: false, resolve, reject,
         timer: setTimeout(() => this.expire(job), this.opts.timeoutMs),
       };
       this.queue.push(job);
@@ -196,8 +202,9 @@ export class Scheduler {
     slot.busy = true;
     this.inFlight += 1;
     try {
+      // A batch is a new tensor of its own; a lone request's may be moved if its caller gave it up.
       const feeds = jobs.length === 1 ? jobs[0]!.feeds : [concat(jobs.map((j) => j.feeds[0]!), rows)];
-      const outputs = await this.send(slot, feeds);
+      const outputs = await this.send(slot, feeds, jobs.length > 1 || jobs[0]!.transfer);
       let offset = 0;
       for (const job of jobs) {
         const part: Outputs = {};
@@ -219,7 +226,7 @@ export class Scheduler {
     }
   }
 
-  private send(slot: Slot, feeds: Tensor[]): Promise<Outputs> {
+  private send(slot: Slot, feeds: Tensor[], transfer: boolean): Promise<Outputs> {
     if (!this.slots.includes(slot)) return Promise.reject(new ServerError('WORKER_LOST', 'the worker thread exited; retry', undefined, { 'retry-after': '1' }));
     const id = this.nextId++;
     const wire: Record<string, WireTensor> = {};
@@ -236,7 +243,8 @@ export class Scheduler {
           reject(new ServerError('WORKER_LOST', `${m.error} while running this request; retry`, undefined, { 'retry-after': '1' }));
         }
       });
-      slot.worker.postMessage({ kind: 'run', id, feeds: wire } satisfies ToWorker);
+      const buffers = transfer ? [...new Set(feeds.map((t) => t.data.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer) : [];
+      slot.worker.postMessage({ kind: 'run', id, feeds: wire } satisfies ToWorker, buffers);
     });
   }
 

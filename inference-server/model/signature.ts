@@ -52,6 +52,20 @@ function allocate(datatype: Datatype, n: number): TypedArray {
   }
 }
 
+function view(datatype: Datatype, buffer: ArrayBuffer, offset: number, n: number): TypedArray {
+  switch (datatype) {
+    case 'FP32': return new Float32Array(buffer, offset, n);
+    case 'FP64': return new Float64Array(buffer, offset, n);
+    case 'INT8': return new Int8Array(buffer, offset, n);
+    case 'INT16': return new Int16Array(buffer, offset, n);
+    case 'INT32': return new Int32Array(buffer, offset, n);
+    case 'INT64': return new BigInt64Array(buffer, offset, n);
+    case 'UINT8':
+    case 'BOOL': return new Uint8Array(buffer, offset, n);
+    case 'UINT16': return new Uint16Array(buffer, offset, n);
+  }
+}
+
 const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-2147483648, 2147483647], UINT8: [0, 255], UINT16: [0, 65535],
 };
@@ -137,16 +151,22 @@ const BYTES: Record<Datatype, number> = { FP32: 4, FP64: 8, INT8: 1, INT16: 2, I
 
 /**
  * A tensor from raw little-endian bytes (the OIP binary tensor extension): the byte count must match
- * the shape, and floating-point values must be finite.
+ * the shape, and floating-point values must be finite. Bytes the request owns (`owned`: a buffer of
+ * its own, nothing else in it is read later) that are aligned for the datatype are viewed, not copied.
  */
-export function tensorFromBinary(spec: TensorSpec, shape: number[], bytes: Uint8Array, field: string): Tensor {
+export function tensorFromBinary(spec: TensorSpec, shape: number[], bytes: Uint8Array, field: string, owned = false): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const size = BYTES[spec.datatype];
   if (bytes.byteLength !== n * size) {
     throw badInput('INVALID_DATA', `input "${spec.name}" with shape ${fmt(shape)} needs ${n * size} bytes of ${spec.datatype}, got ${bytes.byteLength}`, field);
   }
-  const out = allocate(spec.datatype, n);
-  new Uint8Array(out.buffer).set(bytes);
+  let out: TypedArray;
+  if (owned && bytes.byteOffset % size === 0) {
+    out = view(spec.datatype, bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
+  } else {
+    out = allocate(spec.datatype, n);
+    new Uint8Array(out.buffer).set(bytes);
+  }
   if (out instanceof Float32Array || out instanceof Float64Array) {
     for (let i = 0; i < n; i++) {
       if (!Number.isFinite(out[i])) throw badInput('NON_FINITE', `value ${i} of "${spec.name}" is not finite`, field);

@@ -31,7 +31,7 @@ export function oipRoutes(serving: Serving): RouteDef[] {
     const body = await ctx.body({ tensors: true });
     if (body.kind === 'image') throw new ServerError('UNSUPPORTED_MEDIA_TYPE', 'send tensors as JSON or with the binary tensor extension', 'content-type');
     const r = body.kind === 'tensors'
-      ? await predictor.inferOip(body.header, ctx.keyId, body.binary)
+      ? await predictor.inferOip(body.header, ctx.keyId, body.binary, body.owned)
       : await predictor.inferOip(body.value, ctx.keyId);
     return { json: { model_name: serving.modelName, model_version: serving.modelVersion, id: r.id, outputs: r.outputs } };
   };

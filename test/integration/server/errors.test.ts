@@ -2,6 +2,7 @@
 // never a 5xx, never a stack trace. The last test throws thousands of generated bodies at it.
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
+import { mlpForward, mlpWeights } from '../../models/generate.js';
 import { get, post, type Served, serve } from './support.js';
 
 jest.setTimeout(120_000);
@@ -99,6 +100,19 @@ it('checks binary tensors (the OIP binary extension) against their declared size
   }).then(async (r) => ({ status: r.status, json: await r.json() as any })); // eslint-disable-line @typescript-eslint/no-explicit-any
   const good = await send(Buffer.concat([header, Buffer.from(new Float32Array(row).buffer)]), header.length);
   expect(good.status).toBe(200);
+  // The tensor is read in place when its bytes can be, and copied when not: the answer is the same —
+  // with a header of any length (aligned or not), and with a chunked body (no Content-Length).
+  const expected = mlpForward(mlpWeights(), row);
+  for (const pad of [0, 1, 2, 3]) {
+    const padded = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: 32 } }] }) + ' '.repeat(pad));
+    const r = await send(Buffer.concat([padded, Buffer.from(new Float32Array(row).buffer)]), padded.length);
+    r.json.outputs[0].data.forEach((v: number, k: number) => expect(v).toBeCloseTo(expected[k]!, 6));
+  }
+  const chunked = await fetch(`${s.url}/v2/models/sepsis/infer`, {
+    method: 'POST', headers: { 'inference-header-content-length': String(header.length) }, duplex: 'half',
+    body: new ReadableStream({ start(c) { c.enqueue(header); c.enqueue(new Uint8Array(new Float32Array(row).buffer)); c.close(); } }),
+  } as RequestInit).then(async (r) => r.json() as any); // eslint-disable-line @typescript-eslint/no-explicit-any
+  chunked.outputs[0].data.forEach((v: number, k: number) => expect(v).toBeCloseTo(expected[k]!, 6));
   expect(await send(Buffer.concat([header, Buffer.alloc(16)]), header.length)).toMatchObject({ status: 400, json: { code: 'INVALID_DATA', field: 'inputs[0].parameters.binary_data_size' } });
   expect(await send(Buffer.concat([header, Buffer.alloc(40)]), header.length)).toMatchObject({ status: 400, json: { code: 'INVALID_DATA', field: 'body' } });
   const nan = Buffer.from(new Float32Array([1, 2, 3, NaN, 5, 6, 7, 8]).buffer);
