@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
 import { helm, helmInstall } from '../test/harness/helm.js';
 import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from '../test/harness/network.js';
+import { until } from '../test/harness/wait.js';
 import { sepsisTraffic, sepsisWeights } from '../test/models/drift-traffic.js';
 import { mlpGraph, mlpInputs, writeModel } from '../test/models/generate.js';
 
@@ -26,14 +27,6 @@ async function show(cp: ControlPlane, args: string[], input?: string): Promise<s
   const out = await cp.kubectl(args, input);
   console.log(`$ kubectl ${args.join(' ')}\n${out.trimEnd()}`);
   return out;
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function jsonOf(cp: ControlPlane, args: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,5 +1,7 @@
-// Every error the server answers with, in one catalogue: a code, an HTTP status and a message. Domain
-// code throws ServerError; one handler (http/app.ts) turns it into
+// Every error the server answers with, in one catalogue, as fastify's errors.js keeps its own: each
+// message has an id, a code (which sets the HTTP status) and a template whose {{name}} placeholders
+// are filled from the values given where it is raised. Domain code throws `fail(id, values, field)`;
+// one handler (http/app.ts) turns it into
 //   {"error": "<message>", "code": "<CODE>", "field": "<where>"}
 // Anything else becomes a 500 with no detail: a stack trace never leaves the process.
 
@@ -34,6 +36,90 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** Every message, by id: [code, template]. */
+export const MESSAGES = {
+  shuttingDown: ['SHUTTING_DOWN', 'the server is shutting down'],
+  queueFull: ['QUEUE_FULL', 'the inference queue is full ({{maxQueue}} instances); retry shortly'],
+  inferenceTimeout: ['INFERENCE_TIMEOUT', 'inference did not finish within {{timeoutMs}} ms'],
+  inferenceFailed: ['INFERENCE_FAILED', 'the model failed to run: {{reason}}'],
+  workerLost: ['WORKER_LOST', 'the worker thread exited; retry'],
+  workerLostWhileRunning: ['WORKER_LOST', '{{error}} while running this request; retry'],
+  shapeNotPositive: ['INVALID_SHAPE', 'shape must be an array of positive whole numbers, got {{got}}'],
+  rankMismatch: ['INVALID_SHAPE', 'input "{{name}}" needs {{rank}} dimensions {{expected}}, got {{gotRank}} {{got}}'],
+  dimensionMismatch: ['INVALID_SHAPE', 'input "{{name}}" dimension {{dimension}} must be {{want}} {{expected}}, got {{got}}'],
+  nestedTooDeeply: ['INVALID_DATA', 'data is nested too deeply'],
+  valueCountMismatch: ['INVALID_DATA', 'input "{{name}}" with shape {{shape}} needs {{n}} values, got {{got}}'],
+  notBoolean: ['INVALID_DATA', 'value {{index}} of "{{name}}" must be true or false'],
+  notNumber: ['INVALID_DATA', 'value {{index}} of "{{name}}" must be a number, got {{got}}'],
+  notFinite: ['NON_FINITE', 'value {{index}} of "{{name}}" is not finite'],
+  notWhole: ['INVALID_DATA', 'value {{index}} of "{{name}}" must be a whole number'],
+  outOfRange: ['INVALID_DATA', 'value {{index}} of "{{name}}" must be a whole number from {{min}} to {{max}}'],
+  overflowsFp32: ['NON_FINITE', 'value {{index}} of "{{name}}" overflows FP32'],
+  byteCountMismatch: ['INVALID_DATA', 'input "{{name}}" with shape {{shape}} needs {{bytes}} bytes of {{datatype}}, got {{got}}'],
+  modelNotFound: ['MODEL_NOT_FOUND', 'no model named "{{model}}"; this server serves "{{served}}"'],
+  versionNotFound: ['MODEL_NOT_FOUND', 'model "{{model}}" has no version "{{version}}"; it serves "{{served}}"'],
+  bodyTooLarge: ['PAYLOAD_TOO_LARGE', 'the body is larger than the limit of {{limit}} bytes'],
+  unsupportedEncoding: ['UNSUPPORTED_MEDIA_TYPE', 'unsupported Content-Encoding "{{encoding}}"; send identity, gzip or deflate'],
+  bodyLongerThanDeclared: ['BAD_REQUEST', 'the body is longer than its Content-Length'],
+  requestAborted: ['BAD_REQUEST', 'the request was aborted'],
+  requestUnreadable: ['BAD_REQUEST', 'the request could not be read'],
+  bodyNotDecodable: ['BAD_REQUEST', 'the body is not valid {{encoding}}'],
+  badInferenceHeaderLength: ['BAD_REQUEST', "Inference-Header-Content-Length must be the JSON header's length (1 to {{max}})"],
+  unsupportedImageType: ['UNSUPPORTED_MEDIA_TYPE', 'unsupported image type "{{type}}"; send image/png or image/jpeg'],
+  unsupportedCharset: ['UNSUPPORTED_MEDIA_TYPE', 'unsupported charset "{{charset}}"; send UTF-8 JSON'],
+  bodyEmpty: ['INVALID_JSON', 'the body is empty; send a JSON object'],
+  unsupportedContentType: ['UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json, or image/png or image/jpeg for an image where the route takes one (got "{{type}}")'],
+  badPathEncoding: ['BAD_REQUEST', 'the path is not valid percent-encoding'],
+  noRoute: ['NOT_FOUND', 'no route {{method}} {{path}}'],
+  methodNotAllowed: ['METHOD_NOT_ALLOWED', '{{method}} is not allowed on {{pattern}}'],
+  apiKeyRequired: ['UNAUTHENTICATED', 'an API key is required: send X-API-Key or Authorization: Bearer'],
+  apiKeyInvalid: ['FORBIDDEN', 'the API key is not valid'],
+  internal: ['INTERNAL', 'internal error'],
+  badCount: ['BAD_REQUEST', '{{field}} must be a whole number ≥ 0, given once'],
+  tensorsOnly: ['UNSUPPORTED_MEDIA_TYPE', 'send tensors as JSON or with the binary tensor extension'],
+  unknownField: ['UNKNOWN_FIELD', 'unknown field "{{field}}"; allowed: {{allowed}}'],
+  predictBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"instances": [...]} or {"images": [...]}'],
+  instancesAndImages: ['BAD_REQUEST', 'send either instances or images, not both'],
+  imagesEmpty: ['INVALID_DATA', 'images must be a non-empty array of base64 PNG or JPEG'],
+  tooManyImages: ['INVALID_DATA', 'at most {{max}} images per request'],
+  instancesMissing: ['MISSING_FIELD', 'instances is required: an array of inputs, one per prediction'],
+  instancesEmpty: ['INVALID_DATA', 'instances must be a non-empty array'],
+  tooManyInstances: ['INVALID_DATA', 'at most {{max}} instances per request'],
+  multiInputModel: ['BAD_REQUEST', 'this model has {{count}} inputs; use POST /v2/models/{name}/infer'],
+  dynamicInnerDimensions: ['BAD_REQUEST', 'input "{{name}}" has dynamic inner dimensions; use POST /v2/models/{name}/infer with an explicit shape'],
+  noImagePreprocessing: ['BAD_REQUEST', 'this model takes tensors: it has no image preprocessing configured; send {"instances": [...]}'],
+  inferBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"inputs": [...]}'],
+  inputsMissing: ['MISSING_FIELD', 'inputs must be a non-empty array of tensors'],
+  inputNotObject: ['INVALID_DATA', 'each input must be an object {name, shape, datatype, data}'],
+  unknownInput: ['INVALID_INPUT_NAME', 'no input named {{given}}; this model takes {{expected}}'],
+  inputTwice: ['INVALID_INPUT_NAME', 'input "{{name}}" is given twice'],
+  datatypeMismatch: ['INVALID_DATATYPE', 'input "{{name}}" is {{expected}}, got {{got}}'],
+  inputWithoutData: ['MISSING_FIELD', 'input "{{name}}" has no data'],
+  inputRequired: ['MISSING_FIELD', 'input "{{name}}" is required'],
+  batchSizesDiffer: ['INVALID_SHAPE', 'every input must have the same batch size (first dimension)'],
+  outputsNotArray: ['INVALID_DATA', 'outputs must be an array of {name}'],
+  unknownOutput: ['INVALID_INPUT_NAME', 'no output named {{given}}'],
+  feedbackBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"predictionId", "label"}'],
+  predictionIdMissing: ['MISSING_FIELD', 'predictionId is required: the id of a prediction this server made'],
+  unknownLabel: ['INVALID_DATA', 'label must be one of {{labels}}'],
+  predictionNotFound: ['REQUEST_NOT_FOUND', 'no recent prediction has id "{{predictionId}}"'],
+  binarySizeDoesNotFit: ['INVALID_DATA', 'binary_data_size {{size}} does not fit the {{left}} bytes left'],
+  binaryBytesLeftOver: ['INVALID_DATA', '{{count}} bytes after the JSON header belong to no input'],
+  notBase64String: ['INVALID_BASE64', 'must be a base64 string'],
+  invalidBase64: ['INVALID_BASE64', 'is not valid base64'],
+  unsupportedImageFormat: ['INVALID_IMAGE', 'unsupported image format{{format}}; send PNG or JPEG'],
+  imageUndecodable: ['INVALID_IMAGE', 'the {{format}} image could not be decoded: {{reason}}'],
+  imageSizeMismatch: ['INVALID_IMAGE', 'the image decoded to {{got}} values, expected {{expected}}'],
+  notReady: ['NOT_READY', 'not ready: {{reason}}'],
+  noWorkerAlive: ['NOT_READY', 'not ready: no inference worker is alive (one is being replaced)'],
+  modelNotReady: ['NOT_READY', 'the model is not ready: {{reason}}'],
+  draining: ['NOT_READY', 'the server is shutting down'],
+  bodyNotJson: ['INVALID_JSON', 'the body is not valid JSON'],
+  inferenceHeaderNotJson: ['INVALID_JSON', 'the inference header is not valid JSON'],
+} as const satisfies Record<string, readonly [ErrorCode, string]>;
+
+export type MessageId = keyof typeof MESSAGES;
+
 export class ServerError extends Error {
   readonly status: number;
   constructor(
@@ -52,4 +138,12 @@ export class ServerError extends Error {
   }
 }
 
-export const badInput = (code: ErrorCode, message: string, field: string) => new ServerError(code, message, field);
+/** The message of an id with its placeholders filled; a placeholder without a value stays as written. */
+export function render(id: MessageId, values: Record<string, string | number | undefined> = {}): string {
+  return MESSAGES[id][1].replace(/\{\{(\w+)\}\}/g, (whole, k: string) => (k in values ? String(values[k] ?? '') : whole));
+}
+
+/** The error to throw for a message id: its code and status from the catalogue, its text from the template. */
+export function fail(id: MessageId, values: Record<string, string | number | undefined> = {}, field?: string, headers?: Record<string, string>): ServerError {
+  return new ServerError(MESSAGES[id][0], render(id, values), field, headers);
+}

@@ -2,7 +2,7 @@
 // probabilities into labelled predictions, and record what monitoring and audit need. Routes call
 // this and serialize; they hold no logic of their own.
 import { randomUUID } from 'node:crypto';
-import { badInput, ServerError } from './errors.js';
+import { fail } from './errors.js';
 import type { AuditLog, AuditRecord } from './audit/audit-log.js';
 import { sha256Hex } from './audit/audit-log.js';
 import type { ServerMetrics } from './metrics.js';
@@ -48,7 +48,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function rejectUnknown(body: Record<string, unknown>, allowed: string[], where: string): void {
   for (const k of Object.keys(body)) {
-    if (!allowed.includes(k)) throw badInput('UNKNOWN_FIELD', `unknown field "${k}"; allowed: ${allowed.join(', ')}`, where ? `${where}.${k}` : k);
+    if (!allowed.includes(k)) throw fail('unknownField', { field: k, allowed: allowed.join(', ') }, where ? `${where}.${k}` : k);
   }
 }
 
@@ -106,27 +106,27 @@ export class Predictor {
    * batch dimension, as a nested or flat array. Single-input models only.
    */
   async predictInstances(body: unknown, keyId: string | null): Promise<PredictResult> {
-    if (!isPlainObject(body)) throw badInput('INVALID_JSON', 'the body must be a JSON object {"instances": [...]} or {"images": [...]}', '');
+    if (!isPlainObject(body)) throw fail('predictBodyNotObject', {}, '');
     rejectUnknown(body, ['instances', 'images', 'id'], '');
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
     if (body.images !== undefined) {
-      if (body.instances !== undefined) throw badInput('BAD_REQUEST', 'send either instances or images, not both', 'images');
-      if (!Array.isArray(body.images) || body.images.length === 0) throw badInput('INVALID_DATA', 'images must be a non-empty array of base64 PNG or JPEG', 'images');
-      if (body.images.length > MAX_INSTANCES) throw badInput('INVALID_DATA', `at most ${MAX_INSTANCES} images per request`, 'images');
+      if (body.instances !== undefined) throw fail('instancesAndImages', {}, 'images');
+      if (!Array.isArray(body.images) || body.images.length === 0) throw fail('imagesEmpty', {}, 'images');
+      if (body.images.length > MAX_INSTANCES) throw fail('tooManyImages', { max: MAX_INSTANCES }, 'images');
       const bytes = body.images.map((b: unknown, i: number) => decodeBase64(b, `images[${i}]`));
       return this.predictImages(bytes, keyId, requestId, (i) => `images[${i}]`);
     }
     const { instances } = body;
-    if (instances === undefined) throw badInput('MISSING_FIELD', 'instances is required: an array of inputs, one per prediction', 'instances');
-    if (!Array.isArray(instances) || instances.length === 0) throw badInput('INVALID_DATA', 'instances must be a non-empty array', 'instances');
-    if (instances.length > MAX_INSTANCES) throw badInput('INVALID_DATA', `at most ${MAX_INSTANCES} instances per request`, 'instances');
+    if (instances === undefined) throw fail('instancesMissing', {}, 'instances');
+    if (!Array.isArray(instances) || instances.length === 0) throw fail('instancesEmpty', {}, 'instances');
+    if (instances.length > MAX_INSTANCES) throw fail('tooManyInstances', { max: MAX_INSTANCES }, 'instances');
     if (this.signature.inputs.length !== 1) {
-      throw new ServerError('BAD_REQUEST', `this model has ${this.signature.inputs.length} inputs; use POST /v2/models/{name}/infer`, 'instances');
+      throw fail('multiInputModel', { count: this.signature.inputs.length }, 'instances');
     }
     const spec = this.primaryInput;
     const perInstance = spec.shape.slice(1);
     if (perInstance.includes(-1)) {
-      throw new ServerError('BAD_REQUEST', `input "${spec.name}" has dynamic inner dimensions; use POST /v2/models/{name}/infer with an explicit shape`, 'instances');
+      throw fail('dynamicInnerDimensions', { name: spec.name }, 'instances');
     }
     const rows: Tensor[] = instances.map((inst, i) => tensorFromJson(spec, [1, ...perInstance], inst, `instances[${i}]`));
     const n = rows.length;
@@ -144,7 +144,7 @@ export class Predictor {
   /** PNG or JPEG images, preprocessed as configured, one prediction each. */
   async predictImages(images: Uint8Array[], keyId: string | null, requestId: string = randomUUID(), fieldOf = (_i: number) => 'body'): Promise<PredictResult> {
     const p = this.deps.preprocessing;
-    if (!p) throw new ServerError('BAD_REQUEST', 'this model takes tensors: it has no image preprocessing configured; send {"instances": [...]}', 'body');
+    if (!p) throw fail('noImagePreprocessing', {}, 'body');
     const spec = this.primaryInput;
     const tensors = await Promise.all(images.map((b, i) => imageToTensor(b, p, fieldOf(i))));
     const per = p.channels * p.height * p.width;
@@ -159,42 +159,42 @@ export class Predictor {
 
   /** POST /v2/models/{m}/infer, the Open Inference Protocol's request. */
   async inferOip(body: unknown, keyId: string | null, binary?: Uint8Array, binaryOwned = false): Promise<{ id: string; outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }>; prediction: PredictResult }> {
-    if (!isPlainObject(body)) throw badInput('INVALID_JSON', 'the body must be a JSON object {"inputs": [...]}', '');
+    if (!isPlainObject(body)) throw fail('inferBodyNotObject', {}, '');
     rejectUnknown(body, ['id', 'inputs', 'outputs', 'parameters'], '');
-    if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw badInput('MISSING_FIELD', 'inputs must be a non-empty array of tensors', 'inputs');
+    if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw fail('inputsMissing', {}, 'inputs');
     const binaryParts = binary ? splitBinary(body.inputs, binary) : undefined;
     const seen = new Set<string>();
     const feeds = body.inputs.map((raw: unknown, i: number): Tensor => {
       const field = `inputs[${i}]`;
-      if (!isPlainObject(raw)) throw badInput('INVALID_DATA', 'each input must be an object {name, shape, datatype, data}', field);
+      if (!isPlainObject(raw)) throw fail('inputNotObject', {}, field);
       rejectUnknown(raw, ['name', 'shape', 'datatype', 'data', 'parameters'], field);
       const spec = this.signature.inputs.find((s) => s.name === raw.name);
       if (!spec) {
-        throw badInput('INVALID_INPUT_NAME', `no input named ${JSON.stringify(raw.name)?.slice(0, 64)}; this model takes ${this.signature.inputs.map((s) => `"${s.name}"`).join(', ')}`, `${field}.name`);
+        throw fail('unknownInput', { given: JSON.stringify(raw.name)?.slice(0, 64), expected: this.signature.inputs.map((s) => `"${s.name}"`).join(', ') }, `${field}.name`);
       }
-      if (seen.has(spec.name)) throw badInput('INVALID_INPUT_NAME', `input "${spec.name}" is given twice`, `${field}.name`);
+      if (seen.has(spec.name)) throw fail('inputTwice', { name: spec.name }, `${field}.name`);
       seen.add(spec.name);
       if (raw.datatype !== spec.datatype) {
-        throw badInput('INVALID_DATATYPE', `input "${spec.name}" is ${spec.datatype}, got ${JSON.stringify(raw.datatype)?.slice(0, 20)}`, `${field}.datatype`);
+        throw fail('datatypeMismatch', { name: spec.name, expected: spec.datatype, got: JSON.stringify(raw.datatype)?.slice(0, 20) }, `${field}.datatype`);
       }
       const shape = checkShape(spec, raw.shape, `${field}.shape`);
       const binary = binaryParts?.[i];
       if (binary) return tensorFromBinary(spec, shape, binary, `${field}.parameters.binary_data_size`, binaryOwned);
-      if (raw.data === undefined) throw badInput('MISSING_FIELD', `input "${spec.name}" has no data`, `${field}.data`);
+      if (raw.data === undefined) throw fail('inputWithoutData', { name: spec.name }, `${field}.data`);
       return tensorFromJson(spec, shape, raw.data, `${field}.data`);
     });
     for (const s of this.signature.inputs) {
-      if (!seen.has(s.name)) throw badInput('MISSING_FIELD', `input "${s.name}" is required`, 'inputs');
+      if (!seen.has(s.name)) throw fail('inputRequired', { name: s.name }, 'inputs');
     }
     const batch = feeds[0]!.shape[0]!;
-    if (feeds.some((f) => f.shape[0] !== batch)) throw badInput('INVALID_SHAPE', 'every input must have the same batch size (first dimension)', 'inputs');
+    if (feeds.some((f) => f.shape[0] !== batch)) throw fail('batchSizesDiffer', {}, 'inputs');
     let wanted: string[] | undefined;
     if (body.outputs !== undefined) {
-      if (!Array.isArray(body.outputs)) throw badInput('INVALID_DATA', 'outputs must be an array of {name}', 'outputs');
+      if (!Array.isArray(body.outputs)) throw fail('outputsNotArray', {}, 'outputs');
       wanted = body.outputs.map((o: unknown, i: number) => {
         const name = isPlainObject(o) ? o.name : undefined;
         if (typeof name !== 'string' || !this.signature.outputs.some((s) => s.name === name)) {
-          throw badInput('INVALID_INPUT_NAME', `no output named ${JSON.stringify(name)?.slice(0, 64)}`, `outputs[${i}].name`);
+          throw fail('unknownOutput', { given: JSON.stringify(name)?.slice(0, 64) }, `outputs[${i}].name`);
         }
         return name;
       });
@@ -249,14 +249,14 @@ export class Predictor {
 
   /** POST /v1/feedback {"predictionId": …, "label": …}. */
   feedback(body: unknown): { predictionId: string; label: string; predicted: string; correct: boolean } {
-    if (!isPlainObject(body)) throw badInput('INVALID_JSON', 'the body must be a JSON object {"predictionId", "label"}', '');
+    if (!isPlainObject(body)) throw fail('feedbackBodyNotObject', {}, '');
     rejectUnknown(body, ['predictionId', 'label'], '');
-    if (typeof body.predictionId !== 'string' || body.predictionId === '') throw badInput('MISSING_FIELD', 'predictionId is required: the id of a prediction this server made', 'predictionId');
+    if (typeof body.predictionId !== 'string' || body.predictionId === '') throw fail('predictionIdMissing', {}, 'predictionId');
     if (typeof body.label !== 'string' || !this.deps.labels.includes(body.label)) {
-      throw badInput('INVALID_DATA', `label must be one of ${this.deps.labels.map((l) => `"${l}"`).join(', ')}`, 'label');
+      throw fail('unknownLabel', { labels: this.deps.labels.map((l) => `"${l}"`).join(', ') }, 'label');
     }
     const rec = this.deps.feedback.join(body.predictionId, body.label);
-    if (!rec) throw new ServerError('REQUEST_NOT_FOUND', `no recent prediction has id "${body.predictionId.slice(0, 128)}"`, 'predictionId');
+    if (!rec) throw fail('predictionNotFound', { predictionId: body.predictionId.slice(0, 128) }, 'predictionId');
     return { predictionId: rec.id, label: body.label, predicted: rec.label, correct: rec.label === body.label };
   }
 }
@@ -271,12 +271,12 @@ function splitBinary(inputs: unknown[], bytes: Uint8Array): Array<Uint8Array | u
     const size = isPlainObject(raw) && isPlainObject(raw.parameters) ? raw.parameters.binary_data_size : undefined;
     if (size === undefined) return undefined;
     if (!Number.isSafeInteger(size) || (size as number) < 0 || offset + (size as number) > bytes.byteLength) {
-      throw badInput('INVALID_DATA', `binary_data_size ${JSON.stringify(size)} does not fit the ${bytes.byteLength - offset} bytes left`, `inputs[${i}].parameters.binary_data_size`);
+      throw fail('binarySizeDoesNotFit', { size: JSON.stringify(size), left: bytes.byteLength - offset }, `inputs[${i}].parameters.binary_data_size`);
     }
     const part = bytes.subarray(offset, offset + (size as number));
     offset += size as number;
     return part;
   });
-  if (offset !== bytes.byteLength) throw badInput('INVALID_DATA', `${bytes.byteLength - offset} bytes after the JSON header belong to no input`, 'body');
+  if (offset !== bytes.byteLength) throw fail('binaryBytesLeftOver', { count: bytes.byteLength - offset }, 'body');
   return parts;
 }

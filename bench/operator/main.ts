@@ -13,6 +13,7 @@ import { KubeClient } from '../../operator/kube/client.js';
 import { AuditLog } from '../../test/harness/audit.js';
 import { freePort, repoRoot, startControlPlane } from '../../test/harness/controlplane.js';
 import { installClinops, OPERATOR_USER } from '../../test/harness/install.js';
+import { until } from '../../test/harness/wait.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,14 +33,6 @@ async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise
   await Promise.all(Array.from({ length: limit }, async () => {
     while (next < items.length) await fn(items[next++]!);
   }));
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 600_000, everyMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 function peakRssMiB(pid: number): number {
@@ -88,7 +81,7 @@ async function main(): Promise<void> {
     const t1 = Date.now();
     await cp.startComponent('kube-controller-manager');
     await until('every ReplicaSet', async () =>
-      (await admin.list({ group: 'apps', version: 'v1', plural: 'replicasets', namespace: 'bench-native' })).items.length === N);
+      (await admin.list({ group: 'apps', version: 'v1', plural: 'replicasets', namespace: 'bench-native' })).items.length === N, 600_000, 200);
     const nativeMs = Date.now() - t1;
 
     // 2. The operator: ClinicalModels to Deployment + Service + status.
@@ -114,7 +107,7 @@ async function main(): Promise<void> {
       if (clms.items.some((c) => c.status?.observedGeneration !== c.metadata.generation)) return false;
       const deps = await admin.list({ group: 'apps', version: 'v1', plural: 'deployments', namespace: 'bench-clm' });
       return deps.items.length === N;
-    });
+    }, 600_000, 200);
     const clmMs = Date.now() - t0;
     await new Promise((r) => setTimeout(r, 2000));
     const cold = audit.writes(OPERATOR_USER).filter((w) => w.namespace === 'bench-clm');

@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 
-interface KeyEntry {
+export interface KeyEntry {
   id: string;
   hash: Buffer;
 }
@@ -72,7 +72,8 @@ export class ApiKeys {
   }
 }
 
-function parseKeys(text: string): KeyEntry[] {
+/** The key file's entries (pure): ids unique, each a key of 16 characters or more, or the sha256 of one. */
+export function parseKeys(text: string): KeyEntry[] {
   const doc = JSON.parse(text) as { keys?: unknown };
   if (!doc || !Array.isArray(doc.keys) || doc.keys.length === 0) throw new Error('needs {"keys": [{"id": …, "key" or "sha256": …}, …]}');
   const ids = new Set<string>();

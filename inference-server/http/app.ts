@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeys } from '../auth/api-keys.js';
-import { ServerError } from '../errors.js';
+import { fail, ServerError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { FeedbackStore } from '../monitoring/feedback.js';
 import type { PredictionWindow } from '../monitoring/window.js';
@@ -87,7 +87,7 @@ export function createHandler(d: AppDeps): (req: IncomingMessage, res: ServerRes
       res.end(body);
       observe(pattern, status, (performance.now() - started) / 1000);
     };
-    const fail = (err: unknown) => {
+    const answerError = (err: unknown) => {
       const e = toServerError(err);
       if (e.status >= 500 && !EXPECTED_5XX.has(e.code)) {
         d.log('error', 'request failed', { requestId, code: e.code, error: err instanceof Error ? err.message : String(err) });
@@ -99,10 +99,10 @@ export function createHandler(d: AppDeps): (req: IncomingMessage, res: ServerRes
       const q = req.url?.indexOf('?') ?? -1;
       const path = q < 0 ? (req.url ?? '/') : req.url!.slice(0, q);
       const m = router.match(req.method ?? 'GET', path);
-      if (m.kind === 'none') throw new ServerError('NOT_FOUND', `no route ${String(req.method).slice(0, 16)} ${path.slice(0, 128)}`);
+      if (m.kind === 'none') throw fail('noRoute', { method: String(req.method).slice(0, 16), path: path.slice(0, 128) });
       if (m.kind === 'wrong-method') {
         pattern = m.pattern;
-        throw new ServerError('METHOD_NOT_ALLOWED', `${String(req.method).slice(0, 16)} is not allowed on ${m.pattern}`, undefined, { allow: m.allow });
+        throw fail('methodNotAllowed', { method: String(req.method).slice(0, 16), pattern: m.pattern }, undefined, { allow: m.allow });
       }
       const route = m.route.handler;
       pattern = m.route.pattern;
@@ -119,10 +119,10 @@ export function createHandler(d: AppDeps): (req: IncomingMessage, res: ServerRes
         if ('json' in r) send(r.status ?? 200, JSON.stringify(r.json), 'application/json; charset=utf-8');
         else send(r.status ?? 200, r.text, r.contentType);
       };
-      if (reply instanceof Promise) reply.then(deliver, fail);
+      if (reply instanceof Promise) reply.then(deliver, answerError);
       else deliver(reply);
     } catch (err) {
-      fail(err);
+      answerError(err);
     }
   };
 }
@@ -135,13 +135,13 @@ function authenticate(req: IncomingMessage, keys: ApiKeys | undefined): string |
   const header = req.headers['x-api-key'];
   const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
   if (!presented) {
-    throw new ServerError('UNAUTHENTICATED', 'an API key is required: send X-API-Key or Authorization: Bearer', 'x-api-key', { 'www-authenticate': 'Bearer' });
+    throw fail('apiKeyRequired', {}, 'x-api-key', { 'www-authenticate': 'Bearer' });
   }
   const id = keys.identify(presented);
-  if (!id) throw new ServerError('FORBIDDEN', 'the API key is not valid', 'x-api-key');
+  if (!id) throw fail('apiKeyInvalid', {}, 'x-api-key');
   return id;
 }
 
 function toServerError(err: unknown): ServerError {
-  return err instanceof ServerError ? err : new ServerError('INTERNAL', 'internal error');
+  return err instanceof ServerError ? err : fail('internal');
 }

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
-import { ServerError } from '../errors.js';
+import { fail, ServerError } from '../errors.js';
 
 export type RequestBody =
   | { kind: 'json'; value: unknown }
@@ -28,12 +28,12 @@ const unzip = { gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: p
  * `alignAt` bytes in is 8-byte aligned; `owned` says so.
  */
 export async function readBytes(req: IncomingMessage, limit: number, alignAt = 0): Promise<{ bytes: Buffer; owned: boolean }> {
-  const tooLarge = () => new ServerError('PAYLOAD_TOO_LARGE', `the body is larger than the limit of ${limit} bytes`, 'body', { connection: 'close' });
+  const tooLarge = () => fail('bodyTooLarge', { limit }, 'body', { connection: 'close' });
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw tooLarge();
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   if (encoding !== 'identity' && !(encoding in unzip)) {
-    throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding "${encoding.slice(0, 32)}"; send identity, gzip or deflate`, 'content-encoding');
+    throw fail('unsupportedEncoding', { encoding: encoding.slice(0, 32) }, 'content-encoding');
   }
   const sized = encoding === 'identity' && Number.isSafeInteger(declared) && declared > 0;
   const pad = (8 - (alignAt % 8)) % 8;
@@ -45,7 +45,7 @@ export async function readBytes(req: IncomingMessage, limit: number, alignAt = 0
       if (size + c.length > limit || (into && size + c.length > into.length)) {
         req.off('data', onData);
         req.resume(); // discard the rest; the connection closes after the answer
-        reject(size + c.length > limit ? tooLarge() : new ServerError('BAD_REQUEST', 'the body is longer than its Content-Length', 'body'));
+        reject(size + c.length > limit ? tooLarge() : fail('bodyLongerThanDeclared', {}, 'body'));
         return;
       }
       if (into) c.copy(into, size);
@@ -54,15 +54,15 @@ export async function readBytes(req: IncomingMessage, limit: number, alignAt = 0
     };
     req.on('data', onData);
     req.once('end', () => resolve(into ? into.subarray(0, size) : Buffer.concat(chunks, size)));
-    req.once('aborted', () => reject(new ServerError('BAD_REQUEST', 'the request was aborted', 'body')));
-    req.once('error', () => reject(new ServerError('BAD_REQUEST', 'the request could not be read', 'body')));
+    req.once('aborted', () => reject(fail('requestAborted', {}, 'body')));
+    req.once('error', () => reject(fail('requestUnreadable', {}, 'body')));
   });
   if (encoding === 'identity') return { bytes: raw, owned: sized };
   try {
     return { bytes: await unzip[encoding as keyof typeof unzip](raw, { maxOutputLength: limit }), owned: false };
   } catch (err) {
     if (err instanceof RangeError) throw tooLarge();
-    throw new ServerError('BAD_REQUEST', `the body is not valid ${encoding}`, 'content-encoding');
+    throw fail('bodyNotDecodable', { encoding }, 'content-encoding');
   }
 }
 
@@ -74,15 +74,15 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
     const len = Number(headerLength);
     const { bytes, owned } = await readBytes(req, limit, Number.isSafeInteger(len) && len > 0 ? len : 0);
     if (!Number.isSafeInteger(len) || len < 2 || len > bytes.length) {
-      throw new ServerError('BAD_REQUEST', `Inference-Header-Content-Length must be the JSON header's length (1 to ${bytes.length})`, 'inference-header-content-length');
+      throw fail('badInferenceHeaderLength', { max: bytes.length }, 'inference-header-content-length');
     }
-    const header = parseJson(bytes.subarray(0, len), 'the inference header is not valid JSON');
+    const header = parseJson(bytes.subarray(0, len), 'inferenceHeaderNotJson');
     return { kind: 'tensors', header, binary: bytes.subarray(len), owned };
   }
   if (/^image\//.test(type)) {
     if (!accepts.images) throw unsupported(type);
     if (!/^image\/(png|jpeg|jpg)\b/.test(type)) {
-      throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported image type "${type.slice(0, 64)}"; send image/png or image/jpeg`, 'content-type');
+      throw fail('unsupportedImageType', { type: type.slice(0, 64) }, 'content-type');
     }
     return { kind: 'image', bytes: (await readBytes(req, limit)).bytes };
   }
@@ -90,21 +90,20 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
   if (type !== '' && !/^application\/json\b/.test(type)) throw unsupported(type);
   const charset = /;\s*charset=("?)([^";]+)\1/.exec(type)?.[2];
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `unsupported charset "${charset.slice(0, 32)}"; send UTF-8 JSON`, 'content-type');
+    throw fail('unsupportedCharset', { charset: charset.slice(0, 32) }, 'content-type');
   }
-  return { kind: 'json', value: parseJson((await readBytes(req, limit)).bytes, 'the body is not valid JSON') };
+  return { kind: 'json', value: parseJson((await readBytes(req, limit)).bytes, 'bodyNotJson') };
 }
 
-function parseJson(bytes: Buffer, message: string): unknown {
-  if (bytes.length === 0) throw new ServerError('INVALID_JSON', 'the body is empty; send a JSON object', 'body');
+function parseJson(bytes: Buffer, invalid: 'bodyNotJson' | 'inferenceHeaderNotJson'): unknown {
+  if (bytes.length === 0) throw fail('bodyEmpty', {}, 'body');
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new ServerError('INVALID_JSON', message, 'body');
+    throw fail(invalid, {}, 'body');
   }
 }
 
 function unsupported(type: string): ServerError {
-  return new ServerError('UNSUPPORTED_MEDIA_TYPE',
-    `send Content-Type: application/json, or image/png or image/jpeg for an image where the route takes one (got "${type.slice(0, 64)}")`, 'content-type');
+  return fail('unsupportedContentType', { type: type.slice(0, 64) }, 'content-type');
 }

@@ -1,7 +1,7 @@
 // Which handler a request goes to: routes are path patterns with `:name` segments, matched segment by
 // segment (no regular expressions). A path that matches with another method is a 405 with the methods
 // it has; no match is a 404 (the caller answers both). HEAD is answered by GET's handler (Node sends no body for HEAD).
-import { ServerError } from '../errors.js';
+import { fail } from '../errors.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -69,6 +69,6 @@ function decodeSegment(v: string): string {
   try {
     return decodeURIComponent(v);
   } catch {
-    throw new ServerError('BAD_REQUEST', 'the path is not valid percent-encoding', 'path');
+    throw fail('badPathEncoding', {}, 'path');
   }
 }

@@ -1,6 +1,6 @@
 // What several routes ask of the server's state: is it ready, which predictor serves, is this the model
 // (and version) the path names. Kept apart from the routes so each concern's routes stay thin.
-import { ServerError } from '../errors.js';
+import { fail, ServerError } from '../errors.js';
 import type { Predictor } from '../predictor.js';
 
 export interface ServerState {
@@ -36,15 +36,14 @@ export class Serving {
 
   notReady(): ServerError {
     const s = this.state;
-    return new ServerError('NOT_READY', this.noWorkers() ? 'not ready: no inference worker is alive (one is being replaced)'
-      : s.reason ? `not ready: ${s.reason}` : `not ready: ${s.phase}`);
+    return this.noWorkers() ? fail('noWorkerAlive') : fail('notReady', { reason: s.reason ?? s.phase });
   }
 
   /** The predictor, while requests are taken (ready, or stopping while the Service forgets us). */
   predictor(): Predictor {
     const s = this.state;
     if ((s.phase !== 'ready' && s.phase !== 'stopping') || !s.predictor) {
-      throw new ServerError('NOT_READY', s.phase === 'draining' ? 'the server is shutting down' : `the model is not ready: ${s.reason ?? s.phase}`, undefined, { 'retry-after': '5' });
+      throw s.phase === 'draining' ? fail('draining', {}, undefined, { 'retry-after': '5' }) : fail('modelNotReady', { reason: s.reason ?? s.phase }, undefined, { 'retry-after': '5' });
     }
     return s.predictor;
   }
@@ -52,10 +51,10 @@ export class Serving {
   /** The path names this server's model (and version, when it names one). */
   checkModel(params: Record<string, string>): void {
     if (params.model !== this.modelName) {
-      throw new ServerError('MODEL_NOT_FOUND', `no model named "${String(params.model).slice(0, 64)}"; this server serves "${this.modelName}"`, 'model');
+      throw fail('modelNotFound', { model: String(params.model).slice(0, 64), served: this.modelName }, 'model');
     }
     if (params.version !== undefined && params.version !== this.modelVersion) {
-      throw new ServerError('MODEL_NOT_FOUND', `model "${this.modelName}" has no version "${params.version.slice(0, 64)}"; it serves "${this.modelVersion}"`, 'version');
+      throw fail('versionNotFound', { model: this.modelName, version: params.version.slice(0, 64), served: this.modelVersion }, 'version');
     }
   }
 }

@@ -7,7 +7,7 @@
 // abort) is not a silent outage: what it was running is answered 503 at once, a new worker takes its
 // place (at most maxRespawnsPerMinute), and liveWorkers tells readiness while none is left.
 import { Worker } from 'node:worker_threads';
-import { ServerError } from '../errors.js';
+import { fail, ServerError } from '../errors.js';
 import { ORT_TYPE, type Signature, specFromMetadata, type Tensor, type TypedArray } from './signature.js';
 import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './worker.js';
 
@@ -139,10 +139,10 @@ export class Scheduler {
    * and are unreadable afterwards.
    */
   infer(feeds: Tensor[], transfer = false): Promise<Outputs> {
-    if (this.closed) return Promise.reject(new ServerError('SHUTTING_DOWN', 'the server is shutting down'));
+    if (this.closed) return Promise.reject(fail('shuttingDown'));
     const rows = feeds[0]?.shape[0] ?? 1;
     if (this.queuedRows + rows > this.opts.maxQueue) {
-      return Promise.reject(new ServerError('QUEUE_FULL', `the inference queue is full (${this.opts.maxQueue} instances); retry shortly`, undefined, { 'retry-after': '1' }));
+      return Promise.reject(fail('queueFull', { maxQueue: this.opts.maxQueue }, undefined, { 'retry-after': '1' }));
     }
     return new Promise<Outputs>((resolve, reject) => {
       const job: Job = {
@@ -163,7 +163,7 @@ export class Scheduler {
       this.queue.splice(i, 1);
       this.queuedRows -= job.rows;
     }
-    job.reject(new ServerError('INFERENCE_TIMEOUT', `inference did not finish within ${this.opts.timeoutMs} ms`));
+    job.reject(fail('inferenceTimeout', { timeoutMs: this.opts.timeoutMs }));
   }
 
   private dispatch(): void {
@@ -216,7 +216,7 @@ export class Scheduler {
         settle(job, () => job.resolve(part));
       }
     } catch (err) {
-      const e = err instanceof ServerError ? err : new ServerError('INFERENCE_FAILED', `the model failed to run: ${(err as Error).message.split('\n')[0]}`);
+      const e = err instanceof ServerError ? err : fail('inferenceFailed', { reason: (err as Error).message.split('\n')[0] });
       for (const job of jobs) settle(job, () => job.reject(e));
     } finally {
       slot.busy = false;
@@ -227,7 +227,7 @@ export class Scheduler {
   }
 
   private send(slot: Slot, feeds: Tensor[], transfer: boolean): Promise<Outputs> {
-    if (!this.slots.includes(slot)) return Promise.reject(new ServerError('WORKER_LOST', 'the worker thread exited; retry', undefined, { 'retry-after': '1' }));
+    if (!this.slots.includes(slot)) return Promise.reject(fail('workerLost', {}, undefined, { 'retry-after': '1' }));
     const id = this.nextId++;
     const wire: Record<string, WireTensor> = {};
     for (const t of feeds) wire[t.name] = { type: ORT_TYPE[t.datatype], data: t.data, dims: t.shape };
@@ -240,7 +240,7 @@ export class Scheduler {
         } else if (m.kind === 'error') {
           reject(new Error(m.error));
         } else if (m.kind === 'lost') {
-          reject(new ServerError('WORKER_LOST', `${m.error} while running this request; retry`, undefined, { 'retry-after': '1' }));
+          reject(fail('workerLostWhileRunning', { error: m.error }, undefined, { 'retry-after': '1' }));
         }
       });
       const buffers = transfer ? [...new Set(feeds.map((t) => t.data.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer) : [];
@@ -261,7 +261,7 @@ export class Scheduler {
     const outcome = await Promise.race([idle, late]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      const e = new ServerError('SHUTTING_DOWN', 'the server is shutting down');
+      const e = fail('shuttingDown');
       for (const job of this.queue.splice(0)) settle(job, () => job.reject(e));
       this.queuedRows = 0;
     }

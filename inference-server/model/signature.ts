@@ -1,7 +1,7 @@
 // The model's input/output signature, read from the ONNX session, and the validation of request
 // tensors derived from it: input names, datatypes, shapes (a dynamic dimension accepts any size ≥ 1),
 // element counts and finiteness. Datatype names are the Open Inference Protocol's.
-import { badInput } from '../errors.js';
+import { fail } from '../errors.js';
 
 export type Datatype = 'FP32' | 'FP64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'UINT8' | 'UINT16' | 'BOOL';
 
@@ -73,15 +73,15 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
 /** Check a shape against a spec; returns the first dimension (the batch). */
 export function checkShape(spec: TensorSpec, shape: unknown, field: string): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1 || d > 1e9)) {
-    throw badInput('INVALID_SHAPE', `shape must be an array of positive whole numbers, got ${JSON.stringify(shape)?.slice(0, 80)}`, field);
+    throw fail('shapeNotPositive', { got: JSON.stringify(shape)?.slice(0, 80) }, field);
   }
   const s = shape as number[];
   if (s.length !== spec.shape.length) {
-    throw badInput('INVALID_SHAPE', `input "${spec.name}" needs ${spec.shape.length} dimensions ${fmt(spec.shape)}, got ${s.length} ${fmt(s)}`, field);
+    throw fail('rankMismatch', { name: spec.name, rank: spec.shape.length, expected: fmt(spec.shape), gotRank: s.length, got: fmt(s) }, field);
   }
   spec.shape.forEach((want, i) => {
     if (want !== -1 && s[i] !== want) {
-      throw badInput('INVALID_SHAPE', `input "${spec.name}" dimension ${i} must be ${want} ${fmt(spec.shape)}, got ${s[i]}`, field);
+      throw fail('dimensionMismatch', { name: spec.name, dimension: i, want, expected: fmt(spec.shape), got: s[i] }, field);
     }
   });
   return s;
@@ -94,7 +94,7 @@ function fmt(shape: number[]): string {
 /** Flatten row-major nested arrays (OIP allows either flat or nested data). */
 function flatten(data: unknown, out: unknown[], depth = 0): void {
   if (Array.isArray(data)) {
-    if (depth > 32) throw badInput('INVALID_DATA', 'data is nested too deeply', 'data');
+    if (depth > 32) throw fail('nestedTooDeeply', {}, 'data');
     for (const x of data) flatten(x, out, depth + 1);
   } else {
     out.push(data);
@@ -111,30 +111,30 @@ export function tensorFromJson(spec: TensorSpec, shape: number[], data: unknown,
   flatten(data, values);
   const n = shape.reduce((a, b) => a * b, 1);
   if (values.length !== n) {
-    throw badInput('INVALID_DATA', `input "${spec.name}" with shape ${fmt(shape)} needs ${n} values, got ${values.length}`, field);
+    throw fail('valueCountMismatch', { name: spec.name, shape: fmt(shape), n, got: values.length }, field);
   }
   const out = allocate(spec.datatype, n);
   const range = INT_RANGE[spec.datatype];
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (spec.datatype === 'BOOL') {
-      if (typeof v !== 'boolean') throw badInput('INVALID_DATA', `value ${i} of "${spec.name}" must be true or false`, field);
+      if (typeof v !== 'boolean') throw fail('notBoolean', { index: i, name: spec.name }, field);
       out[i] = v ? 1 : 0;
     } else if (typeof v !== 'number') {
-      throw badInput('INVALID_DATA', `value ${i} of "${spec.name}" must be a number, got ${typeof v === 'string' ? JSON.stringify(v).slice(0, 20) : typeof v}`, field);
+      throw fail('notNumber', { index: i, name: spec.name, got: typeof v === 'string' ? JSON.stringify(v).slice(0, 20) : typeof v }, field);
     } else if (!Number.isFinite(v)) {
-      throw badInput('NON_FINITE', `value ${i} of "${spec.name}" is not finite`, field);
+      throw fail('notFinite', { index: i, name: spec.name }, field);
     } else if (spec.datatype === 'INT64') {
-      if (!Number.isSafeInteger(v)) throw badInput('INVALID_DATA', `value ${i} of "${spec.name}" must be a whole number`, field);
+      if (!Number.isSafeInteger(v)) throw fail('notWhole', { index: i, name: spec.name }, field);
       (out as BigInt64Array)[i] = BigInt(v);
     } else if (range) {
       if (!Number.isInteger(v) || v < range[0] || v > range[1]) {
-        throw badInput('INVALID_DATA', `value ${i} of "${spec.name}" must be a whole number from ${range[0]} to ${range[1]}`, field);
+        throw fail('outOfRange', { index: i, name: spec.name, min: range[0], max: range[1] }, field);
       }
       out[i] = v;
     } else {
       if (spec.datatype === 'FP32' && Math.abs(v) > 3.4028234663852886e38) {
-        throw badInput('NON_FINITE', `value ${i} of "${spec.name}" overflows FP32`, field);
+        throw fail('overflowsFp32', { index: i, name: spec.name }, field);
       }
       out[i] = v;
     }
@@ -158,7 +158,7 @@ export function tensorFromBinary(spec: TensorSpec, shape: number[], bytes: Uint8
   const n = shape.reduce((a, b) => a * b, 1);
   const size = BYTES[spec.datatype];
   if (bytes.byteLength !== n * size) {
-    throw badInput('INVALID_DATA', `input "${spec.name}" with shape ${fmt(shape)} needs ${n * size} bytes of ${spec.datatype}, got ${bytes.byteLength}`, field);
+    throw fail('byteCountMismatch', { name: spec.name, shape: fmt(shape), bytes: n * size, datatype: spec.datatype, got: bytes.byteLength }, field);
   }
   let out: TypedArray;
   if (owned && bytes.byteOffset % size === 0) {
@@ -169,7 +169,7 @@ export function tensorFromBinary(spec: TensorSpec, shape: number[], bytes: Uint8
   }
   if (out instanceof Float32Array || out instanceof Float64Array) {
     for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(out[i])) throw badInput('NON_FINITE', `value ${i} of "${spec.name}" is not finite`, field);
+      if (!Number.isFinite(out[i])) throw fail('notFinite', { index: i, name: spec.name }, field);
     }
   }
   return { name: spec.name, datatype: spec.datatype, shape, data: out };

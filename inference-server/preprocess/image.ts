@@ -3,7 +3,7 @@
 // convert to 1 (grayscale) or 3 (RGB) channels, scale to [0, 1], normalize per channel with
 // (x − mean) / std, lay out as CHW.
 import sharp from 'sharp';
-import { badInput } from '../errors.js';
+import { fail } from '../errors.js';
 import type { ImagePreprocessing } from '../config.js';
 
 const MAX_PIXELS = 50_000_000;
@@ -20,10 +20,10 @@ export function sniffFormat(b: Uint8Array): 'png' | 'jpeg' | string | undefined 
 
 /** Decode base64 (optionally a data: URL) strictly: a stray character is an error, not silently dropped. */
 export function decodeBase64(s: unknown, field: string): Buffer {
-  if (typeof s !== 'string') throw badInput('INVALID_BASE64', 'must be a base64 string', field);
+  if (typeof s !== 'string') throw fail('notBase64String', {}, field);
   const body = s.replace(/^data:image\/[a-z+.-]+;base64,/i, '').replace(/\s+/g, '');
   if (body.length === 0 || body.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
-    throw badInput('INVALID_BASE64', 'is not valid base64', field);
+    throw fail('invalidBase64', {}, field);
   }
   return Buffer.from(body, 'base64');
 }
@@ -31,7 +31,7 @@ export function decodeBase64(s: unknown, field: string): Buffer {
 export async function imageToTensor(bytes: Uint8Array, p: ImagePreprocessing, field: string): Promise<Float32Array> {
   const format = sniffFormat(bytes);
   if (format !== 'png' && format !== 'jpeg') {
-    throw badInput('INVALID_IMAGE', `unsupported image format${format ? ` ${format}` : ''}; send PNG or JPEG`, field);
+    throw fail('unsupportedImageFormat', { format: format ? ` ${format}` : '' }, field);
   }
   let raw: Buffer;
   try {
@@ -39,11 +39,11 @@ export async function imageToTensor(bytes: Uint8Array, p: ImagePreprocessing, fi
     img = p.channels === 1 ? img.grayscale() : img.toColourspace('srgb');
     raw = await img.removeAlpha().raw().toBuffer();
   } catch (err) {
-    throw badInput('INVALID_IMAGE', `the ${format.toUpperCase()} image could not be decoded: ${(err as Error).message.split('\n')[0]}`, field);
+    throw fail('imageUndecodable', { format: format.toUpperCase(), reason: (err as Error).message.split('\n')[0] }, field);
   }
   const c = p.channels;
   const hw = p.width * p.height;
-  if (raw.length !== hw * c) throw badInput('INVALID_IMAGE', `the image decoded to ${raw.length} values, expected ${hw * c}`, field);
+  if (raw.length !== hw * c) throw fail('imageSizeMismatch', { got: raw.length, expected: hw * c }, field);
   const out = new Float32Array(c * hw);
   for (let ch = 0; ch < c; ch++) {
     const mean = p.mean[ch]!;

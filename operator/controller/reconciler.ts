@@ -11,7 +11,7 @@ import { desiredService } from '../desired/service.js';
 import { judge } from '../drift/judge.js';
 import { escalationStep } from '../escalation/step.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
-import { difference } from '../kube/contains.js';
+import { difference } from '../kube/difference.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../../contract/log.js';
 import type { DriftGatherer } from '../monitoring/gatherer.js';

@@ -25,17 +25,6 @@ export function signalVerdict(s: SignalStats, t: DriftThresholds): Verdict {
   return 'NoDrift';
 }
 
-const SEVERITY: Record<Verdict, number> = { NoDrift: 0, InsufficientData: 1, Moderate: 2, Significant: 3 };
-
-/**
- * The verdict over several signals: the worst one wins. InsufficientData outranks NoDrift (a check
- * that could not see enough never reports no drift) but not an actual drift finding.
- */
-export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
-  if (verdicts.length === 0) return 'InsufficientData';
-  return verdicts.reduce((w, v) => (SEVERITY[v] > SEVERITY[w] ? v : w));
-}
-
 /** The escalation level a verdict calls for: Moderate 1, Significant 2, otherwise none. */
 export function driftLevel(v: Verdict): 0 | 1 | 2 {
   return v === 'Significant' ? 2 : v === 'Moderate' ? 1 : 0;

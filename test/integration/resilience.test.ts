@@ -9,6 +9,7 @@ import { createLogger } from '../../contract/log.js';
 import { Operator } from '../../operator/operator.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
 import { installClinops } from '../harness/install.js';
+import { until } from '../harness/wait.js';
 
 jest.setTimeout(180_000);
 
@@ -34,14 +35,6 @@ afterAll(async () => {
   await operator?.stop();
   await cp?.stop();
 });
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const model = (name: string) => JSON.stringify({
   apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: 'default' },

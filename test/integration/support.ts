@@ -12,6 +12,7 @@ import { KubeClient } from '../../operator/kube/client.js';
 import { createLogger } from '../../contract/log.js';
 import { Operator, type OperatorDeps } from '../../operator/operator.js';
 import { AuditLog } from '../harness/audit.js';
+import { waitFor } from '../harness/wait.js';
 
 const execFileP = promisify(execFile);
 
@@ -120,19 +121,12 @@ export async function startOperator(flags: OperatorFlags = {}, deps: OperatorDep
   return operator;
 }
 
-export async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<Exclude<T, undefined | false | null>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false && v !== null) return v as Exclude<T, undefined | false | null>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Wait until `fn` gives a value other than undefined, false or null (a throw counts as not yet); resolves it. */
+export function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<Exclude<T, undefined | false | null>> {
+  return waitFor(what, timeoutMs, async () => {
+    const v = await fn();
+    return v === undefined || v === false || v === null ? undefined : (v as Exclude<T, undefined | false | null>);
+  }, undefined, 200);
 }
 
 export const SHA = 'a'.repeat(64);

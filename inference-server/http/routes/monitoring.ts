@@ -1,7 +1,7 @@
 // What the operator's drift checks read: the prediction window and the predictions that received
 // ground truth, each from a sequence number on. Signals only, no PHI: open like /metrics, so the
 // checks need no API key.
-import { ServerError } from '../../errors.js';
+import { fail } from '../../errors.js';
 import type { FeedbackResponse, WindowResponse } from '../../../contract/monitoring.js';
 import type { AppDeps, RouteDef } from '../app.js';
 
@@ -39,7 +39,7 @@ function parseCount(query: URLSearchParams, field: string, dflt: number): number
   const v = all[0]!;
   const n = Number(v);
   if (all.length > 1 || !/^\d{1,15}$/.test(v) || !Number.isSafeInteger(n)) {
-    throw new ServerError('BAD_REQUEST', `${field} must be a whole number ≥ 0, given once`, field);
+    throw fail('badCount', { field }, field);
   }
   return n;
 }

@@ -1,6 +1,6 @@
 // The Open Inference Protocol v2: server and model metadata, model readiness, and inference (JSON
 // tensors, or the binary tensor extension).
-import { ServerError } from '../../errors.js';
+import { fail } from '../../errors.js';
 import type { RequestContext, RouteDef } from '../app.js';
 import type { Serving } from '../serving.js';
 
@@ -29,7 +29,7 @@ export function oipRoutes(serving: Serving): RouteDef[] {
     serving.checkModel(ctx.params);
     const predictor = serving.predictor();
     const body = await ctx.body({ tensors: true });
-    if (body.kind === 'image') throw new ServerError('UNSUPPORTED_MEDIA_TYPE', 'send tensors as JSON or with the binary tensor extension', 'content-type');
+    if (body.kind === 'image') throw fail('tensorsOnly', {}, 'content-type');
     const r = body.kind === 'tensors'
       ? await predictor.inferOip(body.header, ctx.keyId, body.binary, body.owned)
       : await predictor.inferOip(body.value, ctx.keyId);

@@ -9,6 +9,7 @@ import type { Scheduler as SchedulerType } from '../../../inference-server/model
 import type { Tensor } from '../../../inference-server/model/signature.js';
 import { mlpInputs } from '../../models/generate.js';
 import { testModels } from './support.js';
+import { until } from '../../harness/wait.js';
 
 // The compiled scheduler (make test builds it first): its workers are the compiled worker.js beside it.
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -19,14 +20,6 @@ jest.setTimeout(60_000);
 
 const feeds = (n = 1): Tensor[] => [{ name: 'input', datatype: 'FP32', shape: [n, 8], data: Float32Array.from(mlpInputs(3, n).flat()) }];
 const workersOf = (s: Scheduler) => (s as unknown as { slots: Array<{ worker: Worker }> }).slots.map((x) => x.worker);
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let s: Scheduler;
 const events: string[] = [];

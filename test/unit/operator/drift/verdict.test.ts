@@ -1,4 +1,4 @@
-import { driftLevel, signalVerdict, worstVerdict } from '../../../../operator/drift/verdict.js';
+import { driftLevel, signalVerdict } from '../../../../operator/drift/verdict.js';
 
 const t = { minSamples: 200, psiModerate: 0.1, psiSignificant: 0.2, ksPValue: 0.05 };
 
@@ -15,14 +15,7 @@ describe('signalVerdict', () => {
   });
 });
 
-describe('worstVerdict', () => {
-  it('lets drift outrank missing data, and missing data outrank no drift', () => {
-    expect(worstVerdict(['NoDrift', 'Moderate', 'InsufficientData'])).toBe('Moderate');
-    expect(worstVerdict(['NoDrift', 'InsufficientData'])).toBe('InsufficientData');
-    expect(worstVerdict(['Moderate', 'Significant'])).toBe('Significant');
-    expect(worstVerdict([])).toBe('InsufficientData');
-  });
-
+describe('driftLevel', () => {
   it('maps verdicts to levels', () => {
     expect(['NoDrift', 'InsufficientData', 'Moderate', 'Significant'].map((v) => driftLevel(v as never))).toEqual([0, 0, 1, 2]);
   });

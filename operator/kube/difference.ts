@@ -38,6 +38,3 @@ export function difference(observed: unknown, desired: unknown, path = '', inQua
   return undefined;
 }
 
-export function contains(observed: unknown, desired: unknown): boolean {
-  return difference(observed, desired) === undefined;
-}
