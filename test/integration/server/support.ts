@@ -48,18 +48,24 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   };
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  // 'close' comes after the output is read to its end, so a process that listened and then exited at
+  // once (a model refused at start-up) is still seen to have listened.
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
+  const listening = () => logs.find((l) => l.includes('"msg":"listening"'));
   const port = await new Promise<number>((res, rej) => {
+    const found = (line: string) => res((JSON.parse(line) as { port: number }).port);
     const timer = setInterval(() => {
-      const line = logs.find((l) => l.includes('"msg":"listening"'));
+      const line = listening();
       if (line) {
         clearInterval(timer);
-        res((JSON.parse(line) as { port: number }).port);
+        found(line);
       }
     }, 20);
     void exited.then((code) => {
       clearInterval(timer);
-      rej(new Error(`clinops serve exited (${code}) before listening:\n${logs.join('\n')}`));
+      const line = listening();
+      if (line) found(line);
+      else rej(new Error(`clinops serve exited (${code}) before listening:\n${logs.join('\n')}`));
     });
   });
   const url = `http://127.0.0.1:${port}`;
