@@ -73,6 +73,7 @@ demo: deps binaries image-archives build ## the local story: control plane, oper
 bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, statistics vs scipy, a pod vs loopback
 	node dist/bench/operator/main.js
 	node dist/bench/server/main.js
+	node dist/bench/server/tabular.js
 	node dist/bench/statistics/main.js
 	node dist/bench/node/main.js
 

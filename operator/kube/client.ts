@@ -116,10 +116,14 @@ export class KubeClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  /** GET one object; undefined when it does not exist. */
-  async get<T>(ref: ResourceRef): Promise<T | undefined> {
+  /**
+   * GET one object; undefined when it does not exist. `fromCache` reads the API server's watch cache
+   * (resourceVersion=0) instead of a quorum read through etcd: as fresh as the server's watch, and far
+   * cheaper for it.
+   */
+  async get<T>(ref: ResourceRef, opts: { fromCache?: boolean } = {}): Promise<T | undefined> {
     try {
-      return await this.request<T>(HttpMethod.GET, resourcePath(ref));
+      return await this.request<T>(HttpMethod.GET, resourcePath(ref), opts.fromCache ? { query: { resourceVersion: '0' } } : {});
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 404) return undefined;
       throw err;
@@ -146,6 +150,14 @@ export class KubeClient {
       body,
       contentType: 'application/apply-patch+yaml',
     });
+  }
+
+  /**
+   * JSON merge patch (RFC 7386): the fields given replace those on the server, null removes one. A
+   * metadata.resourceVersion in the patch makes it conditional (409 when the object moved on).
+   */
+  mergePatch<T>(ref: ResourceRef, patch: unknown, fieldManager: string): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, resourcePath(ref), { query: { fieldManager }, body: patch, contentType: 'application/merge-patch+json' });
   }
 
   /** Close pooled connections (on shutdown). */
