@@ -1,6 +1,6 @@
 // What the server benchmarks share: a closed-loop load bounded in requests and time, percentiles,
 // starting and stopping `clinops serve`, and the line that prints a target with met or MISSED.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { freePort, repoRoot } from '../../test/harness/controlplane.js';
@@ -60,6 +60,17 @@ export async function startOurs(flags: string[]): Promise<{ url: string; proc: C
     '--log-level', 'warn', '--max-queue', '1024', ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health/ready`, proc, 'clinops serve');
+  return { url, proc };
+}
+
+/** A seed-style FastAPI baseline (bench/server/APP.py) under uvicorn on a free loopback port, once it answers /health. */
+export async function startFastapi(app: string, modelPath: string): Promise<{ url: string; proc: ChildProcess }> {
+  const python = execFileSync('bash', [join(repoRoot, 'hack', 'python-env.sh'), 'bench'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const port = await freePort();
+  const proc = spawn(python, ['-m', 'uvicorn', `${app}:app`, '--app-dir', join(repoRoot, 'bench', 'server'), '--host', '127.0.0.1',
+    '--port', String(port), '--log-level', 'warning'], { env: { ...process.env, MODEL_PATH: modelPath }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/health`, proc, 'FastAPI baseline');
   return { url, proc };
 }
 

@@ -5,15 +5,15 @@
 //   images     ours vs the seed-style FastAPI + uvicorn + onnxruntime server, the same PNG upload
 // and prints the ratios the issue sets targets for.
 //   node dist/bench/server/main.js [--requests 200] [--seconds 15]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { freePort, repoRoot } from '../../test/harness/controlplane.js';
-import { fmt, load, pct, poster, type Stats, startOurs, stopProc, target, waitHttp } from './load.js';
+import { repoRoot } from '../../test/harness/controlplane.js';
+import { fmt, load, pct, poster, type Stats, startFastapi, startOurs, stopProc, target } from './load.js';
 import { generateAll } from '../../test/models/generate.js';
 
 const { values } = parseArgs({
@@ -105,25 +105,21 @@ async function main(): Promise<void> {
   } finally {
     await stopProc(s.proc);
   }
-  const python = execFileSync('bash', [join(repoRoot, 'hack', 'python-env.sh'), 'bench'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  const port = await freePort();
-  const api = spawn(python, ['-m', 'uvicorn', 'fastapi_server:app', '--app-dir', join(repoRoot, 'bench', 'server'), '--host', '127.0.0.1',
-    '--port', String(port), '--log-level', 'warning'], { env: { ...process.env, MODEL_PATH: model.path }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const api = await startFastapi('fastapi_server', model.path);
   try {
-    await waitHttp(`http://127.0.0.1:${port}/health`, api, 'FastAPI baseline');
     // The same bytes as a browser's form upload, built once: the client costs the same for both servers.
     const boundary = 'clinops-bench-boundary';
     const form = Buffer.concat([
       Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="cxr.png"\r\ncontent-type: image/png\r\n\r\n`),
       png, Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const send = poster(`http://127.0.0.1:${port}/predict`, form, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    const send = poster(`${api.url}/predict`, form, { 'content-type': `multipart/form-data; boundary=${boundary}` });
     for (const c of [1, 8, 32]) {
       images.fastapi![c] = await load(c, send, limits);
       console.log(`FastAPI baseline, c=${String(c).padEnd(2)}         ${fmt(images.fastapi![c]!)}`);
     }
   } finally {
-    await stopProc(api);
+    await stopProc(api.proc);
   }
   out.images = images;
 

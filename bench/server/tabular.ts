@@ -3,13 +3,12 @@
 // (bench/server/fastapi_tabular.py), one after the other on the same machine, in one run. This is the
 // case a bedside alert lives in: a tiny model, where every millisecond is the server's own overhead.
 //   node dist/bench/server/tabular.js [--requests 3000] [--seconds 15]
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../test/harness/controlplane.js';
 import { mlpInputs, mlpWeights, mlpGraph, writeModel } from '../../test/models/generate.js';
-import { fmt, load, poster, type Stats, startOurs, stopProc, target, waitHttp } from './load.js';
+import { fmt, load, poster, type Stats, startFastapi, startOurs, stopProc, target } from './load.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '3000' }, seconds: { type: 'string', default: '15' } } });
 const limits = { requests: Number(values.requests), ms: Number(values.seconds) * 1000 };
@@ -36,18 +35,14 @@ async function main(): Promise<void> {
   }
 
   const fastapi: Record<number, Stats> = {};
-  const python = execFileSync('bash', [join(repoRoot, 'hack', 'python-env.sh'), 'bench'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  const port = await freePort();
-  const api = spawn(python, ['-m', 'uvicorn', 'fastapi_tabular:app', '--app-dir', join(repoRoot, 'bench', 'server'), '--host', '127.0.0.1',
-    '--port', String(port), '--log-level', 'warning'], { env: { ...process.env, MODEL_PATH: model.path }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const api = await startFastapi('fastapi_tabular', model.path);
   try {
-    await waitHttp(`http://127.0.0.1:${port}/health`, api, 'FastAPI baseline');
     for (const c of LEVELS) {
-      fastapi[c] = await load(c, poster(`http://127.0.0.1:${port}/predict`, body), limits);
+      fastapi[c] = await load(c, poster(`${api.url}/predict`, body), limits);
       console.log(`FastAPI baseline, c=${String(c).padEnd(2)}           ${fmt(fastapi[c]!)}`);
     }
   } finally {
-    await stopProc(api);
+    await stopProc(api.proc);
   }
 
   const ratios = {
