@@ -1,7 +1,9 @@
 """Reference values for clinops' statistics, from scipy and numpy.
 
 Writes JSON to stdout: for each case the samples and what scipy.stats.ks_2samp (exact two-sided) and a
-numpy PSI per the definition in operator/statistics/psi.ts give. The unit tests compare against it.
+numpy PSI per the definition in operator/statistics/psi.ts give; and for the input-drift building blocks,
+ks_2samp on raw values beside their bin counts, false_discovery_control (BH), chisquare and gammaincc.
+The unit tests compare against it.
 
     "$(bash hack/python-env.sh test)" hack/python/reference_values.py \
         > test/unit/operator/statistics/fixtures/scipy-reference.json
@@ -97,5 +99,53 @@ for name, (ref, cur, bins) in psi_cases.items():
     out["psi"].append({"name": name, "reference": ref, "current": cur, "bins": bins, "psi": value, "edges": edges})
 out["kstwo"] = kstwo_points
 out["ks_large"] = large_cases
+
+# Issue 14's building blocks, from their own generator so the cases above stay as they were.
+rng2 = np.random.default_rng(20261122)
+
+# Binned KS: raw samples, the reference's quantile edges, and scipy's test on the raw values, which the
+# binned bounds must bracket.
+binned = []
+for name, (a, b, bins) in {
+    "no shift, 100 bins": (rng2.normal(0, 1, 2000), rng2.normal(0, 1, 1500), 100),
+    "small shift, 100 bins": (rng2.normal(0, 1, 2000), rng2.normal(0.15, 1, 1500), 100),
+    "large n, trivial shift, 100 bins": (rng2.normal(0, 1, 20000), rng2.normal(0.02, 1, 20000), 100),
+    "coarse bins, shift in spread": (rng2.normal(0, 1, 3000), rng2.normal(0, 1.3, 900), 10),
+    "lab values with ties": (np.round(rng2.lognormal(0.5, 0.4, 2500), 1), np.round(rng2.lognormal(0.6, 0.4, 1200), 1), 100),
+}.items():
+    a, b = r6(a), r6(b)
+    edges = np.unique(np.quantile(np.asarray(a), np.arange(1, bins) / bins))
+    ca = np.bincount(np.searchsorted(edges, a, side="left"), minlength=len(edges) + 1)
+    cb = np.bincount(np.searchsorted(edges, b, side="left"), minlength=len(edges) + 1)
+    res = stats.ks_2samp(a, b)
+    binned.append({"name": name, "countsA": [int(x) for x in ca], "countsB": [int(x) for x in cb],
+                   "statistic": float(res.statistic), "pvalue": float(res.pvalue)})
+out["ks_binned"] = binned
+
+bh = []
+for name, ps in {
+    "ten features, two drifted": [0.0004, 0.2, 0.03, 0.9, 0.011, 0.5, 0.047, 0.76, 0.0031, 0.33],
+    "ties and ones": [0.01, 0.01, 1.0, 0.02, 1.0],
+    "one signal": [0.04],
+    "uniform nulls": [float(x) for x in rng2.uniform(0, 1, 25)],
+}.items():
+    bh.append({"name": name, "p": ps, "adjusted": [float(x) for x in stats.false_discovery_control(ps, method="bh")]})
+out["benjamini_hochberg"] = bh
+
+chi = []
+for name, (obs, props) in {
+    "labels as in the reference": ([512, 488], [0.5, 0.5]),
+    "sepsis rate doubled": ([860, 140], [0.93, 0.07]),
+    "three classes, mild shift": ([330, 420, 250], [0.35, 0.4, 0.25]),
+    "five classes, strong shift": ([10, 200, 40, 700, 50], [0.2, 0.2, 0.2, 0.2, 0.2]),
+}.items():
+    n = sum(obs)
+    res = stats.chisquare(obs, np.asarray(props) / sum(props) * n)
+    chi.append({"name": name, "observed": obs, "proportions": props, "statistic": float(res.statistic), "pvalue": float(res.pvalue)})
+out["chi_square"] = chi
+
+from scipy import special
+out["gammaincc"] = [{"a": a, "x": x, "q": float(special.gammaincc(a, x))}
+                    for a in (0.5, 1, 1.5, 2, 4.5, 10, 50) for x in (0.01, 0.5, 1, 3, 9.5, 30, 120)]
 json.dump(out, sys.stdout, separators=(",", ":"))
 sys.stdout.write("\n")

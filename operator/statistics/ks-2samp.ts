@@ -22,9 +22,11 @@ function roundHalfEven(x: number): number {
 export function ks2samp(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
   const x = sortedCopy(a, 'the first sample');
   const y = sortedCopy(b, 'the second sample');
-  const d = ksStatisticSorted(x, y);
-  const n1 = x.length;
-  const n2 = y.length;
+  return ksTest(ksStatisticSorted(x, y), x.length, y.length);
+}
+
+/** The test for a statistic d already computed from samples of n₁ and n₂ values (d is rounded to their lattice when exact). */
+export function ksTest(d: number, n1: number, n2: number): KsResult {
   if (Math.max(n1, n2) <= MAX_EXACT) {
     const exact = ksExactTwoSided(n1, n2, d);
     if (exact) return { statistic: exact.d, pValue: exact.p, method: 'exact' };
