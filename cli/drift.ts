@@ -15,6 +15,8 @@ export interface DriftOptions {
   moderate: number;
   significant: number;
   pValue: number;
+  /** The smallest KS D that counts as drift. */
+  minStatistic: number;
 }
 
 export interface DriftReport {
@@ -37,8 +39,8 @@ export async function driftReport(o: DriftOptions): Promise<DriftReport> {
   const cur = parseSample(await read(o.current), o.current);
   const ks = ks2samp(ref, cur);
   const p = psi(ref, cur, o.bins).psi;
-  const verdict = signalVerdict({ samples: cur.length, psi: p, ksPValue: ks.pValue },
-    { minSamples: o.minSamples, psiModerate: o.moderate, psiSignificant: o.significant, ksPValue: o.pValue });
+  const verdict = signalVerdict({ samples: cur.length, psi: p, ksPValue: ks.pValue, ksStatistic: ks.statistic },
+    { minSamples: o.minSamples, psiModerate: o.moderate, psiSignificant: o.significant, ksPValue: o.pValue, ksMinStatistic: o.minStatistic });
   return {
     reference: { file: o.reference, samples: ref.length },
     current: { file: o.current, samples: cur.length },

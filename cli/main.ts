@@ -97,9 +97,10 @@ program
   .option('--min-samples <n>', 'fewer current values than this give InsufficientData', number('--min-samples', 1, 1e9, true), 200)
   .option('--moderate <psi>', 'PSI from here is moderate drift', number('--moderate', 0, 100), 0.1)
   .option('--significant <psi>', 'PSI above this is significant drift', number('--significant', 0, 100), 0.2)
-  .option('--p-value <p>', 'a KS p-value below this is moderate drift', number('--p-value', 0, 1), 0.05)
+  .option('--p-value <p>', 'a KS p-value below this is moderate drift (when D is at least --min-statistic)', number('--p-value', 0, 1), 0.05)
+  .option('--min-statistic <d>', 'the smallest KS D that counts as drift: at large n a trivial shift is significant', number('--min-statistic', 0, 1), 0.1)
   .option('--json', 'print the result as JSON')
-  .action(async (o: { reference: string; current: string; bins: number; minSamples: number; moderate: number; significant: number; pValue: number; json?: boolean }) => {
+  .action(async (o: { reference: string; current: string; bins: number; minSamples: number; moderate: number; significant: number; pValue: number; minStatistic: number; json?: boolean }) => {
     const { driftReport, exitCodeOf, formatReport } = await import('./drift.js');
     try {
       if (!(o.moderate < o.significant)) throw new Error('--moderate must be less than --significant');

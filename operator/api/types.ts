@@ -75,7 +75,7 @@ export interface MonitoringSpec {
   minSamples?: number;
   reference?: { configMapRef?: { name: string; key?: string } };
   psi?: { bins?: number; moderate?: number; significant?: number };
-  ks?: { pValue?: number };
+  ks?: { pValue?: number; minStatistic?: number };
   performance?: PerformanceSpec;
 }
 

@@ -48,11 +48,12 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
       const reference = input.reference.values as number[];
       const ks = ks2samp(reference, current);
       const p = psi(reference, current, mon.psi?.bins ?? 10);
-      const verdict = signalVerdict({ samples: n, psi: p.psi, ksPValue: ks.pValue }, {
+      const verdict = signalVerdict({ samples: n, psi: p.psi, ksPValue: ks.pValue, ksStatistic: ks.statistic }, {
         minSamples,
         psiModerate: mon.psi?.moderate ?? 0.1,
         psiSignificant: mon.psi?.significant ?? 0.2,
         ksPValue: mon.ks?.pValue ?? 0.05,
+        ksMinStatistic: mon.ks?.minStatistic ?? 0.1,
       });
       Object.assign(drift, { verdict, psi: round(p.psi), ks: { statistic: round(ks.statistic), pValue: round(ks.pValue) } });
       Object.assign(findings, { driftLevel: driftLevel(verdict), psi: drift.psi, ksPValue: drift.ks!.pValue });

@@ -35,6 +35,17 @@ describe('judge', () => {
     expect(j.findings!.summary).toMatch(/^significant drift: PSI [\d.]+, KS D [\d.]+ \(p [\d.e-]+\) over 300 predictions$/);
   });
 
+  it('does not call a trivial shift drift because many predictions make it significant', () => {
+    // 20,000 predictions shifted by 0.01 against a reference of 20,000: KS p < 0.001 at D = 0.02, PSI ~0.
+    const big: DriftInput = { now: NOW, replicas: 1, reference: { values: spread(20_000, 0.5, 1) }, window: read(window(spread(20_000, 0.51, 1.01))) };
+    const j = judge(big, model);
+    expect(j.drift.ks!.pValue).toBeLessThan(0.001);
+    expect(j.drift.ks!.statistic).toBeLessThan(0.1);
+    expect(j.drift.verdict).toBe('NoDrift');
+    const byPValueAlone = clinicalModel({ monitoring: { ...model.spec.monitoring, ks: { pValue: 0.05, minStatistic: 0 } } });
+    expect(judge(big, byPValueAlone).drift.verdict).toBe('Moderate');
+  });
+
   it('keeps too few predictions for the next check instead of calling them no drift', () => {
     const j = judge(withReference(spread(60, 0.5, 1)), model);
     expect(j.drift).toMatchObject({ verdict: 'InsufficientData', samples: 60, message: '60 of 100 predictions needed' });
