@@ -8,6 +8,7 @@ export const ENV = {
   labels: 'CLINOPS_MODEL_LABELS',
   preprocessing: 'CLINOPS_PREPROCESSING',
   modelCardFile: 'CLINOPS_MODEL_CARD_FILE',
+  featureReferenceFile: 'CLINOPS_FEATURE_REFERENCE_FILE',
   port: 'CLINOPS_PORT',
   executionProvider: 'CLINOPS_EXECUTION_PROVIDER',
   apiKeysFile: 'CLINOPS_API_KEYS_FILE',

@@ -48,6 +48,21 @@ export interface FeedbackResponse extends Omit<WindowResponse, 'samples'> {
   samples: LabelledSample[];
 }
 
+/**
+ * GET /v1/monitoring/features: counts per bin of each input feature over the predictions after the
+ * cursor, the bins those of the reference's edges. Counts only: no value and no single prediction.
+ */
+export interface FeatureCountsResponse {
+  model: { name: string; version: string };
+  epoch: string;
+  /** Highest prediction number so far (the window's numbering). */
+  seq: number;
+  features: Array<{ name: string; counts: number[] }>;
+  /** True when predictions after `after` were evicted before this read. */
+  dropped: boolean;
+  capacity: number;
+}
+
 /** GET /health/ready when ready: the execution provider in use, which the operator reports in status. */
 export interface ReadyBody {
   ready: true;

@@ -24,6 +24,8 @@ export interface ServerConfig {
   readonly modelCard: Readonly<Record<string, string>>;
   /** A JSON file with the model card, read again when it changes (the operator mounts a ConfigMap here). */
   readonly modelCardFile: string | undefined;
+  /** Each input feature's reference bin edges, for per-feature drift counts (GET /v1/monitoring/features). */
+  readonly featureReferenceFile: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly apiKeysFile: string | undefined;
@@ -113,6 +115,10 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       schema: { type: 'object', additionalProperties: { type: 'string' } }, expect: 'be a JSON object of strings', help: 'model card fields',
     },
     { key: 'modelCardFile', flag: '--model-card-file', arg: '<path>', env: ENV.modelCardFile, kind: 'string', schema: { type: 'string' }, help: 'JSON file with the model card, read again when it changes' },
+    {
+      key: 'featureReferenceFile', flag: '--feature-reference', arg: '<file>', env: ENV.featureReferenceFile, kind: 'string', schema: { type: 'string' },
+      help: 'JSON {"features": [{"name", "edges"}]}: each input column\'s reference bin edges; enables GET /v1/monitoring/features (counts, never values)',
+    },
     { key: 'host', flag: '--host', arg: '<host>', env: 'CLINOPS_HOST', kind: 'string', default: '0.0.0.0', schema: { type: 'string', minLength: 1 }, help: 'listen address' },
     { key: 'port', flag: '--port', arg: '<port>', env: ENV.port, kind: 'integer', default: 8080, schema: int(0, 65535), help: 'listen port, 0 for any' },
     { key: 'apiKeysFile', flag: '--api-keys', arg: '<file>', env: ENV.apiKeysFile, kind: 'string', schema: { type: 'string' }, help: 'API key file, reloaded when it changes (default: no authentication)' },

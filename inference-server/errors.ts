@@ -115,6 +115,7 @@ export const MESSAGES = {
   modelNotReady: ['NOT_READY', 'the model is not ready: {{reason}}'],
   draining: ['NOT_READY', 'the server is shutting down'],
   bodyNotJson: ['INVALID_JSON', 'the body is not valid JSON'],
+  noFeatureReference: ['NOT_FOUND', 'no feature reference is configured: start the server with --feature-reference (CLINOPS_FEATURE_REFERENCE_FILE)'],
   inferenceHeaderNotJson: ['INVALID_JSON', 'the inference header is not valid JSON'],
 } as const satisfies Record<string, readonly [ErrorCode, string]>;
 

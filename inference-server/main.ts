@@ -4,6 +4,7 @@
 // forgets this replica), then stop accepting, finish what was accepted, exit.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../contract/log.js';
@@ -14,6 +15,7 @@ import { createHandler, type ServerState } from './http/app.js';
 import { ServerMetrics } from './metrics.js';
 import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
+import { FeatureCounts, parseFeatureReference } from './monitoring/feature-counts.js';
 import { FeedbackStore } from './monitoring/feedback.js';
 import { PredictionWindow } from './monitoring/window.js';
 import { Predictor } from './predictor.js';
@@ -38,6 +40,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const metrics = new ServerMetrics(cfg.modelName);
   const window = new PredictionWindow(cfg.windowSize);
   const feedback = new FeedbackStore(cfg.feedbackCapacity, cfg.labels);
+  // A bad feature reference stops the server at start, as a bad setting does: drift would be blind.
+  const features = cfg.featureReferenceFile
+    ? new FeatureCounts(parseFeatureReference(await readFile(cfg.featureReferenceFile, 'utf8').catch((err: Error) => {
+      throw new Error(`feature reference ${cfg.featureReferenceFile} cannot be read: ${err.message}`);
+    }), `feature reference ${cfg.featureReferenceFile}`), cfg.windowSize)
+    : undefined;
   const audit = new AuditLog((lines) => process.stdout.write(lines), cfg.auditFile);
   let keys: ApiKeys | undefined;
   if (cfg.apiKeysFile) {
@@ -48,7 +56,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   const handler = createHandler({
     state, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
-    bodyLimitBytes: cfg.bodyLimitBytes, keys, protectHealth: cfg.protectHealth, window, feedback, metrics,
+    bodyLimitBytes: cfg.bodyLimitBytes, keys, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
     epoch: new Date().toISOString(), log: (level, msg, f) => log[level](msg, f),
   });
   const server: Server = createServer(handler);
@@ -102,12 +110,23 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           return;
         }
       }
+      if (features) {
+        const cols = input.shape.length === 2 ? input.shape[1] : undefined;
+        if (cols !== features.width) {
+          state.phase = 'failed';
+          state.failure = 'ModelRejected';
+          state.reason = `the feature reference names ${features.width} features, but the model's input "${input.name}" is [${input.shape.join(', ')}]: ` +
+            `per-feature drift needs a [batch, ${features.width}] input`;
+          log.error('model rejected', { reason: state.reason });
+          return;
+        }
+      }
       if (cfg.executionProvider === 'cuda' && scheduler.provider !== 'cuda') {
         log.warn('CUDA execution provider not available; serving on CPU', { reason: scheduler.providerNote });
       }
       state.predictor = new Predictor({
         scheduler, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, window, feedback, audit, metrics,
-        preprocessing: cfg.preprocessing,
+        preprocessing: cfg.preprocessing, features,
       });
       const pool = scheduler;
       state.workersAlive = () => pool.liveWorkers;

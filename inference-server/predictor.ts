@@ -11,6 +11,7 @@ import { decodeBase64, imageToTensor } from './preprocess/image.js';
 import { checkShape, jsonValues, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
 import type { Outputs, Scheduler } from './model/scheduler.js';
 import type { FeedbackStore } from './monitoring/feedback.js';
+import type { FeatureCounts } from './monitoring/feature-counts.js';
 import type { PredictionWindow } from './monitoring/window.js';
 
 export interface Prediction {
@@ -37,6 +38,8 @@ export interface PredictorDeps {
   audit: AuditLog;
   metrics: ServerMetrics;
   preprocessing?: ImagePreprocessing;
+  /** Per-feature bin counts, when a feature reference is configured (rows of the primary input). */
+  features?: FeatureCounts;
   clock?: () => number;
 }
 
@@ -70,20 +73,24 @@ interface RowSummary {
   inputMean: number;
   inputStd: number;
   inputSha256: string;
+  /** Each feature's bin, when per-feature counts are kept. */
+  bins?: Uint16Array;
 }
 
 /**
  * Each row's summary, taken before the tensor goes to a worker: its buffer is handed over (not copied)
  * and is no longer readable here afterwards.
  */
-function summarize(input: Tensor): RowSummary[] {
+function summarize(input: Tensor, features?: FeatureCounts): RowSummary[] {
   const rows = input.shape[0]!;
   const perRow = input.data.length / rows;
   const out: RowSummary[] = [];
   for (let r = 0; r < rows; r++) {
     const [inputMean, inputStd] = meanStd(input.data as ArrayLike<number>, r * perRow, (r + 1) * perRow);
     const row = input.data.subarray(r * perRow, (r + 1) * perRow);
-    out.push({ inputMean, inputStd, inputSha256: sha256Hex(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)) });
+    const summary: RowSummary = { inputMean, inputStd, inputSha256: sha256Hex(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)) };
+    if (features && perRow === features.width) summary.bins = features.binsOf(input.data as ArrayLike<number | bigint>, r * perRow);
+    out.push(summary);
   }
   return out;
 }
@@ -136,7 +143,7 @@ export class Predictor {
     rows.forEach((r, i) => (data as Float32Array).set(r.data as Float32Array, i * perRow));
     const tensor: Tensor = { name: spec.name, datatype: spec.datatype, shape: [n, ...perInstance], data };
     const started = this.clock();
-    const inputs = summarize(tensor);
+    const inputs = summarize(tensor, this.deps.features);
     const outputs = await this.deps.scheduler.infer([tensor], true);
     return this.record(requestId, inputs, outputs, started, keyId);
   }
@@ -152,7 +159,7 @@ export class Predictor {
     tensors.forEach((t, i) => data.set(t, i * per));
     const tensor: Tensor = { name: spec.name, datatype: 'FP32', shape: [images.length, p.channels, p.height, p.width], data };
     const started = this.clock();
-    const inputs = summarize(tensor);
+    const inputs = summarize(tensor, this.deps.features);
     const outputs = await this.deps.scheduler.infer([tensor], true);
     return this.record(requestId, inputs, outputs, started, keyId);
   }
@@ -201,7 +208,7 @@ export class Predictor {
     }
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
     const started = this.clock();
-    const inputs = summarize(feeds[0]!);
+    const inputs = summarize(feeds[0]!, this.deps.features);
     const outputs = await this.deps.scheduler.infer(feeds, true);
     const prediction = this.record(requestId, inputs, outputs, started, keyId);
     return {
@@ -230,8 +237,9 @@ export class Predictor {
       const id = rows === 1 ? requestId : `${requestId}.${r}`;
       const label = labels[best]!;
       const confidence = p[best]!;
-      const { inputMean, inputStd, inputSha256 } = inputs[r]!;
-      window.add({ time, confidence, label, inputMean, inputStd });
+      const { inputMean, inputStd, inputSha256, bins } = inputs[r]!;
+      const seq = window.add({ time, confidence, label, inputMean, inputStd });
+      if (bins) this.deps.features?.add(seq, bins);
       feedback.remember({ id, time, label, confidence, probabilities: p });
       metrics.predicted(label, confidence);
       records.push({

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeys } from '../auth/api-keys.js';
 import { fail, ServerError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
+import type { FeatureCounts } from '../monitoring/feature-counts.js';
 import type { FeedbackStore } from '../monitoring/feedback.js';
 import type { PredictionWindow } from '../monitoring/window.js';
 import { type Accepts, readBody, type RequestBody } from './body.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   protectHealth: boolean;
   window: PredictionWindow;
   feedback: FeedbackStore;
+  /** Per-feature bin counts, when a feature reference is configured. */
+  features?: FeatureCounts;
   metrics: ServerMetrics;
   epoch: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;

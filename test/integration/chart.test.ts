@@ -188,7 +188,13 @@ describe('on the cluster', () => {
       ...(await json(['-n', 'icu', 'get', 'clm/sepsis-early-warning', 'configmap/sepsis-reference', 'secret/sepsis-api-keys'])).items,
       ...(await json(['-n', 'radiology', 'get', 'clm/pneumonia-cxr', 'configmap/pneumonia-reference', 'secret/pneumonia-api-keys'])).items,
     ].map((o: Obj) => `${o.kind}/${o.metadata.name}@${o.metadata.resourceVersion}`);
-    const before = await rv();
+    // The operator is still writing the status of the model the first apply created (its pods become
+    // ready on the fake GPU nodes): compare once nothing moves.
+    const before = await eventually('the ClinicalModels to settle', async () => {
+      const a = await rv();
+      await new Promise((r) => setTimeout(r, 1500));
+      return (await rv()).join() === a.join() ? a : undefined;
+    }, 90_000);
     await apply();
     expect(await rv()).toEqual(before);
 

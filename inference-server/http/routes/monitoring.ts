@@ -1,11 +1,11 @@
-// What the operator's drift checks read: the prediction window and the predictions that received
-// ground truth, each from a sequence number on. Signals only, no PHI: open like /metrics, so the
+// What the operator's drift checks read: the prediction window, the predictions that received ground
+// truth, and per-feature bin counts, each from a sequence number on. Signals only, no PHI: open like /metrics, so the
 // checks need no API key.
 import { fail } from '../../errors.js';
-import type { FeedbackResponse, WindowResponse } from '../../../contract/monitoring.js';
+import type { FeatureCountsResponse, FeedbackResponse, WindowResponse } from '../../../contract/monitoring.js';
 import type { AppDeps, RouteDef } from '../app.js';
 
-export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'window' | 'feedback' | 'epoch'>): RouteDef[] {
+export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'window' | 'feedback' | 'features' | 'epoch'>): RouteDef[] {
   const model = { name: d.modelName, version: d.modelVersion };
   return [
     {
@@ -26,6 +26,19 @@ export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' |
         const limit = parseCount(ctx.query, 'limit', store.capacity);
         const { samples, dropped } = store.after(after, Math.max(1, limit));
         const json: FeedbackResponse = { model, epoch: d.epoch, seq: store.lastSeq, samples, dropped, capacity: store.capacity };
+        return { json };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/monitoring/features', open: true,
+      handler: (ctx) => {
+        const f = d.features;
+        if (!f) throw fail('noFeatureReference');
+        const { counts, dropped } = f.after(parseCount(ctx.query, 'after', 0));
+        const json: FeatureCountsResponse = {
+          model, epoch: d.epoch, seq: d.window.lastSeq, dropped, capacity: f.capacity,
+          features: f.reference.features.map((x, i) => ({ name: x.name, counts: counts[i]! })),
+        };
         return { json };
       },
     },

@@ -1,0 +1,92 @@
+// Per-feature input drift without raw values leaving the pod: the reference gives each input feature's
+// bin edges (fine quantiles of the holdout, from a mounted ConfigMap); each prediction's row is reduced
+// at once to one bin index per feature, kept in a bounded ring numbered like the monitoring window; a
+// reader gets only the counts per bin over the predictions after its cursor — never a value, never a
+// single prediction's bins. Bins are right-closed, as PSI's: bin j is (e_{j−1}, e_j], e₀ = −∞, e_k = +∞,
+// so a value's bin is the number of edges below it.
+
+export interface FeatureReference {
+  features: ReadonlyArray<{ name: string; edges: readonly number[] }>;
+}
+
+export const MAX_EDGES = 1000;
+
+/** A feature reference from its JSON text, checked: names unique, edges finite and strictly increasing. */
+export function parseFeatureReference(text: string, where: string): FeatureReference {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new Error(`${where}: not valid JSON`);
+  }
+  const features = (doc as { features?: unknown })?.features;
+  if (!Array.isArray(features) || features.length === 0) throw new Error(`${where}: needs {"features": [{"name": …, "edges": […]}, …]}`);
+  const names = new Set<string>();
+  return {
+    features: features.map((f: { name?: unknown; edges?: unknown }, i: number) => {
+      if (typeof f?.name !== 'string' || f.name === '' || names.has(f.name)) throw new Error(`${where}: features[${i}] needs a name of its own`);
+      names.add(f.name);
+      const e = f.edges;
+      if (!Array.isArray(e) || e.length === 0 || e.length > MAX_EDGES || e.some((x, k) => typeof x !== 'number' || !Number.isFinite(x) || (k > 0 && x <= (e[k - 1] as number)))) {
+        throw new Error(`${where}: features[${i}] ("${f.name}") needs 1 to ${MAX_EDGES} finite edges in increasing order`);
+      }
+      return { name: f.name, edges: e as number[] };
+    }),
+  };
+}
+
+/** The bin of a value: how many edges lie below it (binary search). */
+export function binOf(edges: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (edges[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class FeatureCounts {
+  private readonly bins: Uint16Array;
+  private readonly filled: Float64Array;
+  private last = 0;
+  readonly width: number;
+
+  constructor(readonly reference: FeatureReference, readonly capacity: number) {
+    this.width = reference.features.length;
+    this.bins = new Uint16Array(capacity * this.width);
+    this.filled = new Float64Array(capacity);
+  }
+
+  get lastSeq(): number {
+    return this.last;
+  }
+
+  /** Each feature's bin for one row of values (the row's features in the reference's order). */
+  binsOf(row: ArrayLike<number | bigint>, offset: number): Uint16Array {
+    const out = new Uint16Array(this.width);
+    for (let f = 0; f < this.width; f++) out[f] = binOf(this.reference.features[f]!.edges, Number(row[offset + f]));
+    return out;
+  }
+
+  /** Record the bins of the prediction numbered `seq` (the monitoring window's number for it). */
+  add(seq: number, bins: Uint16Array): void {
+    const slot = seq % this.capacity;
+    this.bins.set(bins, slot * this.width);
+    this.filled[slot] = seq;
+    this.last = Math.max(this.last, seq);
+  }
+
+  /** Counts per feature and bin over the predictions numbered after `after`, and whether some were evicted unread. */
+  after(after: number): { counts: number[][]; dropped: boolean } {
+    const counts = this.reference.features.map((f) => new Array<number>(f.edges.length + 1).fill(0));
+    const oldest = Math.max(1, this.last - this.capacity + 1);
+    for (let seq = Math.max(after + 1, oldest); seq <= this.last; seq++) {
+      const slot = seq % this.capacity;
+      if (this.filled[slot] !== seq) continue; // a prediction without a feature row (another input shape)
+      for (let f = 0; f < this.width; f++) counts[f]![this.bins[slot * this.width + f]!]! += 1;
+    }
+    return { counts, dropped: after + 1 < oldest && this.last > 0 };
+  }
+}

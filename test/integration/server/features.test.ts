@@ -1,0 +1,84 @@
+// Per-feature drift counts from a real server: every prediction's row lands in the reference's bins,
+// the counts equal a bincount of the values sent, and the endpoint's JSON carries none of those values.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { binOf } from '../../../inference-server/monitoring/feature-counts.js';
+import { mlpInputs } from '../../models/generate.js';
+import { get, post, serve } from './support.js';
+
+jest.setTimeout(60_000);
+
+const names = ['heart_rate', 'resp_rate', 'temperature', 'wbc', 'lactate', 'map', 'spo2', 'age'];
+/** Reference edges per feature: the deciles of a holdout drawn like the traffic. */
+function referenceFile(): { file: string; edges: number[][] } {
+  const holdout = mlpInputs(11, 2000);
+  const edges = names.map((_, f) => {
+    const col = holdout.map((r) => r[f]!).sort((a, b) => a - b);
+    return Array.from({ length: 9 }, (_, k) => col[Math.floor(((k + 1) / 10) * col.length)]!);
+  });
+  const file = join(mkdtempSync(join(tmpdir(), 'clinops-features-')), 'features.json');
+  writeFileSync(file, JSON.stringify({ features: names.map((name, f) => ({ name, edges: edges[f] })) }));
+  return { file, edges };
+}
+
+it('counts each feature\'s bins over the predictions after the cursor, and never returns a value sent', async () => {
+  const { file, edges } = referenceFile();
+  const s = await serve({ args: ['--feature-reference', file] });
+  try {
+    const rows = mlpInputs(12, 150, 1.3);
+    for (let i = 0; i < rows.length; i += 30) {
+      expect((await post(`${s.url}/v1/models/sepsis/predict`, { instances: rows.slice(i, i + 30) })).status).toBe(200);
+    }
+    const r = await get(`${s.url}/v1/monitoring/features`);
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ seq: 150, dropped: false });
+    const sent = Float32Array.from(rows.flat()); // the server reads FP32
+    r.json.features.forEach((f: { name: string; counts: number[] }, i: number) => {
+      expect(f.name).toBe(names[i]);
+      const expected = new Array<number>(10).fill(0);
+      for (let k = 0; k < rows.length; k++) expected[binOf(edges[i]!, sent[k * 8 + i]!)]! += 1;
+      expect(f.counts).toEqual(expected);
+    });
+    // No value that was sent appears in the answer, at any precision it could be printed with.
+    const text = JSON.stringify(r.json);
+    for (const v of rows.flat()) {
+      expect(text).not.toContain(String(v));
+      expect(text).not.toContain(v.toFixed(4));
+    }
+    // From a cursor: only what came after it.
+    await post(`${s.url}/v1/models/sepsis/predict`, { instances: rows.slice(0, 2) });
+    const next = await get(`${s.url}/v1/monitoring/features?after=150`);
+    expect(next.json.features.map((f: { counts: number[] }) => f.counts.reduce((a, b) => a + b, 0))).toEqual(names.map(() => 2));
+  } finally {
+    await s.stop();
+  }
+});
+
+it('refuses a model whose input does not have one column per feature, and a broken reference at start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clinops-features-'));
+  const three = join(dir, 'three.json');
+  writeFileSync(three, JSON.stringify({ features: ['a', 'b', 'c'].map((name) => ({ name, edges: [0] })) }));
+  const s = await serve({ ready: false, args: ['--feature-reference', three] });
+  try {
+    let ready;
+    for (let i = 0; i < 100 && !(ready = await get(`${s.url}/health/ready`)).json.error?.includes('feature'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(ready!.status).toBe(503);
+    expect(ready!.json.error).toContain('the feature reference names 3 features, but the model\'s input "input" is [-1, 8]');
+  } finally {
+    await s.stop();
+  }
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '{"features": [{"name": "a", "edges": [3, 1]}]}');
+  await expect(serve({ args: ['--feature-reference', broken] })).rejects.toThrow(/feature reference .*broken\.json: features\[0\] \("a"\) needs 1 to 1000 finite edges in increasing order/);
+});
+
+it('answers 404 naming the setting when no feature reference is configured', async () => {
+  const s = await serve();
+  try {
+    expect(await get(`${s.url}/v1/monitoring/features`)).toMatchObject({ status: 404, json: { code: 'NOT_FOUND', error: expect.stringContaining('--feature-reference') } });
+  } finally {
+    await s.stop();
+  }
+});
