@@ -1,4 +1,7 @@
 // `clinops drift` and `clinops reference`: the operator's drift statistics at the command line.
+import type { FeatureReferenceFile } from '../contract/monitoring.js';
+import { binOf } from '../inference-server/monitoring/feature-counts.js';
+import { quantileLinearSorted } from '../operator/statistics/quantile-linear.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ks2samp } from '../operator/statistics/ks-2samp.js';
 import { psi } from '../operator/statistics/psi.js';
@@ -100,4 +103,36 @@ export async function buildReference(modelPath: string, holdoutPath: string, out
   if (outPath) await writeFile(outPath, text);
   else process.stdout.write(text);
   return confidences.length;
+}
+
+/**
+ * The per-feature reference of a tabular holdout (rows of `names.length` values, in the model's input
+ * order): for each feature, the edges of `bins` equal-mass bins — numpy's linear quantiles at k/bins,
+ * duplicates merged — and the holdout's count in each bin (right-closed, as the server and PSI bin).
+ * `clinops serve --feature-reference` reads the edges; the counts are the distribution drift is judged
+ * against.
+ */
+export function featureReference(rows: readonly (readonly number[])[], names: readonly string[], bins = 100): FeatureReferenceFile {
+  if (rows.length === 0) throw new Error('the holdout is empty');
+  return {
+    features: names.map((name, f) => {
+      const col = Float64Array.from(rows, (r) => r[f]!).sort();
+      const edges = [...new Set(Array.from({ length: bins - 1 }, (_, k) => quantileLinearSorted(col, (k + 1) / bins)))];
+      const counts = new Array<number>(edges.length + 1).fill(0);
+      for (const v of col) counts[binOf(edges, v)]! += 1;
+      return { name, edges, counts };
+    }),
+  };
+}
+
+/** `clinops reference --features`: read a holdout's rows, check their width, write the feature reference. */
+export async function buildFeatureReference(holdoutPath: string, names: readonly string[], bins: number, outPath: string): Promise<void> {
+  const rows = JSON.parse(await readFile(holdoutPath, 'utf8')) as unknown;
+  if (!Array.isArray(rows) || rows.length === 0) throw new Error(`${holdoutPath}: expected a non-empty JSON array of instances`);
+  rows.forEach((r, i) => {
+    if (!Array.isArray(r) || r.length !== names.length || r.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+      throw new Error(`${holdoutPath}: instance ${i} must be ${names.length} finite numbers, one per feature (${names.join(', ')})`);
+    }
+  });
+  await writeFile(outPath, JSON.stringify(featureReference(rows as number[][], names, bins)) + '\n');
 }

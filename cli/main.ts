@@ -119,11 +119,21 @@ program
   .requiredOption('--model <file>', 'the ONNX model')
   .requiredOption('--holdout <file>', 'a JSON array of instances, each one input without the batch dimension')
   .option('--out <file>', 'where to write the JSON array (default: stdout)')
-  .action(async (o: { model: string; holdout: string; out?: string }) => {
-    const { buildReference } = await import('./drift.js');
+  .option('--features <names>', 'tabular models: the input columns\' names, comma-separated, in order; with --features-out')
+  .option('--features-out <file>', 'where to write the per-feature reference (bin edges and counts) that clinops serve --feature-reference reads')
+  .option('--bins <n>', 'bins per feature for --features-out', number('--bins', 2, 1001, true), 100)
+  .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; bins: number }) => {
+    const { buildFeatureReference, buildReference } = await import('./drift.js');
     try {
+      if ((o.features === undefined) !== (o.featuresOut === undefined)) throw new Error('--features and --features-out go together');
       const n = await buildReference(o.model, o.holdout, o.out);
       if (o.out) process.stderr.write(`clinops reference: ${n} confidences written to ${o.out}\n`);
+      if (o.features && o.featuresOut) {
+        const names = o.features.split(',').map((x) => x.trim());
+        if (names.some((x) => x === '') || new Set(names).size !== names.length) throw new Error('--features needs distinct, non-empty names');
+        await buildFeatureReference(o.holdout, names, o.bins, o.featuresOut);
+        process.stderr.write(`clinops reference: ${names.length} features' reference written to ${o.featuresOut}\n`);
+      }
     } catch (err) {
       process.stderr.write(`clinops reference: ${(err as Error).message}\n`);
       process.exitCode = 2;

@@ -49,6 +49,14 @@ export interface FeedbackResponse extends Omit<WindowResponse, 'samples'> {
 }
 
 /**
+ * A model's per-feature reference (`clinops reference --features`; the server reads the edges with
+ * --feature-reference): per input column, in order, the bin edges and the holdout's count per bin.
+ */
+export interface FeatureReferenceFile {
+  features: Array<{ name: string; edges: number[]; counts: number[] }>;
+}
+
+/**
  * GET /v1/monitoring/features: counts per bin of each input feature over the predictions after the
  * cursor, the bins those of the reference's edges. Counts only: no value and no single prediction.
  */

@@ -1,30 +1,34 @@
 // Per-feature drift counts from a real server: every prediction's row lands in the reference's bins,
 // the counts equal a bincount of the values sent, and the endpoint's JSON carries none of those values.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { binOf } from '../../../inference-server/monitoring/feature-counts.js';
 import { mlpInputs } from '../../models/generate.js';
-import { get, post, serve } from './support.js';
+import { repoRoot } from '../../harness/controlplane.js';
+import { get, post, serve, testModels } from './support.js';
 
 jest.setTimeout(60_000);
 
 const names = ['heart_rate', 'resp_rate', 'temperature', 'wbc', 'lactate', 'map', 'spo2', 'age'];
-/** Reference edges per feature: the deciles of a holdout drawn like the traffic. */
-function referenceFile(): { file: string; edges: number[][] } {
-  const holdout = mlpInputs(11, 2000);
-  const edges = names.map((_, f) => {
-    const col = holdout.map((r) => r[f]!).sort((a, b) => a - b);
-    return Array.from({ length: 9 }, (_, k) => col[Math.floor(((k + 1) / 10) * col.length)]!);
-  });
-  const file = join(mkdtempSync(join(tmpdir(), 'clinops-features-')), 'features.json');
-  writeFileSync(file, JSON.stringify({ features: names.map((name, f) => ({ name, edges: edges[f] })) }));
-  return { file, edges };
+/** The reference as a user makes it: `clinops reference --features` on a holdout drawn like the traffic (10 bins). */
+async function referenceFile(): Promise<{ file: string; edges: number[][] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'clinops-features-'));
+  writeFileSync(join(dir, 'holdout.json'), JSON.stringify(mlpInputs(11, 2000)));
+  const file = join(dir, 'features.json');
+  await promisify(execFile)(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'reference', '--model', testModels().mlp!.path,
+    '--holdout', join(dir, 'holdout.json'), '--out', join(dir, 'confidence.json'), '--features', names.join(','), '--features-out', file, '--bins', '10']);
+  const ref = JSON.parse(readFileSync(file, 'utf8')) as { features: Array<{ name: string; edges: number[]; counts: number[] }> };
+  expect(ref.features.map((f) => f.name)).toEqual(names);
+  ref.features.forEach((f) => expect(f.counts.reduce((a, b) => a + b, 0)).toBe(2000));
+  return { file, edges: ref.features.map((f) => f.edges) };
 }
 
 it('counts each feature\'s bins over the predictions after the cursor, and never returns a value sent', async () => {
-  const { file, edges } = referenceFile();
+  const { file, edges } = await referenceFile();
   const s = await serve({ args: ['--feature-reference', file] });
   try {
     const rows = mlpInputs(12, 150, 1.3);
@@ -37,7 +41,7 @@ it('counts each feature\'s bins over the predictions after the cursor, and never
     const sent = Float32Array.from(rows.flat()); // the server reads FP32
     r.json.features.forEach((f: { name: string; counts: number[] }, i: number) => {
       expect(f.name).toBe(names[i]);
-      const expected = new Array<number>(10).fill(0);
+      const expected = new Array<number>(edges[i]!.length + 1).fill(0);
       for (let k = 0; k < rows.length; k++) expected[binOf(edges[i]!, sent[k * 8 + i]!)]! += 1;
       expect(f.counts).toEqual(expected);
     });
