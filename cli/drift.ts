@@ -1,6 +1,6 @@
 // `clinops drift` and `clinops reference`: the operator's drift statistics at the command line.
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
-import { binOf } from '../inference-server/monitoring/feature-counts.js';
+import { binOf } from '../contract/bins.js';
 import { quantileLinearSorted } from '../operator/statistics/quantile-linear.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ks2samp } from '../operator/statistics/ks-2samp.js';

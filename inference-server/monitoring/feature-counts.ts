@@ -3,7 +3,8 @@
 // at once to one bin index per feature, kept in a bounded ring numbered like the monitoring window; a
 // reader gets only the counts per bin over the predictions after its cursor — never a value, never a
 // single prediction's bins. Bins are right-closed, as PSI's: bin j is (e_{j−1}, e_j], e₀ = −∞, e_k = +∞,
-// so a value's bin is the number of edges below it.
+// so a value's bin is the number of edges below it (contract/bins.ts).
+import { binOf } from '../../contract/bins.js';
 
 export interface FeatureReference {
   features: ReadonlyArray<{ name: string; edges: readonly number[] }>;
@@ -33,18 +34,6 @@ export function parseFeatureReference(text: string, where: string): FeatureRefer
       return { name: f.name, edges: e as number[] };
     }),
   };
-}
-
-/** The bin of a value: how many edges lie below it (binary search). */
-export function binOf(edges: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (edges[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export class FeatureCounts {

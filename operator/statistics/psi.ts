@@ -8,6 +8,7 @@
 // to an edge falls in the lower bin; duplicate edges (ties in the reference) are merged, so fewer than
 // B bins may remain. Proportions are floored at 1e-4 so an empty bin gives a large, finite PSI.
 // Throws on an empty sample, a non-finite value, or B < 2.
+import { binOf } from '../../contract/bins.js';
 import { quantileLinearSorted } from './quantile-linear.js';
 import { sortedCopy } from './ks-statistic.js';
 
@@ -21,22 +22,28 @@ export interface PsiResult {
   actual: number[];
 }
 
-/** Index of the bin of value v: the first edge ≥ v, by binary search (right-closed intervals). */
-function binOf(edges: number[], v: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (v <= edges[mid]!) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+function counts(sorted: Float64Array, edges: number[]): number[] {
+  const out = new Array<number>(edges.length + 1).fill(0);
+  for (const v of sorted) out[binOf(edges, v)]! += 1;
+  return out;
 }
 
-function proportions(sorted: Float64Array, edges: number[]): number[] {
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of sorted) counts[binOf(edges, v)]! += 1;
-  return counts.map((c) => Math.max(c / sorted.length, PSI_FLOOR));
+/**
+ * PSI from counts over the same bins (the server keeps per-feature counts, never values), with the
+ * proportions floored at PSI_FLOOR as above.
+ */
+export function psiFromCounts(expectedCounts: readonly number[], actualCounts: readonly number[]): { psi: number; expected: number[]; actual: number[] } {
+  if (expectedCounts.length !== actualCounts.length || expectedCounts.length === 0) {
+    throw new Error(`the two count vectors must have the same, non-zero length (${expectedCounts.length}, ${actualCounts.length})`);
+  }
+  const ne = expectedCounts.reduce((a, b) => a + b, 0);
+  const na = actualCounts.reduce((a, b) => a + b, 0);
+  if (!(ne > 0) || !(na > 0)) throw new Error('each sample needs at least one value');
+  const expected = expectedCounts.map((c) => Math.max(c / ne, PSI_FLOOR));
+  const actual = actualCounts.map((c) => Math.max(c / na, PSI_FLOOR));
+  let total = 0;
+  for (let i = 0; i < expected.length; i++) total += (actual[i]! - expected[i]!) * Math.log(actual[i]! / expected[i]!);
+  return { psi: total, expected, actual };
 }
 
 export function psi(reference: ArrayLike<number>, current: ArrayLike<number>, bins = 10): PsiResult {
@@ -48,9 +55,5 @@ export function psi(reference: ArrayLike<number>, current: ArrayLike<number>, bi
     const e = quantileLinearSorted(ref, i / bins);
     if (edges.length === 0 || e !== edges[edges.length - 1]) edges.push(e);
   }
-  const expected = proportions(ref, edges);
-  const actual = proportions(cur, edges);
-  let total = 0;
-  for (let i = 0; i < expected.length; i++) total += (actual[i]! - expected[i]!) * Math.log(actual[i]! / expected[i]!);
-  return { psi: total, edges, expected, actual };
+  return { ...psiFromCounts(counts(ref, edges), counts(cur, edges)), edges };
 }

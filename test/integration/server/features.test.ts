@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { binOf } from '../../../inference-server/monitoring/feature-counts.js';
+import { binOf } from '../../../contract/bins.js';
 import { mlpInputs } from '../../models/generate.js';
 import { repoRoot } from '../../harness/controlplane.js';
 import { get, post, serve, testModels } from './support.js';
