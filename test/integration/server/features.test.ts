@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { binOf } from '../../../contract/bins.js';
 import { mlpInputs } from '../../models/generate.js';
+import { FeatureCountsCollector } from '../../../operator/monitoring/counts-collector.js';
 import { repoRoot } from '../../harness/controlplane.js';
 import { get, post, serve, testModels } from './support.js';
 
@@ -84,5 +85,47 @@ it('answers 404 naming the setting when no feature reference is configured', asy
     expect(await get(`${s.url}/v1/monitoring/features`)).toMatchObject({ status: 404, json: { code: 'NOT_FOUND', error: expect.stringContaining('--feature-reference') } });
   } finally {
     await s.stop();
+  }
+});
+
+it('the operator\'s collector sums the counts of every replica once, from where it stopped, and starts a restarted one afresh', async () => {
+  const { file } = await referenceFile();
+  const a = await serve({ args: ['--feature-reference', file] });
+  const b = await serve({ args: ['--feature-reference', file] });
+  const predict = (s: { url: string }, n: number, seed: number) => post(`${s.url}/v1/models/sepsis/predict`, { instances: mlpInputs(seed, n) });
+  const total = (c: FeatureCountsCollector) => c.peek()!.counts[0]!.reduce((x, y) => x + y, 0);
+  try {
+    const c = new FeatureCountsCollector();
+    await predict(a, 5, 1);
+    await predict(b, 3, 2);
+    expect(await c.collect([a.url, b.url])).toEqual({ added: 8, dropped: false, errors: [] });
+    expect(c.peek()!.names).toEqual(names);
+    c.peek()!.counts.forEach((perFeature) => expect(perFeature.reduce((x, y) => x + y, 0)).toBe(8));
+    await predict(a, 4, 3);
+    expect(await c.collect([a.url, b.url])).toMatchObject({ added: 4 });
+    expect(total(c)).toBe(12);
+    c.clear();
+    expect(c.peek()).toBeUndefined();
+
+    // A new process that knows earlier checks ran sets its cursors without counting what they judged.
+    const fresh = new FeatureCountsCollector();
+    expect(await fresh.collect([a.url, b.url], true)).toMatchObject({ added: 0 });
+    await predict(b, 2, 4);
+    expect(await fresh.collect([a.url, b.url], true)).toMatchObject({ added: 2 });
+
+    // A restarted replica at the same address is read from its new start.
+    const port = new URL(b.url).port;
+    await b.stop();
+    expect((await c.collect([b.url])).errors[0]).toContain(b.url);
+    const b2 = await serve({ args: ['--feature-reference', file, '--port', port] });
+    try {
+      await predict(b2, 3, 5);
+      expect(await c.collect([b2.url])).toMatchObject({ added: 3, errors: [] });
+    } finally {
+      await b2.stop();
+    }
+  } finally {
+    await a.stop();
+    await b.stop();
   }
 });
