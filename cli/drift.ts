@@ -6,7 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { ks2samp } from '../operator/statistics/ks-2samp.js';
 import { psi } from '../operator/statistics/psi.js';
 import { parseSample } from '../operator/drift/sample-file.js';
-import { signalVerdict, type Verdict } from '../operator/drift/verdict.js';
+import { featureStatistics, judgeSignals, type SignalJudgement } from '../operator/drift/signals.js';
+import { type DriftThresholds, signalVerdict, type Verdict } from '../operator/drift/verdict.js';
 
 export { parseSample };
 
@@ -135,4 +136,45 @@ export async function buildFeatureReference(holdoutPath: string, names: readonly
     }
   });
   await writeFile(outPath, JSON.stringify(featureReference(rows as number[][], names, bins)) + '\n');
+}
+
+export interface FeatureDriftReport {
+  verdict: 'NoDrift' | 'Moderate' | 'Significant';
+  signals: SignalJudgement[];
+  drivers: string[];
+}
+
+/**
+ * `clinops drift-features`: the per-feature judgement from a reference (`clinops reference
+ * --features-out`) and current counts over the same bins (the body of GET /v1/monitoring/features), by
+ * the same functions the operator's checks use.
+ */
+export async function featureDriftReport(referencePath: string, currentPath: string, t: Omit<DriftThresholds, 'minSamples'>): Promise<FeatureDriftReport> {
+  const load = async <T>(file: string): Promise<T> => {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as T;
+    } catch (err) {
+      throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'cannot be read (ENOENT)' : 'not valid JSON'}`);
+    }
+  };
+  const ref = await load<Partial<FeatureReferenceFile>>(referencePath);
+  const cur = await load<{ features?: Array<{ name: string; counts: number[] }> }>(currentPath);
+  if (!Array.isArray(ref.features) || !Array.isArray(cur.features)) throw new Error('both files need {"features": [{"name", "counts"}, …]}');
+  const signals = ref.features.map((f) => {
+    const c = cur.features!.find((x) => x.name === f.name);
+    if (!c) throw new Error(`${currentPath}: no counts for feature "${f.name}"`);
+    if (c.counts.length !== f.counts.length) throw new Error(`feature "${f.name}": ${f.counts.length} reference bins, ${c.counts.length} current`);
+    return featureStatistics(f.name, f.counts, c.counts);
+  });
+  const j = judgeSignals(signals, t);
+  return { verdict: j.verdict, signals: j.signals, drivers: j.drivers.map((d) => d.signal) };
+}
+
+export function formatFeatureReport(r: FeatureDriftReport): string {
+  const width = Math.max(7, ...r.signals.map((s) => s.signal.length));
+  return [
+    `${'feature'.padEnd(width)}  PSI        KS D       p          p (BH)     verdict`,
+    ...r.signals.map((s) => `${s.signal.padEnd(width)}  ${s.psi.toFixed(6)}   ${s.effect.toFixed(6)}   ${s.pValue.toPrecision(4).padEnd(9)}  ${s.adjustedP.toPrecision(4).padEnd(9)}  ${s.verdict}`),
+    `verdict    ${r.verdict}${r.drivers.length > 0 ? ` (${r.drivers.join(', ')})` : ''}`,
+  ].join('\n');
 }

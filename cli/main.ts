@@ -114,6 +114,30 @@ program
   });
 
 program
+  .command('drift-features')
+  .description('per-feature input drift from bin counts: each feature\'s PSI and KS, p-values adjusted by Benjamini–Hochberg, the verdict and the features that drove it (exit 0 no drift, 1 drift, 2 error)')
+  .requiredOption('--reference <file>', 'the per-feature reference (clinops reference --features-out)')
+  .requiredOption('--current <file>', 'current counts over the same bins: the body of GET /v1/monitoring/features')
+  .option('--moderate <psi>', 'PSI from here is moderate drift', number('--moderate', 0, 100), 0.1)
+  .option('--significant <psi>', 'PSI above this is significant drift', number('--significant', 0, 100), 0.2)
+  .option('--p-value <p>', 'an adjusted KS p-value below this is moderate drift (when D is at least --min-statistic)', number('--p-value', 0, 1), 0.05)
+  .option('--min-statistic <d>', 'the smallest KS D that counts as drift', number('--min-statistic', 0, 1), 0.1)
+  .option('--json', 'print the result as JSON')
+  .action(async (o: { reference: string; current: string; moderate: number; significant: number; pValue: number; minStatistic: number; json?: boolean }) => {
+    const { featureDriftReport, formatFeatureReport } = await import('./drift.js');
+    try {
+      if (!(o.moderate < o.significant)) throw new Error('--moderate must be less than --significant');
+      const r = await featureDriftReport(o.reference, o.current,
+        { psiModerate: o.moderate, psiSignificant: o.significant, ksPValue: o.pValue, ksMinStatistic: o.minStatistic });
+      process.stdout.write((o.json ? JSON.stringify(r) : formatFeatureReport(r)) + '\n');
+      process.exitCode = r.verdict === 'NoDrift' ? 0 : 1;
+    } catch (err) {
+      process.stderr.write(`clinops drift-features: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    }
+  });
+
+program
   .command('reference')
   .description('build a reference file (top-class confidences) from a model\'s predictions on a holdout set')
   .requiredOption('--model <file>', 'the ONNX model')

@@ -129,3 +129,26 @@ it('the operator\'s collector sums the counts of every replica once, from where 
     await b.stop();
   }
 });
+
+it('`clinops drift-features` names the one shifted feature from the server\'s counts, and only it', async () => {
+  const { file } = await referenceFile();
+  const s = await serve({ args: ['--feature-reference', file] });
+  try {
+    // Lactate (column 4) shifted by a third of its range; every other column as in the holdout.
+    const rows = mlpInputs(21, 600).map((r) => r.map((v, f) => (names[f] === 'lactate' ? v + 0.6 : v)));
+    for (let i = 0; i < rows.length; i += 100) await post(`${s.url}/v1/models/sepsis/predict`, { instances: rows.slice(i, i + 100) });
+    const current = join(mkdtempSync(join(tmpdir(), 'clinops-features-')), 'current.json');
+    writeFileSync(current, JSON.stringify((await get(`${s.url}/v1/monitoring/features`)).json));
+    const run = (args: string[]) => promisify(execFile)(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'drift-features', ...args])
+      .then((r) => ({ code: 0, stdout: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }));
+    const json = await run(['--reference', file, '--current', current, '--json']);
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as { verdict: string; drivers: string[]; signals: Array<{ signal: string; psi: number }> };
+    expect(report.drivers).toEqual(['lactate']);
+    expect(report.verdict).toBe('Significant');
+    const text = await run(['--reference', file, '--current', current]);
+    expect(text.stdout).toMatch(/^verdict\s+Significant \(lactate\)$/m);
+  } finally {
+    await s.stop();
+  }
+});
