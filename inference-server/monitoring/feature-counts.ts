@@ -48,10 +48,6 @@ export class FeatureCounts {
     this.filled = new Float64Array(capacity);
   }
 
-  get lastSeq(): number {
-    return this.last;
-  }
-
   /** Each feature's bin for one row of values (the row's features in the reference's order). */
   binsOf(row: ArrayLike<number | bigint>, offset: number): Uint16Array {
     const out = new Uint16Array(this.width);
