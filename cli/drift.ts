@@ -1,6 +1,8 @@
 // `clinops drift` and `clinops reference`: the operator's drift statistics at the command line.
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
 import { binOf } from '../contract/bins.js';
+import { parseFeatureReference } from '../contract/feature-reference.js';
+import { probabilityOutput, specFromMetadata } from '../inference-server/model/signature.js';
 import { quantileLinearSorted } from '../operator/statistics/quantile-linear.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ks2samp } from '../operator/statistics/ks-2samp.js';
@@ -31,16 +33,17 @@ export interface DriftReport {
   verdict: Verdict;
 }
 
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 export async function driftReport(o: DriftOptions): Promise<DriftReport> {
-  const read = async (file: string) => {
-    try {
-      return await readFile(file, 'utf8');
-    } catch (err) {
-      throw new Error(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-  };
-  const ref = parseSample(await read(o.reference), o.reference);
-  const cur = parseSample(await read(o.current), o.current);
+  const ref = parseSample(await readText(o.reference), o.reference);
+  const cur = parseSample(await readText(o.current), o.current);
   const ks = ks2samp(ref, cur);
   const p = psi(ref, cur, o.bins).psi;
   const verdict = signalVerdict({ samples: cur.length, psi: p, ksPValue: ks.pValue, ksStatistic: ks.statistic },
@@ -74,7 +77,7 @@ export function formatReport(r: DriftReport): string {
  * JSON array of instances, each the model's input without the batch dimension), written as the
  * JSON array a ClinicalModel's reference ConfigMap holds.
  */
-export async function buildReference(modelPath: string, holdoutPath: string, outPath: string | undefined): Promise<number> {
+export async function buildReference(modelPath: string, holdoutPath: string, outPath: string | undefined): Promise<{ n: number; predicted: number[] }> {
   const ort = (await import('onnxruntime-node')).default;
   const instances = JSON.parse(await readFile(holdoutPath, 'utf8')) as unknown;
   if (!Array.isArray(instances) || instances.length === 0) throw new Error(`${holdoutPath}: expected a non-empty JSON array of instances`);
@@ -84,7 +87,19 @@ export async function buildReference(modelPath: string, holdoutPath: string, out
   const inner = (meta.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : NaN));
   const per = inner.reduce((a, b) => a * b, 1);
   if (!Number.isFinite(per)) throw new Error(`${modelPath}: the input "${input}" has dynamic inner dimensions; reference needs fixed ones`);
+  // The output the server labels (inference-server/model/signature.ts): the first FP32 [batch, classes].
+  const outputs = session.outputMetadata.flatMap((m) => {
+    try {
+      return [specFromMetadata(m as never)];
+    } catch {
+      return []; // a type the server does not serve (string labels) is not the probabilities
+    }
+  });
+  const probabilities = probabilityOutput(outputs, -1)?.name;
+  if (!probabilities) throw new Error(`${modelPath}: no FP32 output of probabilities shaped [batch, classes]`);
   const confidences: number[] = [];
+  /** How often each class was the top one. */
+  const predicted: number[] = [];
   for (let start = 0; start < instances.length; start += 64) {
     const batch = instances.slice(start, start + 64);
     const data = new Float32Array(batch.length * per);
@@ -96,14 +111,26 @@ export async function buildReference(modelPath: string, holdoutPath: string, out
       data.set(flat as number[], i * per);
     });
     const out = await session.run({ [input]: new ort.Tensor('float32', data, [batch.length, ...inner]) });
-    const probs = out[session.outputNames[0]!]!.data as Float32Array;
+    const probs = out[probabilities]!.data as Float32Array;
     const classes = probs.length / batch.length;
-    for (let i = 0; i < batch.length; i++) confidences.push(Math.max(...probs.subarray(i * classes, (i + 1) * classes)));
+    for (let i = 0; i < batch.length; i++) {
+      const row = probs.subarray(i * classes, (i + 1) * classes);
+      const top = row.indexOf(Math.max(...row));
+      confidences.push(row[top]!);
+      predicted[top] = (predicted[top] ?? 0) + 1;
+    }
+    for (let c = 0; c < classes; c++) predicted[c] ??= 0;
   }
   const text = JSON.stringify(confidences) + '\n';
   if (outPath) await writeFile(outPath, text);
   else process.stdout.write(text);
-  return confidences.length;
+  return { n: confidences.length, predicted };
+}
+
+/** The label reference (`--labels-out`): each label's count among the holdout's predictions. */
+export function labelReference(names: readonly string[], predicted: readonly number[]): Record<string, number> {
+  if (names.length !== predicted.length) throw new Error(`--labels names ${names.length} labels; the model has ${predicted.length} classes`);
+  return Object.fromEntries(names.map((name, i) => [name, predicted[i]!]));
 }
 
 /**
@@ -150,17 +177,15 @@ export interface FeatureDriftReport {
  * the same functions the operator's checks use.
  */
 export async function featureDriftReport(referencePath: string, currentPath: string, t: Omit<DriftThresholds, 'minSamples'>): Promise<FeatureDriftReport> {
-  const load = async <T>(file: string): Promise<T> => {
-    try {
-      return JSON.parse(await readFile(file, 'utf8')) as T;
-    } catch (err) {
-      throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'cannot be read (ENOENT)' : 'not valid JSON'}`);
-    }
-  };
-  const ref = await load<Partial<FeatureReferenceFile>>(referencePath);
-  const cur = await load<{ features?: Array<{ name: string; counts: number[] }> }>(currentPath);
-  if (!Array.isArray(ref.features) || !Array.isArray(cur.features)) throw new Error('both files need {"features": [{"name", "counts"}, …]}');
-  const signals = ref.features.map((f) => {
+  const ref = parseFeatureReference(await readText(referencePath), referencePath, true);
+  let cur: { features?: Array<{ name: string; counts: number[] }> };
+  try {
+    cur = JSON.parse(await readText(currentPath)) as typeof cur;
+  } catch (err) {
+    throw err instanceof SyntaxError ? new Error(`${currentPath}: not valid JSON`) : err;
+  }
+  if (!Array.isArray(cur.features)) throw new Error(`${currentPath}: needs {"features": [{"name", "counts"}, …]} (the body of GET /v1/monitoring/features)`);
+  const signals = ref.map((f) => {
     const c = cur.features!.find((x) => x.name === f.name);
     if (!c) throw new Error(`${currentPath}: no counts for feature "${f.name}"`);
     if (c.counts.length !== f.counts.length) throw new Error(`feature "${f.name}": ${f.counts.length} reference bins, ${c.counts.length} current`);

@@ -3,7 +3,7 @@
 // server and the drift tools join it as they land).
 import { Command, InvalidArgumentError } from 'commander';
 // Each command loads its own modules when it runs, so the operator never loads onnxruntime or sharp.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { addOptions } from '../contract/settings.js';
 import { loadServerConfig, ServerConfigError, serverSettings } from '../inference-server/config.js';
 import { operatorSettings } from '../operator/config.js';
@@ -146,12 +146,20 @@ program
   .option('--features <names>', 'tabular models: the input columns\' names, comma-separated, in order; with --features-out')
   .option('--features-out <file>', 'where to write the per-feature reference (bin edges and counts) that clinops serve --feature-reference reads')
   .option('--bins <n>', 'bins per feature for --features-out', number('--bins', 2, 1001, true), 100)
-  .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; bins: number }) => {
-    const { buildFeatureReference, buildReference } = await import('./drift.js');
+  .option('--labels <names>', 'the model\'s labels, comma-separated, in output order; with --labels-out')
+  .option('--labels-out <file>', 'where to write how often the model predicted each label on the holdout (the label-shift reference)')
+  .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; bins: number; labels?: string; labelsOut?: string }) => {
+    const { buildFeatureReference, buildReference, labelReference } = await import('./drift.js');
     try {
       if ((o.features === undefined) !== (o.featuresOut === undefined)) throw new Error('--features and --features-out go together');
-      const n = await buildReference(o.model, o.holdout, o.out);
+      if ((o.labels === undefined) !== (o.labelsOut === undefined)) throw new Error('--labels and --labels-out go together');
+      const { n, predicted } = await buildReference(o.model, o.holdout, o.out);
       if (o.out) process.stderr.write(`clinops reference: ${n} confidences written to ${o.out}\n`);
+      if (o.labels && o.labelsOut) {
+        const counts = labelReference(o.labels.split(',').map((x) => x.trim()), predicted);
+        await writeFile(o.labelsOut, JSON.stringify(counts) + '\n');
+        process.stderr.write(`clinops reference: label counts written to ${o.labelsOut}\n`);
+      }
       if (o.features && o.featuresOut) {
         const names = o.features.split(',').map((x) => x.trim());
         if (names.some((x) => x === '') || new Set(names).size !== names.length) throw new Error('--features needs distinct, non-empty names');

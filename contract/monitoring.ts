@@ -54,6 +54,8 @@ export interface FeedbackResponse extends Omit<WindowResponse, 'samples'> {
  */
 export interface FeatureReferenceFile {
   features: Array<{ name: string; edges: number[]; counts: number[] }>;
+  /** How often the model predicted each label on the holdout (for label shift); written when the model ran. */
+  labels?: Record<string, number>;
 }
 
 /**
@@ -65,6 +67,8 @@ export interface FeatureCountsResponse {
   epoch: string;
   /** Highest prediction number so far (the window's numbering). */
   seq: number;
+  /** binsDigest (contract/bins.ts) of the reference whose edges the counts use. */
+  bins: string;
   features: Array<{ name: string; counts: number[] }>;
   /** True when predictions after `after` were evicted before this read. */
   dropped: boolean;

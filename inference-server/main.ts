@@ -15,6 +15,7 @@ import { createHandler, type ServerState } from './http/app.js';
 import { ServerMetrics } from './metrics.js';
 import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
+import { probabilityOutput } from './model/signature.js';
 import { FeatureCounts, parseFeatureReference } from './monitoring/feature-counts.js';
 import { FeedbackStore } from './monitoring/feedback.js';
 import { PredictionWindow } from './monitoring/window.js';
@@ -88,12 +89,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       });
       const started = scheduler;
       metrics.queueLength = () => started.queueLength;
-      const out = scheduler.signature.outputs[0];
-      const classes = out?.shape[out.shape.length - 1];
-      if (!out || out.datatype !== 'FP32' || (classes !== undefined && classes !== -1 && classes !== cfg.labels.length)) {
+      if (!probabilityOutput(scheduler.signature.outputs, cfg.labels.length)) {
         state.phase = 'failed';
         state.failure = 'ModelRejected';
-        state.reason = `the model's first output must be FP32 probabilities with one column per label (${cfg.labels.length}); it is ${out ? `${out.datatype} [${out.shape.join(', ')}]` : 'missing'}`;
+        state.reason = `the model needs an FP32 output of probabilities shaped [batch, ${cfg.labels.length}], one column per label; ` +
+          `its outputs are ${scheduler.signature.outputs.map((o) => `"${o.name}" ${o.datatype} [${o.shape.join(', ')}]`).join(', ') || 'none'}`;
         log.error('model rejected', { reason: state.reason });
         return;
       }

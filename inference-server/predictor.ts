@@ -8,7 +8,7 @@ import { sha256Hex } from './audit/audit-log.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ImagePreprocessing } from './config.js';
 import { decodeBase64, imageToTensor } from './preprocess/image.js';
-import { checkShape, jsonValues, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
+import { checkShape, jsonValues, probabilityOutput, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
 import type { Outputs, Scheduler } from './model/scheduler.js';
 import type { FeedbackStore } from './monitoring/feedback.js';
 import type { FeatureCounts } from './monitoring/feature-counts.js';
@@ -97,6 +97,8 @@ function summarize(input: Tensor, features?: FeatureCounts): RowSummary[] {
 
 export class Predictor {
   readonly signature: Signature;
+  /** The name of the output holding the class probabilities (the server checked there is one). */
+  private probabilities: string | undefined;
   private readonly clock: () => number;
 
   constructor(private readonly deps: PredictorDeps) {
@@ -223,7 +225,7 @@ export class Predictor {
   /** Label the probabilities, and feed monitoring, feedback and audit. */
   private record(requestId: string, inputs: RowSummary[], outputs: Outputs, started: number, keyId: string | null): PredictResult {
     const { labels, window, feedback, audit, metrics, modelName, modelVersion } = this.deps;
-    const probs = outputs[this.signature.outputs[0]!.name]!;
+    const probs = outputs[(this.probabilities ??= probabilityOutput(this.signature.outputs, labels.length)!.name)]!;
     const rows = inputs.length;
     const classes = labels.length;
     const now = this.clock();

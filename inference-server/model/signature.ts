@@ -38,6 +38,16 @@ export function specFromMetadata(m: { name: string; type?: string; shape?: Reado
   return { name: m.name, datatype, shape: (m.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : -1)) };
 }
 
+/**
+ * The output holding the class probabilities: the first FP32 output shaped [batch, classes] (classes
+ * matching the labels, or dynamic). A plain network's first output; for a scikit-learn classifier
+ * exported by skl2onnx with zipmap off, its second ("probabilities"), after the predicted label.
+ * `classes` −1: any number of classes.
+ */
+export function probabilityOutput(outputs: readonly TensorSpec[], classes: number): TensorSpec | undefined {
+  return outputs.find((o) => o.datatype === 'FP32' && o.shape.length === 2 && (o.shape[1] === -1 || classes === -1 || o.shape[1] === classes));
+}
+
 function allocate(datatype: Datatype, n: number): TypedArray {
   switch (datatype) {
     case 'FP32': return new Float32Array(n);

@@ -4,36 +4,16 @@
 // reader gets only the counts per bin over the predictions after its cursor — never a value, never a
 // single prediction's bins. Bins are right-closed, as PSI's: bin j is (e_{j−1}, e_j], e₀ = −∞, e_k = +∞,
 // so a value's bin is the number of edges below it (contract/bins.ts).
-import { binOf } from '../../contract/bins.js';
+import { binOf, binsDigest } from '../../contract/bins.js';
+import { parseFeatureReference as parseReferenceFile } from '../../contract/feature-reference.js';
 
 export interface FeatureReference {
   features: ReadonlyArray<{ name: string; edges: readonly number[] }>;
 }
 
-export const MAX_EDGES = 1000;
-
-/** A feature reference from its JSON text, checked: names unique, edges finite and strictly increasing. */
+/** A feature reference from its JSON text, checked (contract/feature-reference.ts): the counts are the operator's. */
 export function parseFeatureReference(text: string, where: string): FeatureReference {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new Error(`${where}: not valid JSON`);
-  }
-  const features = (doc as { features?: unknown })?.features;
-  if (!Array.isArray(features) || features.length === 0) throw new Error(`${where}: needs {"features": [{"name": …, "edges": […]}, …]}`);
-  const names = new Set<string>();
-  return {
-    features: features.map((f: { name?: unknown; edges?: unknown }, i: number) => {
-      if (typeof f?.name !== 'string' || f.name === '' || names.has(f.name)) throw new Error(`${where}: features[${i}] needs a name of its own`);
-      names.add(f.name);
-      const e = f.edges;
-      if (!Array.isArray(e) || e.length === 0 || e.length > MAX_EDGES || e.some((x, k) => typeof x !== 'number' || !Number.isFinite(x) || (k > 0 && x <= (e[k - 1] as number)))) {
-        throw new Error(`${where}: features[${i}] ("${f.name}") needs 1 to ${MAX_EDGES} finite edges in increasing order`);
-      }
-      return { name: f.name, edges: e as number[] };
-    }),
-  };
+  return { features: parseReferenceFile(text, where, false) };
 }
 
 export class FeatureCounts {
@@ -41,9 +21,12 @@ export class FeatureCounts {
   private readonly filled: Float64Array;
   private last = 0;
   readonly width: number;
+  /** Which bins these are (contract/bins.ts binsDigest), reported with the counts. */
+  readonly digest: string;
 
   constructor(readonly reference: FeatureReference, readonly capacity: number) {
     this.width = reference.features.length;
+    this.digest = binsDigest(reference.features);
     this.bins = new Uint16Array(capacity * this.width);
     this.filled = new Float64Array(capacity);
   }

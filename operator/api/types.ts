@@ -73,7 +73,9 @@ export interface ServingSpec {
 export interface MonitoringSpec {
   interval?: string;
   minSamples?: number;
-  reference?: { configMapRef?: { name: string; key?: string } };
+  reference?: { configMapRef?: { name: string; key?: string }; labelsKey?: string; featuresKey?: string };
+  /** Tabular models: the input columns' names, in order (per-feature drift). */
+  features?: string[];
   psi?: { bins?: number; moderate?: number; significant?: number };
   ks?: { pValue?: number; minStatistic?: number };
   performance?: PerformanceSpec;
@@ -175,9 +177,24 @@ export interface DriftStatus {
   verdict?: DriftVerdict;
   psi?: number;
   ks?: { statistic: number; pValue: number };
+  /** The signals that drove a Moderate or Significant verdict, worst first (at most five). */
+  signals?: DriftSignal[];
+  /** Input features the check tested. */
+  features?: number;
   replicasRead?: number;
   message?: string;
   performance?: PerformanceStatus;
+}
+
+export interface DriftSignal {
+  name: string;
+  kind: 'confidence' | 'feature' | 'labels';
+  verdict: 'Moderate' | 'Significant';
+  psi: number;
+  /** KS D (a feature's: the lower bound from its bins) or, for labels, the total variation distance. */
+  statistic: number;
+  /** Features: Benjamini–Hochberg adjusted across features. */
+  pValue: number;
 }
 
 export interface PerformanceStatus {

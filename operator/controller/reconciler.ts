@@ -113,6 +113,7 @@ export class Reconciler {
     const judgement = input ? judge(input, cr) : undefined;
     const step = escalationStep(cr, { now, judgement, nextCheckDue: nextCheckDue(cr, lastCheck), random: (this.deps.random ?? Math.random)() });
     this.deps.driftMetrics.observe(namespace, name, step.drift, step.escalation.level ?? 0);
+    if (judgement?.signals) this.deps.driftMetrics.observeSignals(namespace, name, judgement.signals);
     if (step.changed) {
       const observed = cr.status;
       cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };

@@ -167,7 +167,9 @@ function acceleratedCondition(reports: readonly ProviderReport[]): ConditionInpu
 
 function driftCondition(cr: ClinicalModel): ConditionInput {
   const d = cr.status?.drift;
-  const numbers = d?.psi !== undefined && d.ks ? `PSI ${d.psi}, KS D ${d.ks.statistic} (p ${d.ks.pValue}) over ${d.samples} predictions` : '';
+  const drivers = (d?.signals ?? []).map((s) => `${s.name} (PSI ${s.psi}, ${s.kind === 'labels' ? 'total variation' : 'KS D'} ${s.statistic}, p ${s.pValue})`);
+  const numbers = (d?.psi !== undefined && d.ks ? `PSI ${d.psi}, KS D ${d.ks.statistic} (p ${d.ks.pValue}) over ${d.samples} predictions` : '') +
+    (d?.features ? `, ${d.features} features tested` : '') + (drivers.length > 0 ? `; drifted: ${drivers.join(', ')}` : '');
   switch (d?.verdict) {
     case undefined:
       return { type: 'DriftDetected', status: 'Unknown', reason: 'NotChecked',

@@ -16,6 +16,7 @@ export const MODEL_MOUNT = '/models';
 export const KEYS_MOUNT = '/etc/clinops/keys';
 export const CARD_MOUNT = '/etc/clinops/card';
 export const AUDIT_MOUNT = '/var/log/clinops';
+export const REFERENCE_MOUNT = '/etc/clinops/reference';
 export const DRAIN_DELAY_MS = 5000;
 
 export interface DeploymentSettings {
@@ -106,6 +107,17 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     volumeMounts.push({ name: 'model-card', mountPath: CARD_MOUNT, readOnly: true });
     // Optional: a pod never waits for the card; the server shows the card once the file appears.
     volumes.push({ name: 'model-card', configMap: { name: modelCardName(name), optional: true } });
+  }
+  const mon = cr.spec.monitoring;
+  const refMap = mon?.reference?.configMapRef;
+  if (mon?.features && refMap) {
+    // The server bins each row by the reference's edges and keeps counts only (GET /v1/monitoring/features).
+    // Not optional: a declared per-feature check the pods cannot serve shows as a pod that does not start,
+    // naming the missing ConfigMap key, rather than as silence.
+    const key = mon.reference?.featuresKey ?? 'features.json';
+    env.push({ name: ENV.featureReferenceFile, value: `${REFERENCE_MOUNT}/features.json` });
+    volumeMounts.push({ name: 'feature-reference', mountPath: REFERENCE_MOUNT, readOnly: true });
+    volumes.push({ name: 'feature-reference', configMap: { name: refMap.name, items: [{ key, path: 'features.json' }] } });
   }
   if (serving.audit) {
     // One hash chain per pod: replicas sharing a claim never interleave records in one file.

@@ -22,7 +22,11 @@ export class FeatureCountsCollector {
     private readonly timeoutMs = 5000,
   ) {}
 
-  async collect(endpoints: readonly string[], skipHistory = false): Promise<CountsRead> {
+  /**
+   * Read every endpoint from its cursor. `bins`: the reference's binsDigest; a replica counting over
+   * other bins (started before the reference changed) is reported, not summed.
+   */
+  async collect(endpoints: readonly string[], skipHistory = false, bins?: string): Promise<CountsRead> {
     while (this.cursors.size > 1000) this.cursors.delete(this.cursors.keys().next().value as string);
     const result: CountsRead = { added: 0, dropped: false, errors: [] };
     await Promise.all(endpoints.map(async (base) => {
@@ -35,6 +39,12 @@ export class FeatureCountsCollector {
         };
         let r = await read(cursor?.seq ?? 0);
         if (cursor && r.epoch !== cursor.epoch) r = await read(0); // restarted: its numbering began again
+        if (!Array.isArray(r.features) || !r.features.every((f) => Array.isArray(f.counts) && f.counts.every((n) => Number.isInteger(n) && n >= 0))) {
+          throw new Error('the counts are not whole numbers per feature and bin');
+        }
+        if (bins !== undefined && r.bins !== bins) {
+          throw new Error(`counts over other bins (${r.bins}) than the reference's (${bins}): the pod started with an older feature reference; restart the model's pods`);
+        }
         this.cursors.set(base, { epoch: r.epoch, seq: r.seq });
         if (!cursor && skipHistory) return;
         result.added += this.add(r);
@@ -49,6 +59,11 @@ export class FeatureCountsCollector {
   /** The counts gathered so far per feature and bin (undefined before any), without removing them. */
   peek(): { names: readonly string[]; counts: readonly (readonly number[])[] } | undefined {
     return this.totals;
+  }
+
+  /** Whether any replica was read yet (a new collector knows nothing of what earlier checks judged). */
+  get started(): boolean {
+    return this.cursors.size > 0;
   }
 
   /** Forget the counts gathered so far (a judgement used them, or a new regime starts); cursors stay. */

@@ -6,8 +6,10 @@
 // status), so each prediction is judged once.
 import type { LabelledSample, WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel } from '../api/types.js';
+import { type FeatureReference, parseFeatureReference, parseLabelCounts } from '../drift/reference-files.js';
 import { parseSample } from '../drift/sample-file.js';
 import type { KubeClient } from '../kube/client.js';
+import { FeatureCountsCollector } from './counts-collector.js';
 import { WindowCollector } from './window-collector.js';
 
 /** What was read of one of a model's signals: all samples not yet judged, and what went wrong reading. */
@@ -30,23 +32,44 @@ export interface DriftInput {
   window?: SignalRead<WindowSample>;
   /** The labelled predictions; read when a performance baseline is declared. */
   feedback?: SignalRead<LabelledSample>;
+  /** The holdout's predicted-label counts (reference.labelsKey), or why they cannot be used. */
+  labels?: { counts: Record<string, number> } | { error: string };
+  /** Per-feature input drift (spec.monitoring.features): the reference's and the replicas' bin counts. */
+  features?: FeaturesRead | { error: string };
 }
 
-/** How many of the gathered samples a judgement used, to be dropped once its result is stored. */
+export interface FeaturesRead {
+  reference: FeatureReference;
+  /** The counts summed over replicas since they were last judged, per feature (the reference's order). */
+  counts?: readonly (readonly number[])[];
+  /** Predictions the counts cover. */
+  samples: number;
+  unreadable: string[];
+  dropped: boolean;
+}
+
+/** What a judgement used, to be dropped once its result is stored. */
 export interface Consumed {
   window: number;
   feedback: number;
+  /** The feature counts gathered so far. */
+  features: boolean;
 }
 
-interface Reference {
-  resourceVersion: string;
-  values: number[];
+/** A reference ConfigMap as read, and its keys as parsed, kept while its resourceVersion stays. */
+interface Parsed {
+  /** Name and resourceVersion. */
+  id: string;
+  where: string;
+  data: Record<string, string>;
+  byKey: Map<string, unknown>;
 }
 
 export class DriftGatherer {
   private readonly windows = new Map<string, WindowCollector<WindowSample>>();
   private readonly feedback = new Map<string, WindowCollector<LabelledSample>>();
-  private readonly references = new Map<string, Reference>();
+  private readonly counts = new Map<string, FeatureCountsCollector>();
+  private readonly references = new Map<string, Parsed>();
   /** When each model was last checked by this process (the status may not show it yet). */
   private readonly lastChecks = new Map<string, number>();
 
@@ -68,11 +91,31 @@ export class DriftGatherer {
     const notBefore = covered.length > 0 ? Math.max(...covered) : undefined;
     const input: DriftInput = { now, replicas: endpoints.length };
 
-    if (mon.reference?.configMapRef) {
+    const ref = mon.reference;
+    if (ref?.configMapRef) {
+      let cm: Parsed | { error: string };
       try {
-        input.reference = { values: await this.reference(key, cr) };
+        cm = await this.referenceMap(key, cr);
       } catch (err) {
-        input.reference = { error: (err as Error).message };
+        cm = { error: (err as Error).message };
+      }
+      const attempt = <T>(dataKey: string, variant: string, parse: (text: string, where: string) => T): T | { error: string } => {
+        if ('error' in cm) return cm;
+        try {
+          return parsedKey(cm, dataKey, variant, parse);
+        } catch (err) {
+          return { error: (err as Error).message };
+        }
+      };
+      const values = attempt(ref.configMapRef.key ?? 'reference.json', '', parseSample);
+      input.reference = 'error' in values ? values : { values };
+      if (ref.labelsKey) {
+        input.labels = attempt(ref.labelsKey, '', (text, where) => ({ counts: parseLabelCounts(text, where) }));
+      }
+      if (mon.features) {
+        const names = mon.features;
+        const reference = attempt(ref.featuresKey ?? 'features.json', names.join('\n'), (text, where) => parseFeatureReference(text, where, names));
+        input.features = 'error' in reference ? reference : { reference, samples: 0, unreadable: [], dropped: false };
       }
     }
     const read = async <T extends { seq: number; time: string }>(c: WindowCollector<T>): Promise<SignalRead<T>> => {
@@ -81,6 +124,19 @@ export class DriftGatherer {
     };
     if (input.reference && 'values' in input.reference) {
       input.window = await read(this.collector(this.windows, key, '/v1/monitoring/window'));
+      if (input.features && 'reference' in input.features) {
+        let c = this.counts.get(key);
+        if (!c) this.counts.set(key, (c = new FeatureCountsCollector(this.fetchFn)));
+        // Counts cannot be split by time: a process new to a model skips what its replicas counted before.
+        const r = await c.collect(endpoints, !c.started && notBefore !== undefined, input.features.reference.bins);
+        const totals = c.peek();
+        Object.assign(input.features, {
+          counts: totals?.counts,
+          samples: totals?.counts[0]?.reduce((a, b) => a + b, 0) ?? 0,
+          unreadable: r.errors,
+          dropped: r.dropped,
+        });
+      }
     }
     if (Object.values(mon.performance?.baseline ?? {}).some((v) => v !== undefined)) {
       input.feedback = await read(this.collector(this.feedback, key, '/v1/monitoring/feedback'));
@@ -92,18 +148,21 @@ export class DriftGatherer {
   commit(key: string, consumed: Consumed): void {
     if (consumed.window > 0) this.windows.get(key)?.drop(consumed.window);
     if (consumed.feedback > 0) this.feedback.get(key)?.drop(consumed.feedback);
+    if (consumed.features) this.counts.get(key)?.clear();
   }
 
   /** Forget the predictions gathered so far (the model changed level: a new regime starts). */
   reset(key: string): void {
     this.windows.get(key)?.clear();
     this.feedback.get(key)?.clear();
+    this.counts.get(key)?.clear();
   }
 
   /** Forget a deleted model. */
   forget(key: string): void {
     this.windows.delete(key);
     this.feedback.delete(key);
+    this.counts.delete(key);
     this.references.delete(key);
     this.lastChecks.delete(key);
   }
@@ -117,24 +176,34 @@ export class DriftGatherer {
     return c;
   }
 
-  /** The reference values from the model's ConfigMap, re-parsed only when the ConfigMap changed. */
-  private async reference(key: string, cr: ClinicalModel): Promise<number[]> {
+  /** The model's reference ConfigMap: its keys' parsed values are kept while its resourceVersion stays. */
+  private async referenceMap(key: string, cr: ClinicalModel): Promise<Parsed> {
     const ref = cr.spec.monitoring!.reference!.configMapRef!;
     const namespace = cr.metadata.namespace ?? 'default';
-    const dataKey = ref.key ?? 'reference.json';
-    const where = `ConfigMap ${namespace}/${ref.name} key ${dataKey}`;
-    const cm = await this.client.get<{ metadata: { resourceVersion: string }; data?: Record<string, string> }>(
+    const where = `reference ConfigMap ${namespace}/${ref.name}`;
+    const cm = await this.client.get<{ metadata: { name: string; resourceVersion: string }; data?: Record<string, string> }>(
       { group: '', version: 'v1', plural: 'configmaps', namespace, name: ref.name },
     ).catch((err: unknown) => {
-      throw new Error(`reference ${where} cannot be read: ${(err as Error).message}`);
+      throw new Error(`${where} cannot be read: ${(err as Error).message}`);
     });
-    if (!cm) throw new Error(`reference ${where}: the ConfigMap does not exist`);
+    if (!cm) throw new Error(`${where} does not exist`);
     const cached = this.references.get(key);
-    if (cached && cached.resourceVersion === cm.metadata.resourceVersion) return cached.values;
-    const text = cm.data?.[dataKey];
-    if (text === undefined) throw new Error(`reference ${where}: the key does not exist`);
-    const values = parseSample(text, `reference ${where}`);
-    this.references.set(key, { resourceVersion: cm.metadata.resourceVersion, values });
-    return values;
+    const id = `${ref.name} ${cm.metadata.resourceVersion}`;
+    if (cached?.id === id) return cached;
+    const fresh: Parsed = { id, where, data: cm.data ?? {}, byKey: new Map() };
+    this.references.set(key, fresh);
+    return fresh;
   }
+}
+
+/** One key of a reference ConfigMap, parsed once per ConfigMap version (and, for features, per list of names). */
+function parsedKey<T>(cm: Parsed, dataKey: string, variant: string, parse: (text: string, where: string) => T): T {
+  const id = `${dataKey}\n${variant}`;
+  if (cm.byKey.has(id)) return cm.byKey.get(id) as T;
+  const where = `${cm.where} key ${dataKey}`;
+  const text = cm.data[dataKey];
+  if (text === undefined) throw new Error(`${where}: the key does not exist`);
+  const value = parse(text, where);
+  cm.byKey.set(id, value);
+  return value;
 }

@@ -2,6 +2,7 @@
 // the leader-election tests) do not collide.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DriftStatus } from '../api/types.js';
+import type { SignalJudgement } from '../drift/signals.js';
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -50,6 +51,13 @@ export class DriftMetrics {
   private readonly ksStatistic: Gauge<'namespace' | 'model'>;
   private readonly ksPValue: Gauge<'namespace' | 'model'>;
   private readonly level: Gauge<'namespace' | 'model'>;
+  private readonly signalPsi: Gauge<'namespace' | 'model' | 'signal'>;
+  private readonly signalEffect: Gauge<'namespace' | 'model' | 'signal'>;
+  private readonly signalPValue: Gauge<'namespace' | 'model' | 'signal'>;
+  private readonly signalDrifted: Gauge<'namespace' | 'model' | 'signal'>;
+  private readonly signalGauges: Array<Gauge<'namespace' | 'model' | 'signal'>>;
+  /** The signals each model has series for. */
+  private readonly signals = new Map<string, Set<string>>();
 
   constructor(registry: Registry) {
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['namespace', 'model'] as const, registers: [registry] });
@@ -57,6 +65,14 @@ export class DriftMetrics {
     this.ksStatistic = gauge('clinops_drift_ks_statistic', 'Two-sample Kolmogorov–Smirnov statistic D of the last drift check that had enough predictions.');
     this.ksPValue = gauge('clinops_drift_ks_pvalue', 'Two-sided KS p-value of the last drift check that had enough predictions.');
     this.level = gauge('clinops_escalation_level', 'Current escalation level of the model (0 none, 1 alert, 2 paused, 3 shut down).');
+    const signalGauge = (name: string, help: string) =>
+      new Gauge({ name, help, labelNames: ['namespace', 'model', 'signal'] as const, registers: [registry] });
+    this.signalPsi = signalGauge('clinops_drift_signal_psi', 'PSI of each drift signal (confidence, labels, each declared input feature) in the last check that had enough predictions.');
+    this.signalEffect = signalGauge('clinops_drift_signal_statistic',
+      'Effect size of each drift signal: KS D (for a feature, the lower bound its bins give) or, for labels, the total variation distance.');
+    this.signalPValue = signalGauge('clinops_drift_signal_pvalue', 'p-value of each drift signal (features: Benjamini–Hochberg adjusted across features).');
+    this.signalDrifted = signalGauge('clinops_drift_signal_verdict', 'Verdict of each drift signal: 0 no drift, 1 moderate, 2 significant.');
+    this.signalGauges = [this.signalPsi, this.signalEffect, this.signalPValue, this.signalDrifted];
   }
 
   observe(namespace: string, model: string, drift: DriftStatus | undefined, level: number): void {
@@ -69,7 +85,32 @@ export class DriftMetrics {
     }
   }
 
+  /**
+   * Every signal of a check that had enough predictions, by `signal`: confidence, labels, or a feature
+   * the ClinicalModel declares (so the label's values are bounded by the spec). Series of signals the
+   * check no longer has (a feature removed from the spec) are removed.
+   */
+  observeSignals(namespace: string, model: string, signals: readonly SignalJudgement[]): void {
+    const key = `${namespace}/${model}`;
+    const now = new Set(signals.map((s) => s.signal));
+    for (const old of this.signals.get(key) ?? []) {
+      if (!now.has(old)) for (const g of this.signalGauges) g.remove({ namespace, model, signal: old });
+    }
+    this.signals.set(key, now);
+    for (const s of signals) {
+      const labels = { namespace, model, signal: s.signal };
+      this.signalPsi.set(labels, s.psi);
+      this.signalEffect.set(labels, s.effect);
+      this.signalPValue.set(labels, s.adjustedP);
+      this.signalDrifted.set(labels, s.verdict === 'Significant' ? 2 : s.verdict === 'Moderate' ? 1 : 0);
+    }
+  }
+
   forget(namespace: string, model: string): void {
     for (const g of [this.psi, this.ksStatistic, this.ksPValue, this.level]) g.remove({ namespace, model });
+    for (const signal of this.signals.get(`${namespace}/${model}`) ?? []) {
+      for (const g of this.signalGauges) g.remove({ namespace, model, signal });
+    }
+    this.signals.delete(`${namespace}/${model}`);
   }
 }

@@ -47,6 +47,14 @@ describe('validation', () => {
       "set GPUs with serving.gpu.count, not resources.limits['nvidia.com/gpu']"],
     ['no labels', (s: any) => { s.model.labels = []; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.model.labels: Invalid value: 0: spec.model.labels in body should have at least 1 items'],
+    ['features without a reference ConfigMap', (s: any) => { s.monitoring = { features: ['lactate'] }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.monitoring.features: Invalid value: "object": features need reference.configMapRef'],
+    ['a feature named twice', (s: any) => { s.monitoring = { reference: { configMapRef: { name: 'r' } }, features: ['lactate', 'lactate'] }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.monitoring.features[1]: Duplicate value: "lactate"'],
+    ['a feature name with a space in it', (s: any) => { s.monitoring = { reference: { configMapRef: { name: 'r' } }, features: ['mean radius'] }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.monitoring.features[0]: Invalid value: "mean radius": spec.monitoring.features[0] in body should match'],
+    ['a labels key without a reference ConfigMap', (s: any) => { s.monitoring = { reference: { labelsKey: 'labels.json' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.monitoring.reference.labelsKey: Invalid value: "object": labelsKey names a key of reference.configMapRef'],
   ])('rejects %s', async (_what, patch, message) => {
     const stderr = await kubectlFails(['apply', '-f', '-'], withSpec('bad', patch));
     expect(stderr).toContain('The ClinicalModel "bad" is invalid');

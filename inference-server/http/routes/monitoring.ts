@@ -36,7 +36,7 @@ export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' |
         if (!f) throw fail('noFeatureReference');
         const { counts, dropped } = f.after(parseCount(ctx.query, 'after', 0));
         const json: FeatureCountsResponse = {
-          model, epoch: d.epoch, seq: d.window.lastSeq, dropped, capacity: f.capacity,
+          model, epoch: d.epoch, seq: d.window.lastSeq, bins: f.digest, dropped, capacity: f.capacity,
           features: f.reference.features.map((x, i) => ({ name: x.name, counts: counts[i]! })),
         };
         return { json };

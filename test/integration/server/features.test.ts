@@ -21,7 +21,14 @@ async function referenceFile(): Promise<{ file: string; edges: number[][] }> {
   writeFileSync(join(dir, 'holdout.json'), JSON.stringify(mlpInputs(11, 2000)));
   const file = join(dir, 'features.json');
   await promisify(execFile)(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'reference', '--model', testModels().mlp!.path,
-    '--holdout', join(dir, 'holdout.json'), '--out', join(dir, 'confidence.json'), '--features', names.join(','), '--features-out', file, '--bins', '10']);
+    '--holdout', join(dir, 'holdout.json'), '--out', join(dir, 'confidence.json'), '--features', names.join(','), '--features-out', file, '--bins', '10',
+    '--labels', 'No sepsis,Sepsis', '--labels-out', join(dir, 'labels.json')]);
+  // The label reference: how often each label was the top one, over every holdout row.
+  const labels = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as Record<string, number>;
+  expect(Object.keys(labels)).toEqual(['No sepsis', 'Sepsis']);
+  expect(labels['No sepsis']! + labels.Sepsis!).toBe(2000);
+  const confidences = JSON.parse(readFileSync(join(dir, 'confidence.json'), 'utf8')) as number[];
+  expect(confidences).toHaveLength(2000);
   const ref = JSON.parse(readFileSync(file, 'utf8')) as { features: Array<{ name: string; edges: number[]; counts: number[] }> };
   expect(ref.features.map((f) => f.name)).toEqual(names);
   ref.features.forEach((f) => expect(f.counts.reduce((a, b) => a + b, 0)).toBe(2000));
@@ -112,6 +119,13 @@ it('the operator\'s collector sums the counts of every replica once, from where 
     expect(await fresh.collect([a.url, b.url], true)).toMatchObject({ added: 0 });
     await predict(b, 2, 4);
     expect(await fresh.collect([a.url, b.url], true)).toMatchObject({ added: 2 });
+
+    // A replica counting over other bins than the operator's reference (started before it changed) is named, not summed.
+    const other = new FeatureCountsCollector();
+    const wrong = await other.collect([a.url], false, '0123456789abcdef');
+    expect(wrong.added).toBe(0);
+    expect(wrong.errors[0]).toMatch(/counts over other bins \([0-9a-f]{16}\) than the reference's \(0123456789abcdef\): the pod started with an older feature reference; restart the model's pods/);
+    expect(other.peek()).toBeUndefined();
 
     // A restarted replica at the same address is read from its new start.
     const port = new URL(b.url).port;

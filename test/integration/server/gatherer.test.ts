@@ -1,10 +1,15 @@
 // Gathering for drift checks against real inference servers and a real API server: the window
 // collector counts every prediction once across reads and replicas, reads a restarted server from its
 // new start and reports overflow; the gatherer reads the reference ConfigMap, accumulates predictions
-// until a judgement commits them, and a new process skips what earlier checks covered.
+// until a judgement commits them, and a new process skips what earlier checks covered; with declared
+// features, the feature and label references from the same ConfigMap and the replicas' bin counts.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, jest } from '@jest/globals';
+import { featureReference } from '../../../cli/drift.js';
 import type { ClinicalModel } from '../../../operator/api/types.js';
-import { DriftGatherer } from '../../../operator/monitoring/gatherer.js';
+import { DriftGatherer, type FeaturesRead } from '../../../operator/monitoring/gatherer.js';
 import { WindowCollector } from '../../../operator/monitoring/window-collector.js';
 import { adminClient, deleteNamespaces, kubectl, newNamespace } from '../support.js';
 import { post, type Served, serve } from './support.js';
@@ -81,7 +86,7 @@ it('gathers the reference and every replica\'s predictions, keeps them until a j
     // Not committed (too few for a verdict, say): the next check sees them again, with the new ones.
     await predict(a, 4);
     expect((await g.gather(key, cr(), [a.url, b.url], Date.now())).window!.samples).toHaveLength(9);
-    g.commit(key, { window: 9, feedback: 0 });
+    g.commit(key, { window: 9, feedback: 0, features: false });
     expect((await g.gather(key, cr(), [a.url, b.url], Date.now())).window!.samples).toHaveLength(0);
     expect(g.lastCheck(key)).toBeGreaterThan(0);
 
@@ -106,8 +111,52 @@ it('gathers the reference and every replica\'s predictions, keeps them until a j
     expect((await g.gather(key, cr(), [a.url], Date.now())).reference).toEqual({ values: [0.5] });
     await kubectl(['-n', ns, 'delete', 'configmap', 'ref']);
     const gone = await g.gather(key, cr(), [a.url], Date.now());
-    expect(gone.reference).toEqual({ error: `reference ConfigMap ${ns}/ref key reference.json: the ConfigMap does not exist` });
+    expect(gone.reference).toEqual({ error: `reference ConfigMap ${ns}/ref does not exist` });
     expect(gone.window).toBeUndefined();
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+it('gathers the feature and label references from the same ConfigMap and the replicas\' bin counts, summed until committed', async () => {
+  const ns = await newNamespace('gather-features');
+  const names = ['heart_rate', 'resp_rate', 'temperature', 'map', 'lactate', 'wbc', 'creatinine', 'spo2'];
+  const rows = Array.from({ length: 400 }, (_, i) => names.map((_, j) => ((i * (j + 3)) % 97) / 50 - 1));
+  const reference = featureReference(rows, names, 10);
+  const dir = mkdtempSync(join(tmpdir(), 'clinops-gather-'));
+  writeFileSync(join(dir, 'features.json'), JSON.stringify(reference));
+  await kubectl(['-n', ns, 'create', 'configmap', 'ref', '--from-literal=confidence.json=[0.6, 0.7, 0.8, 0.9]',
+    `--from-file=features.json=${join(dir, 'features.json')}`, '--from-literal=labels.json={"No sepsis": 90, "Sepsis": 10}']);
+  const cr = (features = names): ClinicalModel => ({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'sepsis', namespace: ns },
+    spec: { model: { uri: 'pvc://c/m.onnx', sha256: 'a'.repeat(64), version: '1', labels: ['No sepsis', 'Sepsis'] },
+      monitoring: { features, reference: { configMapRef: { name: 'ref', key: 'confidence.json' }, labelsKey: 'labels.json' } } },
+  });
+  const a = await serve({ args: ['--feature-reference', join(dir, 'features.json')] });
+  const b = await serve({ args: ['--feature-reference', join(dir, 'features.json')] });
+  try {
+    const g = new DriftGatherer(adminClient());
+    const key = `${ns}/sepsis`;
+    await predict(a, 3);
+    await predict(b, 4);
+    const first = await g.gather(key, cr(), [a.url, b.url], Date.now());
+    expect(first.labels).toEqual({ counts: { 'No sepsis': 90, Sepsis: 10 } });
+    const f = first.features as FeaturesRead;
+    expect(f.reference).toMatchObject({ names, counts: reference.features.map((x) => x.counts) });
+    expect(f.samples).toBe(7);
+    expect(f.counts!.map((c) => c.reduce((x, y) => x + y, 0))).toEqual(names.map(() => 7));
+    expect(f.unreadable).toEqual([]);
+    // Not committed: the next read adds to them; committed: gone.
+    await predict(a, 2);
+    expect(((await g.gather(key, cr(), [a.url, b.url], Date.now())).features as FeaturesRead).samples).toBe(9);
+    g.commit(key, { window: 9, feedback: 0, features: true });
+    expect(((await g.gather(key, cr(), [a.url, b.url], Date.now())).features as FeaturesRead).samples).toBe(0);
+
+    // A spec whose features are not the reference's is told so, and the rest is still gathered.
+    const wrong = await g.gather(key, cr(['lactate']), [a.url], Date.now());
+    expect(wrong.features).toEqual({ error: `reference ConfigMap ${ns}/ref key features.json: the reference's features are [${names.join(', ')}], spec.monitoring.features is [lactate]; they must match, in input order` });
+    expect(wrong.window).toBeDefined();
   } finally {
     await a.stop();
     await b.stop();

@@ -24,6 +24,8 @@ export interface Served {
 
 export interface ServeOptions {
   model?: 'mlp' | 'cnn-small';
+  /** A model file of the test's own instead of a generated one. */
+  file?: { path: string; sha256: string; name: string; labels: string[] };
   sha256?: string;
   args?: string[];
   env?: Record<string, string>;
@@ -32,10 +34,11 @@ export interface ServeOptions {
 }
 
 export async function serve(opts: ServeOptions = {}): Promise<Served> {
-  const m = testModels()[opts.model ?? 'mlp']!;
-  const labels = opts.model === 'cnn-small' ? '["Normal","Pneumonia"]' : '["No sepsis","Sepsis"]';
+  const m = opts.file ?? testModels()[opts.model ?? 'mlp']!;
+  const labels = opts.file ? JSON.stringify(opts.file.labels) : opts.model === 'cnn-small' ? '["Normal","Pneumonia"]' : '["No sepsis","Sepsis"]';
+  const name = opts.file?.name ?? (opts.model === 'cnn-small' ? 'pneumonia-cxr' : 'sepsis');
   const proc = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve',
-    '--model', m.path, '--name', opts.model === 'cnn-small' ? 'pneumonia-cxr' : 'sepsis', '--model-version', '1.0.0',
+    '--model', m.path, '--name', name, '--model-version', '1.0.0',
     '--sha256', opts.sha256 ?? m.sha256, '--labels', labels, '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])],
   { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...opts.env } });
   const logs: string[] = [];

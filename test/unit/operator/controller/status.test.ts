@@ -78,6 +78,10 @@ describe('computeStatus', () => {
     const paused = computeStatus({ cr, deployment: deployment(0, 0), pods: [], now: NOW });
     expect(paused.phase).toBe('Paused');
     expect(cond(paused, 'Ready')).toMatchObject({ status: 'False', reason: 'Paused', message: expect.stringContaining('significant drift') });
+    cr.status = { drift: { lastCheckTime: NOW, samples: 400, verdict: 'Moderate', psi: 0.02, ks: { statistic: 0.03, pValue: 0.6 }, features: 8,
+      signals: [{ name: 'lactate', kind: 'feature', verdict: 'Moderate', psi: 0.14, statistic: 0.11, pValue: 0.0002 }] } };
+    expect(cond(computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW }), 'DriftDetected')).toMatchObject({
+      reason: 'ModerateDrift', message: 'PSI 0.02, KS D 0.03 (p 0.6) over 400 predictions, 8 features tested; drifted: lactate (PSI 0.14, KS D 0.11, p 0.0002); investigate' });
     cr.status = { escalation: { level: 3, reason: 'patient-safety event INC-1' } };
     expect(computeStatus({ cr, deployment: deployment(0, 0), pods: [], now: NOW }).phase).toBe('ShutDown');
     cr.status = { escalation: { level: 1 } };
@@ -101,6 +105,10 @@ describe('computeStatus', () => {
     const t = computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW });
     expect(cond(t, 'DriftDetected')).toMatchObject({ status: 'Unknown', reason: 'InsufficientData', message: '12 of 200 predictions needed' });
     expect(cond(t, 'Escalated')).toMatchObject({ status: 'False', message: 'last acknowledged by dr-lee' });
+    cr.status = { drift: { lastCheckTime: NOW, samples: 400, verdict: 'Moderate', psi: 0.02, ks: { statistic: 0.03, pValue: 0.6 }, features: 8,
+      signals: [{ name: 'lactate', kind: 'feature', verdict: 'Moderate', psi: 0.14, statistic: 0.11, pValue: 0.0002 }] } };
+    expect(cond(computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW }), 'DriftDetected')).toMatchObject({
+      reason: 'ModerateDrift', message: 'PSI 0.02, KS D 0.03 (p 0.6) over 400 predictions, 8 features tested; drifted: lactate (PSI 0.14, KS D 0.11, p 0.0002); investigate' });
     cr.status = { escalation: { level: 3, reason: 'patient-safety event INC-1' } };
     expect(cond(computeStatus({ cr, deployment: deployment(0, 0), pods: [], now: NOW }), 'Escalated')?.message).toContain('deploy a new model version');
   });

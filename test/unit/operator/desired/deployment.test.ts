@@ -139,6 +139,18 @@ describe('desiredDeployment', () => {
     expect(spec.securityContext).toMatchObject({ fsGroup: 65532, runAsNonRoot: true });
   });
 
+  it('mounts the feature reference from the reference ConfigMap when the model declares its features', () => {
+    const monitoring = { reference: { configMapRef: { name: 'sepsis-ref', key: 'confidence.json' }, featuresKey: 'features-v2.json' }, features: ['heart_rate', 'lactate'] };
+    const spec = podSpec(desiredDeployment(clinicalModel({ monitoring }), settings));
+    expect(spec.volumes).toContainEqual({ name: 'feature-reference', configMap: { name: 'sepsis-ref', items: [{ key: 'features-v2.json', path: 'features.json' }] } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'feature-reference', mountPath: '/etc/clinops/reference', readOnly: true });
+    expect(spec.containers[0].env).toContainEqual({ name: 'CLINOPS_FEATURE_REFERENCE_FILE', value: '/etc/clinops/reference/features.json' });
+    // Without declared features the pod reads no reference: the operator alone reads the confidences.
+    const plain = podSpec(desiredDeployment(clinicalModel({ monitoring: { reference: monitoring.reference } }), settings));
+    expect(plain.volumes.map((v: { name: string }) => v.name)).not.toContain('feature-reference');
+    expect(plain.containers[0].env.map((e: { name: string }) => e.name)).not.toContain('CLINOPS_FEATURE_REFERENCE_FILE');
+  });
+
   it('is deterministic: the same input gives the same object', () => {
     expect(JSON.stringify(desiredDeployment(clinicalModel(), settings))).toBe(JSON.stringify(desiredDeployment(clinicalModel(), settings)));
   });

@@ -23,7 +23,7 @@ describe('judge', () => {
     expect(j.drift).toMatchObject({ verdict: 'NoDrift', samples: 300, replicasRead: 1, lastCheckTime: '2026-11-21T12:00:00Z' });
     expect(j.drift.message).toBeUndefined();
     expect(j.findings?.driftLevel).toBe(0);
-    expect(j.consumed).toEqual({ window: 300, feedback: 0 });
+    expect(j.consumed).toEqual({ window: 300, feedback: 0, features: false });
   });
 
   it('finds significant drift when the confidences fall, with the numbers in the summary', () => {
@@ -50,7 +50,7 @@ describe('judge', () => {
     const j = judge(withReference(spread(60, 0.5, 1)), model);
     expect(j.drift).toMatchObject({ verdict: 'InsufficientData', samples: 60, message: '60 of 100 predictions needed' });
     expect(j.findings).toBeUndefined();
-    expect(j.consumed).toEqual({ window: 0, feedback: 0 });
+    expect(j.consumed).toEqual({ window: 0, feedback: 0, features: false });
   });
 
   it('says what is missing when the reference cannot be used, or nothing is configured', () => {
@@ -85,9 +85,77 @@ describe('judge', () => {
     expect(j.findings).toMatchObject({ dipLevel: 2, dip: 0.333333 });
     expect(j.findings?.driftLevel).toBeUndefined();
     expect(j.findings?.summary).toBe('performance dip 33.3%: sensitivity 0.6 (baseline 0.9), specificity 1 (baseline 0.9) over 100 labelled predictions');
-    expect(j.consumed).toEqual({ window: 0, feedback: 100 });
+    expect(j.consumed).toEqual({ window: 0, feedback: 100, features: false });
     const thin = judge({ now: NOW, replicas: 1, feedback: read(labelled.slice(0, 10)) }, sepsis);
     expect(thin.findings).toBeUndefined();
     expect(thin.drift.message).toBe('10 of 50 labelled predictions needed for performance');
+  });
+
+  describe('with input features and predicted labels', () => {
+    const names = ['heart_rate', 'lactate', 'wbc'];
+    const features = clinicalModel({
+      model: { ...clinicalModel().spec.model, labels: ['No sepsis', 'Sepsis'] },
+      monitoring: { minSamples: 100, features: names, reference: { configMapRef: { name: 'ref' }, labelsKey: 'labels.json' } },
+    });
+    const uniformCounts = (n: number) => new Array<number>(100).fill(n / 100);
+    /** Counts of n values uniform on [0, 1) shifted by `shift`, over the reference's 100 equal bins of [0, 1). */
+    const shifted = (n: number, shift: number) => {
+      const c = new Array<number>(100).fill(0);
+      for (let i = 0; i < n; i++) c[Math.min(99, Math.max(0, Math.floor(((i + 0.5) / n + shift) * 100)))]! += 1;
+      return c;
+    };
+    /** n values on [0, 1) with a quarter more mass above the median, a quarter less below: KS D 0.125, PSI 0.06. */
+    const tilted = (n: number) => Array.from({ length: 100 }, (_, b) => (n / 100) * (b < 50 ? 0.75 : 1.25));
+    const sepsisWindow = (n: number, sepsis: number) => window(spread(n, 0.5, 1)).map((x, i) => ({ ...x, label: i < sepsis ? 'Sepsis' : 'No sepsis' }));
+    const input = (counts: number[][], labels = { 'No sepsis': 900, Sepsis: 100 }, n = 1000, sepsis = 100): DriftInput => ({
+      now: NOW, replicas: 1, reference: { values: spread(1000, 0.5, 1) }, window: read(sepsisWindow(n, sepsis)),
+      labels: { counts: labels },
+      features: { reference: { names, counts: names.map(() => uniformCounts(2000)), bins: 'b' }, counts, samples: n, unreadable: [], dropped: false },
+    });
+
+    it('names the one shifted feature while the confidences and labels stay put, and says so in status', () => {
+      const j = judge(input([shifted(1000, 0), tilted(2000), shifted(1000, 0)]), features);
+      expect(j.drift.verdict).toBe('Moderate');
+      expect(j.drift.features).toBe(3);
+      expect(j.drift.signals).toEqual([{ name: 'lactate', kind: 'feature', verdict: 'Moderate', psi: expect.any(Number), statistic: expect.any(Number), pValue: expect.any(Number) }]);
+      // PSI over ten groups: 5 × (0.025 ln(1/0.75) + 0.025 ln 1.25) = 0.0638532; D at the median, 0.125.
+      expect(j.drift.signals![0]).toMatchObject({ psi: 0.0638532, statistic: 0.125 });
+      expect(j.findings).toMatchObject({ driftLevel: 1 });
+      expect(j.findings!.summary).toMatch(/^moderate drift in lactate: lactate PSI [\d.]+, KS D ≥ [\d.]+ \(p [\d.e-]+, adjusted across features\); confidence PSI [\d.]+, KS D [\d.]+ \(p [\d.e-]+\) over 1000 predictions$/);
+      expect(j.consumed).toEqual({ window: 1000, feedback: 0, features: true });
+      // Every signal is there for the metrics: confidence, labels and each feature.
+      expect(j.signals!.map((s) => s.signal)).toEqual(['confidence', 'labels', ...names]);
+    });
+
+    it('does not call a trivial feature shift over many predictions drift', () => {
+      const big = (shift: number) => shifted(40_000, shift);
+      const j = judge({ ...input([big(0), big(0.03), big(0)], { 'No sepsis': 900, Sepsis: 100 }, 1000),
+        features: { reference: { names, counts: names.map(() => uniformCounts(40_000)), bins: 'b' }, counts: [big(0), big(0.03), big(0)], samples: 40_000, unreadable: [], dropped: false } }, features);
+      const lactate = j.signals!.find((s) => s.signal === 'lactate')!;
+      expect(lactate.adjustedP).toBeLessThan(1e-6);
+      expect(lactate.effect).toBeLessThan(0.1);
+      expect(j.drift.verdict).toBe('NoDrift');
+      expect(j.drift.signals).toBeUndefined();
+    });
+
+    it('tests the predicted labels against the reference\'s, beside the confidence and the features', () => {
+      // Sepsis predicted for 40% of patients against 10% on the holdout.
+      const j = judge(input(names.map(() => shifted(1000, 0)), { 'No sepsis': 900, Sepsis: 100 }, 1000, 400), features);
+      expect(j.drift.signals?.map((s) => [s.name, s.kind])).toEqual([['labels', 'labels']]);
+      expect(j.drift.signals![0]!.statistic).toBeCloseTo(0.3, 6);
+      expect(j.drift.verdict).toBe('Significant');
+      expect(j.findings!.summary).toContain('labels PSI');
+    });
+
+    it('says why features were not judged, and judges the rest', () => {
+      const few = judge({ ...input([]), features: { reference: { names, counts: [], bins: 'b' }, samples: 40, unreadable: ['http://10.0.0.9:8080: HTTP 404'], dropped: false } }, features);
+      expect(few.drift.verdict).toBe('NoDrift');
+      expect(few.drift.features).toBeUndefined();
+      expect(few.drift.message).toBe('feature counts unreadable: http://10.0.0.9:8080: HTTP 404; 40 of 100 predictions with feature counts needed');
+      expect(few.consumed.features).toBe(false);
+      const broken = judge({ ...input([]), features: { error: 'reference ConfigMap radiology/ref key features.json: the key does not exist' }, labels: { error: 'labels broken' } }, features);
+      expect(broken.drift.message).toBe('labels broken; reference ConfigMap radiology/ref key features.json: the key does not exist');
+      expect(broken.signals!.map((s) => s.signal)).toEqual(['confidence']);
+    });
   });
 });

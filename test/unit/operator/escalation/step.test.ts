@@ -18,7 +18,7 @@ function checkOf(drift: DriftStatus, level?: 0 | 1 | 2): Judgement {
   return {
     drift,
     findings: level === undefined ? undefined : { driftLevel: level, psi: drift.psi, ksPValue: drift.ks?.pValue, summary: `${drift.verdict} drift` },
-    consumed: { window: drift.samples ?? 0, feedback: 0 },
+    consumed: { window: drift.samples ?? 0, feedback: 0, features: false },
   };
 }
 
