@@ -2,6 +2,7 @@
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
 import { binOf } from '../contract/bins.js';
 import { parseFeatureReference } from '../contract/feature-reference.js';
+import { IMAGE_SUMMARIES, imageSummaries } from '../contract/image-summaries.js';
 import { probabilityOutput, specFromMetadata } from '../inference-server/model/signature.js';
 import { quantileLinearSorted } from '../operator/statistics/quantile-linear.js';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -163,6 +164,25 @@ export async function buildFeatureReference(holdoutPath: string, names: readonly
     }
   });
   await writeFile(outPath, JSON.stringify(featureReference(rows as number[][], names, bins)) + '\n');
+}
+
+/**
+ * `clinops reference --image-summaries`: the per-image summaries (contract/image-summaries.ts) of a
+ * holdout of images as the model takes them (each [channels][height][width]), as a feature reference.
+ */
+export async function buildImageSummaryReference(holdoutPath: string, bins: number, outPath: string): Promise<void> {
+  const images = JSON.parse(await readText(holdoutPath)) as unknown;
+  if (!Array.isArray(images) || images.length === 0) throw new Error(`${holdoutPath}: expected a non-empty JSON array of instances`);
+  const rows = images.map((img, i) => {
+    const dims = [img, img?.[0], img?.[0]?.[0]].map((a) => (Array.isArray(a) ? a.length : 0));
+    const flat = Array.isArray(img) ? (img.flat(2) as unknown[]) : [];
+    if (dims.includes(0) || flat.length !== dims[0]! * dims[1]! * dims[2]! || flat.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+      throw new Error(`${holdoutPath}: instance ${i} must be an image [channels][height][width] of finite numbers`);
+    }
+    const s = imageSummaries(flat as number[], 0, dims[0]!, dims[1]!, dims[2]!);
+    return IMAGE_SUMMARIES.map((k) => s[k]);
+  });
+  await writeFile(outPath, JSON.stringify(featureReference(rows, IMAGE_SUMMARIES, bins)) + '\n');
 }
 
 export interface FeatureDriftReport {

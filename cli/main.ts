@@ -145,13 +145,16 @@ program
   .option('--out <file>', 'where to write the JSON array (default: stdout)')
   .option('--features <names>', 'tabular models: the input columns\' names, comma-separated, in order; with --features-out')
   .option('--features-out <file>', 'where to write the per-feature reference (bin edges and counts) that clinops serve --feature-reference reads')
+  .option('--image-summaries', 'image models: with --features-out, the reference of per-image summaries (image_mean, image_std, image_gradient, image_clipped) instead of input columns')
   .option('--bins <n>', 'bins per feature for --features-out', number('--bins', 2, 1001, true), 100)
   .option('--labels <names>', 'the model\'s labels, comma-separated, in output order; with --labels-out')
   .option('--labels-out <file>', 'where to write how often the model predicted each label on the holdout (the label-shift reference)')
-  .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; bins: number; labels?: string; labelsOut?: string }) => {
-    const { buildFeatureReference, buildReference, labelReference } = await import('./drift.js');
+  .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; imageSummaries?: boolean; bins: number; labels?: string; labelsOut?: string }) => {
+    const { buildFeatureReference, buildImageSummaryReference, buildReference, labelReference } = await import('./drift.js');
     try {
-      if ((o.features === undefined) !== (o.featuresOut === undefined)) throw new Error('--features and --features-out go together');
+      if (o.imageSummaries && o.features !== undefined) throw new Error('--image-summaries names its own features: leave out --features');
+      if (o.imageSummaries && o.featuresOut === undefined) throw new Error('--image-summaries needs --features-out');
+      if (!o.imageSummaries && (o.features === undefined) !== (o.featuresOut === undefined)) throw new Error('--features and --features-out go together');
       if ((o.labels === undefined) !== (o.labelsOut === undefined)) throw new Error('--labels and --labels-out go together');
       const { n, predicted } = await buildReference(o.model, o.holdout, o.out);
       if (o.out) process.stderr.write(`clinops reference: ${n} confidences written to ${o.out}\n`);
@@ -159,6 +162,10 @@ program
         const counts = labelReference(o.labels.split(',').map((x) => x.trim()), predicted);
         await writeFile(o.labelsOut, JSON.stringify(counts) + '\n');
         process.stderr.write(`clinops reference: label counts written to ${o.labelsOut}\n`);
+      }
+      if (o.imageSummaries && o.featuresOut) {
+        await buildImageSummaryReference(o.holdout, o.bins, o.featuresOut);
+        process.stderr.write(`clinops reference: per-image summaries' reference written to ${o.featuresOut}\n`);
       }
       if (o.features && o.featuresOut) {
         const names = o.features.split(',').map((x) => x.trim());

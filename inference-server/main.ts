@@ -110,7 +110,15 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
           return;
         }
       }
-      if (features) {
+      if (features?.image) {
+        if (input.shape.length !== 4) {
+          state.phase = 'failed';
+          state.failure = 'ModelRejected';
+          state.reason = `the feature reference names per-image summaries, but the model's input "${input.name}" is [${input.shape.join(', ')}], not an image batch [batch, channels, height, width]`;
+          log.error('model rejected', { reason: state.reason });
+          return;
+        }
+      } else if (features) {
         const cols = input.shape.length === 2 ? input.shape[1] : undefined;
         if (cols !== features.width) {
           state.phase = 'failed';

@@ -89,7 +89,8 @@ function summarize(input: Tensor, features?: FeatureCounts): RowSummary[] {
     const [inputMean, inputStd] = meanStd(input.data as ArrayLike<number>, r * perRow, (r + 1) * perRow);
     const row = input.data.subarray(r * perRow, (r + 1) * perRow);
     const summary: RowSummary = { inputMean, inputStd, inputSha256: sha256Hex(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)) };
-    if (features && perRow === features.width) summary.bins = features.binsOf(input.data as ArrayLike<number | bigint>, r * perRow);
+    if (features?.image && input.shape.length === 4) summary.bins = features.binsOfImage(input.data as ArrayLike<number>, r * perRow, input.shape.slice(1));
+    else if (features && !features.image && perRow === features.width) summary.bins = features.binsOf(input.data as ArrayLike<number | bigint>, r * perRow);
     out.push(summary);
   }
   return out;

@@ -1,4 +1,5 @@
 // Per-feature input drift without raw values leaving the pod: the reference gives each input feature's
+// (for image models, each per-image summary's: contract/image-summaries.ts)
 // bin edges (fine quantiles of the holdout, from a mounted ConfigMap); each prediction's row is reduced
 // at once to one bin index per feature, kept in a bounded ring numbered like the monitoring window; a
 // reader gets only the counts per bin over the predictions after its cursor — never a value, never a
@@ -6,6 +7,7 @@
 // so a value's bin is the number of edges below it (contract/bins.ts).
 import { binOf, binsDigest } from '../../contract/bins.js';
 import { parseFeatureReference as parseReferenceFile } from '../../contract/feature-reference.js';
+import { type ImageSummary, imageSummaries, isImageSummaries } from '../../contract/image-summaries.js';
 
 export interface FeatureReference {
   features: ReadonlyArray<{ name: string; edges: readonly number[] }>;
@@ -23,10 +25,13 @@ export class FeatureCounts {
   readonly width: number;
   /** Which bins these are (contract/bins.ts binsDigest), reported with the counts. */
   readonly digest: string;
+  /** The features are per-image summaries (contract/image-summaries.ts), not input columns. */
+  readonly image: boolean;
 
   constructor(readonly reference: FeatureReference, readonly capacity: number) {
     this.width = reference.features.length;
     this.digest = binsDigest(reference.features);
+    this.image = isImageSummaries(reference.features.map((f) => f.name));
     this.bins = new Uint16Array(capacity * this.width);
     this.filled = new Float64Array(capacity);
   }
@@ -35,6 +40,15 @@ export class FeatureCounts {
   binsOf(row: ArrayLike<number | bigint>, offset: number): Uint16Array {
     const out = new Uint16Array(this.width);
     for (let f = 0; f < this.width; f++) out[f] = binOf(this.reference.features[f]!.edges, Number(row[offset + f]));
+    return out;
+  }
+
+  /** Image models (features named only by IMAGE_SUMMARIES): each summary's bin for one image [channels, height, width]. */
+  binsOfImage(data: ArrayLike<number>, offset: number, dims: readonly number[]): Uint16Array {
+    const [channels, height, width] = dims as [number, number, number];
+    const s = imageSummaries(data, offset, channels, height, width);
+    const out = new Uint16Array(this.width);
+    for (let f = 0; f < this.width; f++) out[f] = binOf(this.reference.features[f]!.edges, s[this.reference.features[f]!.name as ImageSummary]);
     return out;
   }
 

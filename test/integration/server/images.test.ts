@@ -1,9 +1,18 @@
 // Image uploads: a PNG or JPEG, raw or base64 in JSON, resized, converted and normalized as
-// configured, then classified — checked against the CNN computed independently on the same pixels.
+// configured, then classified — checked against the CNN computed independently on the same pixels;
+// and input drift on images from per-image summaries the server bins (never the pixels).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import sharp from 'sharp';
-import { cnnForward, cnnWeights, SMALL_CNN, SMALL_CNN_SIZE } from '../../models/generate.js';
-import { post, type Served, serve } from './support.js';
+import { repoRoot } from '../../harness/controlplane.js';
+import { cnnForward, cnnWeights, rng, SMALL_CNN, SMALL_CNN_SIZE } from '../../models/generate.js';
+import { get, post, type Served, serve, testModels } from './support.js';
+
+const run = promisify(execFile);
 
 jest.setTimeout(60_000);
 
@@ -76,4 +85,55 @@ it('tells a client of a tensor model that it takes no images', async () => {
   } finally {
     await mlp.stop();
   }
+});
+
+describe('input drift on images: per-image summaries, never the pixels', () => {
+  const size = SMALL_CNN_SIZE;
+  /** A synthetic radiograph: a vertical gradient (darker lungs above) plus noise; `exposure` adds to every pixel, clipped at white. */
+  const radiograph = (r: () => number, exposure = 0) => Uint8Array.from({ length: size * size }, (_, i) =>
+    Math.max(0, Math.min(255, Math.round(255 * (0.3 + 0.4 * Math.floor(i / size) / size + (r() - 0.5) * 0.2)) + exposure)));
+  const normalized = (px: Uint8Array) => [Array.from({ length: size }, (_, y) => Array.from(px.subarray(y * size, (y + 1) * size), (v) => (v / 255 - 0.485) / 0.229))];
+  const png = (px: Uint8Array) => sharp(Buffer.from(px), { raw: { width: size, height: size, channels: 1 } }).png().toBuffer();
+
+  it('a reference of summaries from the holdout; over-exposed uploads drift in mean intensity and clipping, and the counts carry no pixel', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clinops-image-summaries-'));
+    const r = rng(404);
+    writeFileSync(join(dir, 'holdout.json'), JSON.stringify(Array.from({ length: 400 }, () => normalized(radiograph(r)))));
+    const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+    await run(process.execPath, [cli, 'reference', '--model', testModels()['cnn-small']!.path, '--holdout', join(dir, 'holdout.json'),
+      '--out', join(dir, 'confidence.json'), '--image-summaries', '--features-out', join(dir, 'features.json'), '--bins', '20']);
+    const reference = JSON.parse(readFileSync(join(dir, 'features.json'), 'utf8')) as { features: Array<{ name: string; counts: number[] }> };
+    expect(reference.features.map((f) => f.name)).toEqual(['image_mean', 'image_std', 'image_gradient', 'image_clipped']);
+
+    const server = await serve({ model: 'cnn-small', args: ['--preprocessing', JSON.stringify(PRE), '--feature-reference', join(dir, 'features.json')] });
+    try {
+      const send = async (images: Uint8Array[]) => {
+        for (let i = 0; i < images.length; i += 50) {
+          const body = { images: await Promise.all(images.slice(i, i + 50).map(async (px) => (await png(px)).toString('base64'))) };
+          expect((await post(`${server.url}/v1/models/pneumonia-cxr/predict`, body)).status).toBe(200);
+        }
+      };
+      const judge = async (after: number) => {
+        const counts = await get(`${server.url}/v1/monitoring/features?after=${after}`);
+        const text = JSON.stringify(counts.json);
+        writeFileSync(join(dir, 'current.json'), text);
+        const out = await run(process.execPath, [cli, 'drift-features', '--reference', join(dir, 'features.json'), '--current', join(dir, 'current.json'), '--json'])
+          .then((x) => x.stdout, (e: { code: number; stdout: string }) => (e.code === 1 ? e.stdout : Promise.reject(e)));
+        return { report: JSON.parse(out) as { verdict: string; drivers: string[] }, text, seq: counts.json.seq as number };
+      };
+      const clean = Array.from({ length: 300 }, () => radiograph(r));
+      await send(clean);
+      const first = await judge(0);
+      expect(first.report).toMatchObject({ verdict: 'NoDrift', drivers: [] });
+      // Counts only: no pixel value, raw or normalized, appears in what the operator reads.
+      for (const px of clean.slice(0, 5)) for (const v of normalized(px)[0]!.flat().slice(0, 50)) expect(first.text).not.toContain(String(v));
+
+      await send(Array.from({ length: 300 }, () => radiograph(r, 60)));
+      const exposed = await judge(first.seq);
+      expect(exposed.report.verdict).toBe('Significant');
+      expect(exposed.report.drivers).toEqual(expect.arrayContaining(['image_mean', 'image_clipped']));
+    } finally {
+      await server.stop();
+    }
+  });
 });
