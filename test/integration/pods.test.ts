@@ -6,6 +6,7 @@
 //   drift traffic through the Service → level 1 → Pause: pods terminate, an in-flight request answered
 //   → acknowledgement: pods back and serving → safety event: Shutdown
 //   the model card edited without restarting a pod; the audit file on a volume, hash chain intact
+//   a model declaring its input features: the pod mounts the feature reference, counts bins, a check judges them
 //   a GPU model on a node where CUDA cannot be used: served on CPU, GPUAccelerated=False in status
 //   kube-proxy stopped: a ClusterIP does not answer and its route stays on this machine
 //   the leader's pod deleted: another operator pod takes over and reconciles
@@ -17,6 +18,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
+import { featureReference } from '../../cli/drift.js';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
 import { helm, helmInstall } from '../harness/helm.js';
@@ -30,6 +32,7 @@ jest.setTimeout(900_000);
 const execFileP = promisify(execFile);
 
 const NAME = 'sepsis';
+const FEATURES = ['heart_rate', 'resp_rate', 'temperature', 'map', 'lactate', 'wbc', 'creatinine', 'spo2'];
 const API_KEY = 'pods-test-key';
 const weights = sepsisWeights;
 const confidences = sepsisConfidences;
@@ -122,7 +125,7 @@ beforeAll(async () => {
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sepsis-api-keys', namespace: ns },
         stringData: { 'keys.json': JSON.stringify({ keys: [{ id: 'ehr', sha256: createHash('sha256').update(API_KEY).digest('hex') }] }) } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sepsis-reference', namespace: ns },
-        data: { 'confidence.json': JSON.stringify(reference) } },
+        data: { 'confidence.json': JSON.stringify(reference), 'features.json': JSON.stringify(featureReference(mlpInputs(101, 2000), FEATURES, 100)) } },
     ],
   }));
 }, 1_800_000);
@@ -228,6 +231,43 @@ it('updates the model card without restarting a pod', async () => {
   const card = (await (await clusterFetch(url, { headers: { 'x-api-key': API_KEY } })).json()) as Record<string, string>;
   expect(card).toMatchObject({ owner: 'Sepsis AI team', intendedUse: 'Early warning for adult ICU patients' });
   expect((await pods()).filter(ready).map((p) => p.metadata.uid).sort()).toEqual(before);
+});
+
+it('counts the declared features inside the pod, from the reference ConfigMap it mounts; a check judges them; the counts carry no input value', async () => {
+  const name = 'sepsis-features';
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+    spec: {
+      model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      monitoring: { interval: '10s', minSamples: 400, features: FEATURES, reference: { configMapRef: { name: 'sepsis-reference', key: 'confidence.json' } } },
+    },
+  }));
+  await eventually('Serving with a ready pod', async () => {
+    const x = await clm(name);
+    return x.status?.phase === 'Serving' && x.status.readyReplicas === 1;
+  }, 240_000);
+  const pod = (await pods(name)).filter(ready)[0]!;
+  await assertLocalRoute(pod.status.podIP!);
+  const base = `http://${pod.status.podIP}:8080`;
+  const rows = traffic.clean;
+  for (let i = 0; i < rows.length; i += 100) {
+    const res = await clusterFetch(`${base}/v1/models/${name}/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: rows.slice(i, i + 100) }),
+    });
+    expect(res.status).toBe(200);
+  }
+  const counts = (await (await clusterFetch(`${base}/v1/monitoring/features`)).json()) as { features: Array<{ name: string; counts: number[] }> };
+  expect(counts.features.map((f) => f.name)).toEqual(FEATURES);
+  counts.features.forEach((f) => expect(f.counts.reduce((a, b) => a + b, 0)).toBe(rows.length));
+  const text = JSON.stringify(counts);
+  for (const v of rows.slice(0, 50).flat()) expect(text).not.toContain(String(v).slice(0, 8));
+  const c = await eventually('a check over the features', async () => {
+    const x = await clm(name);
+    return x.status?.drift?.features === FEATURES.length ? x : undefined;
+  }, 60_000);
+  expect(c.status?.drift).toMatchObject({ verdict: 'NoDrift', samples: rows.length, features: FEATURES.length });
+  await cp.kubectl(['-n', ns, 'delete', 'clm', name, '--wait=true']);
 });
 
 /** A POST to one pod whose body arrives in two parts; resolves once the first part is sent. */
