@@ -37,7 +37,8 @@ it('the Grafana dashboard queries only metrics the code exports, and covers what
   const used = queried(exprs);
   expect([...used].filter((n) => !names.has(n))).toEqual([]);
   for (const m of ['clinops_inference_request_duration_seconds_bucket', 'clinops_predictions_total', 'clinops_inference_requests_total',
-    'clinops_prediction_confidence_bucket', 'clinops_drift_psi', 'clinops_drift_ks_statistic', 'clinops_drift_ks_pvalue', 'clinops_escalation_level']) {
+    'clinops_prediction_confidence_bucket', 'clinops_drift_psi', 'clinops_drift_ks_statistic', 'clinops_drift_ks_pvalue', 'clinops_escalation_level',
+    'clinops_drift_signal_psi', 'clinops_drift_signal_verdict']) {
     expect(used).toContain(m);
   }
   expect(exprs.filter((e) => e.includes('histogram_quantile(0.99'))).not.toHaveLength(0);
