@@ -2,7 +2,8 @@
 // real node (containerd, kubelet, kube-proxy) running our own images. Helm installs the operator image,
 // which runs in pods and leads; a GPU model goes from YAML to pods scheduled on the GPU nodes; a sepsis
 // model is served for real by pods the operator created, and watched for drift through its Service:
-// reference traffic → no drift; shifted traffic → level 1 (alert); a stronger shift → level 2 (pause:
+// reference traffic → no drift; one lab value shifted (lactate, a new assay) → level 1 (an alert that
+// names lactate, while the confidences hardly move); the whole population shifted → level 2 (pause:
 // the pods stop); a reviewer's acknowledgement → pods back and serving; a patient-safety event →
 // level 3 (shut down, incident). With a terminal attached, the cluster stays up afterwards for you to
 // look around (Ctrl-C stops it). Needs root, as the real node does.
@@ -181,7 +182,7 @@ async function driftStory(cp: ControlPlane): Promise<void> {
       return d?.lastCheckTime !== undefined && Date.parse(d.lastCheckTime) >= Math.floor(t / 1000) * 1000 && d.verdict !== 'InsufficientData';
     }, 60_000);
   };
-  const driftLine = ['-o', 'jsonpath=verdict={.status.drift.verdict} psi={.status.drift.psi} ks.D={.status.drift.ks.statistic} ks.p={.status.drift.ks.pValue} samples={.status.drift.samples} level={.status.escalation.level} phase={.status.phase}{"\\n"}'];
+  const driftLine = ['-o', 'jsonpath=verdict={.status.drift.verdict} confidence: psi={.status.drift.psi} ks.D={.status.drift.ks.statistic} ks.p={.status.drift.ks.pValue} samples={.status.drift.samples} features={.status.drift.features} level={.status.escalation.level} phase={.status.phase}{"\\n"}'];
   const warnings = async () => show(cp, [...ICU, 'get', 'events', '--field-selector', `involvedObject.name=${SEPSIS}`, '--sort-by=.lastTimestamp',
     '-o', 'custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message']);
 
@@ -191,11 +192,13 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await checkedAfter(t);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
 
-  say('The population shifts a little', '400 predictions from sicker-looking inputs (features × 1.45): moderate drift → level 1, an alert with\n' +
-    'a review due in 48 h. The model keeps serving.');
-  await send(sepsisTraffic.moderate);
+  say('The lab changes its lactate assay', '400 predictions in which lactate reads higher for a quarter of the patients; every other input as\n' +
+    'before, and the model\'s confidences hardly move. The pods count each input\'s bins (never the values); the check tests all eight\n' +
+    'features, Benjamini–Hochberg across them: moderate drift in lactate alone → level 1, an alert with a review due in 48 h.');
+  await send(sepsisTraffic.lactate);
   await until('level 1', async () => (await status()).escalation?.level === 1, 60_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, ...driftLine]);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.drift.signals[*]}drifted: {.name} ({.kind}) PSI {.psi}, KS D ≥ {.statistic}, p {.pValue} (adjusted){"\\n"}{end}']);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=since={.status.escalation.since} reviewDueBy={.status.escalation.reviewDueBy}{"\\n"}']);
   await warnings();
 

@@ -69,6 +69,8 @@ export class DriftGatherer {
   private readonly windows = new Map<string, WindowCollector<WindowSample>>();
   private readonly feedback = new Map<string, WindowCollector<LabelledSample>>();
   private readonly counts = new Map<string, FeatureCountsCollector>();
+  /** Models whose counts collector skips its first read (see gather). */
+  private readonly skipping = new Set<string>();
   private readonly references = new Map<string, Parsed>();
   /** When each model was last checked by this process (the status may not show it yet). */
   private readonly lastChecks = new Map<string, number>();
@@ -126,9 +128,14 @@ export class DriftGatherer {
       input.window = await read(this.collector(this.windows, key, '/v1/monitoring/window'));
       if (input.features && 'reference' in input.features) {
         let c = this.counts.get(key);
-        if (!c) this.counts.set(key, (c = new FeatureCountsCollector(this.fetchFn)));
-        // Counts cannot be split by time: a process new to a model skips what its replicas counted before.
-        const r = await c.collect(endpoints, !c.started && notBefore !== undefined, input.features.reference.bins);
+        if (!c) {
+          // Counts cannot be split by time: a process that finds earlier checks in status (it is new, the
+          // model is not) skips what the replicas it first reads counted before; checks of its own never do.
+          this.counts.set(key, (c = new FeatureCountsCollector(this.fetchFn)));
+          if (notBefore !== undefined) this.skipping.add(key);
+        }
+        if (c.started) this.skipping.delete(key);
+        const r = await c.collect(endpoints, this.skipping.has(key), input.features.reference.bins);
         const totals = c.peek();
         Object.assign(input.features, {
           counts: totals?.counts,
@@ -163,6 +170,7 @@ export class DriftGatherer {
     this.windows.delete(key);
     this.feedback.delete(key);
     this.counts.delete(key);
+    this.skipping.delete(key);
     this.references.delete(key);
     this.lastChecks.delete(key);
   }

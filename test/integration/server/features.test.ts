@@ -53,10 +53,17 @@ it('counts each feature\'s bins over the predictions after the cursor, and never
       for (let k = 0; k < rows.length; k++) expected[binOf(edges[i]!, sent[k * 8 + i]!)]! += 1;
       expect(f.counts).toEqual(expected);
     });
-    // No value that was sent appears in the answer, at any precision it could be printed with.
+    // No value that was sent appears in the answer (which holds only whole numbers) at any precision it
+    // could be printed with, nor in the monitoring window (per-row summaries, long decimals: a value
+    // as sent or as the FP32 the server read).
     const text = JSON.stringify(r.json);
+    const window = JSON.stringify((await get(`${s.url}/v1/monitoring/window`)).json);
+    expect(window).toContain('"seq":150');
     for (const v of rows.flat()) {
-      expect(text).not.toContain(String(v));
+      for (const printed of [String(v), String(Math.fround(v))]) {
+        expect(text).not.toContain(printed);
+        expect(window).not.toContain(printed);
+      }
       expect(text).not.toContain(v.toFixed(4));
     }
     // From a cursor: only what came after it.

@@ -153,6 +153,18 @@ it('gathers the feature and label references from the same ConfigMap and the rep
     g.commit(key, { window: 9, feedback: 0, features: true });
     expect(((await g.gather(key, cr(), [a.url, b.url], Date.now())).features as FeaturesRead).samples).toBe(0);
 
+    // A process new to the model (status shows earlier checks) skips what the replicas counted before;
+    // a process whose own first check found no ready replica does not skip what comes after.
+    const checked = { ...cr(), status: { drift: { lastCheckTime: new Date().toISOString() } } };
+    const restarted = new DriftGatherer(adminClient());
+    expect(((await restarted.gather(key, checked, [a.url, b.url], Date.now())).features as FeaturesRead).samples).toBe(0);
+    await predict(b, 2);
+    expect(((await restarted.gather(key, checked, [a.url, b.url], Date.now())).features as FeaturesRead).samples).toBe(2);
+    const early = new DriftGatherer(adminClient());
+    await early.gather(key, cr(), [], Date.now()); // no replica ready yet; the check it wrote is its own
+    await predict(a, 3);
+    expect(((await early.gather(key, checked, [a.url], Date.now())).features as FeaturesRead).samples).toBe(5 + 3);
+
     // A spec whose features are not the reference's is told so, and the rest is still gathered.
     const wrong = await g.gather(key, cr(['lactate']), [a.url], Date.now());
     expect(wrong.features).toEqual({ error: `reference ConfigMap ${ns}/ref key features.json: the reference's features are [${names.join(', ')}], spec.monitoring.features is [lactate]; they must match, in input order` });
