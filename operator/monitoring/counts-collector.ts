@@ -16,6 +16,8 @@ export interface CountsRead {
 export class FeatureCountsCollector {
   private readonly cursors = new Map<string, { epoch: string; seq: number }>();
   private totals: { names: string[]; counts: number[][] } | undefined;
+  /** The bins the totals are over (the `bins` of the last collect). */
+  private bins: string | undefined;
 
   constructor(
     private readonly fetchFn: typeof fetch = fetch,
@@ -28,6 +30,11 @@ export class FeatureCountsCollector {
    */
   async collect(endpoints: readonly string[], skipHistory = false, bins?: string): Promise<CountsRead> {
     while (this.cursors.size > 1000) this.cursors.delete(this.cursors.keys().next().value as string);
+    // Counts over another reference's bins are not added to these: a changed reference starts over.
+    if (bins !== this.bins) {
+      this.totals = undefined;
+      this.bins = bins;
+    }
     const result: CountsRead = { added: 0, dropped: false, errors: [] };
     await Promise.all(endpoints.map(async (base) => {
       const cursor = this.cursors.get(base);

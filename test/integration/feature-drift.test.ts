@@ -159,6 +159,7 @@ it('a lactate shift the model cannot see: trivial over 10,000 predictions raises
   expect(c.status?.drift?.signals).toEqual([{ name: 'lactate', kind: 'feature', verdict: 'Moderate', psi: expect.any(Number), statistic: expect.any(Number), pValue: expect.any(Number) }]);
   expect(c.status!.drift!.signals![0]!.statistic).toBeGreaterThanOrEqual(0.1);
   expect(c.status?.conditions?.find((x) => x.type === 'DriftDetected')?.message).toContain('drifted: lactate (PSI ');
+  expect(await kubectl(['-n', sepsisNs, 'get', 'clm', 'sepsis', '-o', 'wide'])).toMatch(/\bDRIFTED\b[\s\S]*\bModerate\s+lactate\b/);
   const events = await getJson<{ items: Array<{ reason: string; message: string }> }>(['-n', sepsisNs, 'get', 'events', '--field-selector', 'involvedObject.name=sepsis']);
   expect(events.items.find((e) => e.reason === 'DriftDetected')?.message).toMatch(/^moderate drift in lactate: lactate PSI [\d.]+, KS D ≥ [\d.]+ \(p [\d.e-]+, adjusted across features\); confidence PSI/);
   text = await metricsText();

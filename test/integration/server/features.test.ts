@@ -133,6 +133,12 @@ it('the operator\'s collector sums the counts of every replica once, from where 
     expect(wrong.added).toBe(0);
     expect(wrong.errors[0]).toMatch(/counts over other bins \([0-9a-f]{16}\) than the reference's \(0123456789abcdef\): the pod started with an older feature reference; restart the model's pods/);
     expect(other.peek()).toBeUndefined();
+    // The operator's reference changed: what was summed over the old bins is dropped, not mixed in.
+    await predict(a, 1, 6);
+    expect(await c.collect([a.url])).toMatchObject({ added: 1 });
+    expect(c.peek()).toBeDefined();
+    await c.collect([a.url], false, 'fedcba9876543210');
+    expect(c.peek()).toBeUndefined();
 
     // A restarted replica at the same address is read from its new start.
     const port = new URL(b.url).port;
