@@ -25,34 +25,31 @@ export function imageSummaries(data: ArrayLike<number>, offset: number, channels
   let min = Infinity;
   let max = -Infinity;
   let gradient = 0;
-  let pairs = 0;
   for (let c = 0; c < channels; c++) {
     for (let y = 0; y < height; y++) {
       const row = offset + (c * height + y) * width;
+      const below = y + 1 < height ? row + width : -1;
+      let prev = data[row]!;
       for (let x = 0; x < width; x++) {
-        const v = Number(data[row + x]);
+        const v = data[row + x]!;
         sum += v;
         sum2 += v * v;
         if (v < min) min = v;
         if (v > max) max = v;
-        if (x + 1 < width) {
-          gradient += Math.abs(Number(data[row + x + 1]) - v);
-          pairs++;
-        }
-        if (y + 1 < height) {
-          gradient += Math.abs(Number(data[row + width + x]) - v);
-          pairs++;
-        }
+        gradient += Math.abs(v - prev); // 0 at x = 0
+        prev = v;
+        if (below >= 0) gradient += Math.abs(data[below + x]! - v);
       }
     }
   }
   let clipped = 0;
   if (max > min) {
     for (let i = offset; i < offset + n; i++) {
-      const v = Number(data[i]);
+      const v = data[i]!;
       if (v === min || v === max) clipped++;
     }
   }
+  const pairs = channels * (height * (width - 1) + (height - 1) * width);
   const mean = sum / n;
   return {
     image_mean: mean,
