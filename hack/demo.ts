@@ -213,9 +213,14 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   const refused = await clusterFetch(`${url}/health/live`, { signal: AbortSignal.timeout(3000) }).then(() => 'answered', (e: Error) => `no answer (${e.message})`);
   console.log(`$ curl -s ${url}/health/live\n   ${refused}: no process serves the model any more.`);
 
-  say('A named reviewer brings it back', 'Only a human acknowledgement lowers a level: it names the reviewer and the level reviewed.');
-  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
-    '{"spec":{"escalation":{"acknowledgement":{"reviewer":"dr-lee","level":2,"note":"lab assay change confirmed; recalibration scheduled"}}}}']);
+  say('A named reviewer brings it back', 'Only a human acknowledgement lowers a level: it names the reviewer and the level reviewed, and\n' +
+    'the chart\'s ValidatingAdmissionPolicy makes the API server check that the reviewer named is the user writing it.\n' +
+    'The cluster admin tries in dr-lee\'s name and is refused; dr-lee (here impersonated by the admin) acknowledges.');
+  const acknowledge = [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+    '{"spec":{"escalation":{"acknowledgement":{"reviewer":"dr-lee","level":2,"note":"lab assay change confirmed; recalibration scheduled"}}}}'];
+  const refusedAck = await cp.kubectl(acknowledge).then(() => 'accepted', (e: { stderr?: string }) => (e.stderr ?? String(e)).trim());
+  console.log(`$ kubectl ${acknowledge.join(' ')}\n${refusedAck}`);
+  await show(cp, ['--as=dr-lee', '--as-group=system:masters', ...acknowledge]);
   await until('Serving again', async () => (await status()).phase === 'Serving', 180_000);
   await show(cp, [...ICU, 'get', 'clm,deployment,pods']);
   await send(mlpInputs(505, 25));

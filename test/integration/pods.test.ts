@@ -4,7 +4,8 @@
 //   a sepsis model on a hostPath volume pinned to the node → server pods Ready by their real probes
 //   predictions through the Service's ClusterIP equal the plain-JS forward pass (REST and OIP v2)
 //   drift traffic through the Service → level 1 → Pause: pods terminate, an in-flight request answered
-//   → acknowledgement: pods back and serving → safety event: Shutdown
+//   → an acknowledgement in another's name refused by the chart's admission policy; the reviewer's own:
+//   pods back and serving → safety event: Shutdown
 //   the model card edited without restarting a pod; the audit file on a volume, hash chain intact
 //   a model declaring its input features: the pod mounts the feature reference, counts bins, a check judges them
 //   a GPU model on a node where CUDA cannot be used: served on CPU, GPUAccelerated=False in status
@@ -326,8 +327,12 @@ it('drift through the Service: level 1, then Pause stops the pods (an in-flight 
   const stopped = await clusterFetch(`http://${await clusterIP()}:8080/health/live`).then(() => 'answered', (e: Error) => e.message);
   expect(stopped).not.toBe('answered');
 
-  await cp.kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p',
-    JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'assay change reviewed' } } } })]);
+  // The chart's admission policy: the cluster admin cannot acknowledge in dr-lee's name; dr-lee can.
+  const acknowledge = ['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p',
+    JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'assay change reviewed' } } } })];
+  const refused = await cp.kubectl(acknowledge).then(() => 'accepted', (e: { stderr?: string }) => e.stderr ?? String(e));
+  expect(refused).toContain('you are clinops-admin, the acknowledgement names dr-lee');
+  await cp.kubectl(['--as=dr-lee', '--as-group=system:masters', ...acknowledge]);
   await eventually('Serving again with 2 ready pods', async () => {
     const x = await clm();
     return x.status?.phase === 'Serving' && x.status.readyReplicas === 2;
