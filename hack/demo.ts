@@ -82,11 +82,12 @@ async function main(): Promise<void> {
     await show(cp, ['-n', 'radiology', 'get', 'clm', 'too-big', '-o',
       'jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\\n"}{end}']);
 
-    say('Rejecting a bad resource at the API server', 'A sha256 that is not 64 hex characters never reaches the operator.');
+    say('Rejecting a bad resource at the API server', 'A sha256 that is not 64 hex characters and a negative replica count never reach\n' +
+      'the operator: the API server names both mistakes in one answer.');
     try {
       await cp.kubectl(['apply', '-f', '-'], JSON.stringify({
         apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'bad', namespace: 'radiology' },
-        spec: { model: { uri: 'pvc://models/x.onnx', sha256: 'abc', version: '1', labels: ['a'] } },
+        spec: { model: { uri: 'pvc://models/x.onnx', sha256: 'abc', version: '1', labels: ['a'] }, serving: { replicas: -1 } },
       }));
     } catch (err) {
       console.log(`   ${((err as { stderr?: string }).stderr ?? '').trim()}`);

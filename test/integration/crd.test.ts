@@ -20,9 +20,9 @@ function withSpec(name: string, patch: (spec: any) => void): string { // eslint-
 describe('validation', () => {
   it.each([
     ['a sha256 that is not 64 hex characters', (s: any) => { s.model.sha256 = 'abc123'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
-      'spec.model.sha256: Invalid value: "string": must be exactly 64 hexadecimal characters'],
+      `spec.model.sha256: Invalid value: "abc123": spec.model.sha256 in body should match '^[0-9a-fA-F]{64}$'`],
     ['a model uri with an unknown scheme', (s: any) => { s.model.uri = 's3://bucket/model.onnx'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
-      'spec.model.uri: Invalid value: "string": must be pvc://CLAIM/PATH/TO/model.onnx or https://HOST/PATH/TO/model.onnx'],
+      'spec.model.uri: Invalid value: "s3://bucket/model.onnx": spec.model.uri in body should match \'^(pvc://'],
     ['moderate PSI not below significant', (s: any) => { s.monitoring = { psi: { moderate: 0.3, significant: 0.2 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.monitoring.psi: Invalid value: "object": moderate must be less than significant'],
     ['negative replicas', (s: any) => { s.serving = { replicas: -1 }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -30,7 +30,7 @@ describe('validation', () => {
     ['a negative GPU count', (s: any) => { s.serving = { gpu: { count: -2 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.serving.gpu.count: Invalid value: -2'],
     ['an acknowledgement without a reviewer', (s: any) => { s.escalation = { acknowledgement: { level: 2, reviewer: '   ' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
-      'spec.escalation.acknowledgement.reviewer: Invalid value: "string": an acknowledgement must name a reviewer'],
+      `spec.escalation.acknowledgement.reviewer: Invalid value: "   ": spec.escalation.acknowledgement.reviewer in body should match '\\S'`],
     ['an acknowledgement with no reviewer field', (s: any) => { s.escalation = { acknowledgement: { level: 2 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.escalation.acknowledgement.reviewer: Required value'],
     ['ScaleDown without replicas', (s: any) => { s.escalation = { level1: { action: 'ScaleDown' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -42,7 +42,9 @@ describe('validation', () => {
     ['an unknown image pull policy', (s: any) => { s.serving = { imagePullPolicy: 'Sometimes' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.serving.imagePullPolicy: Unsupported value: "Sometimes"'],
     ['a monitoring interval that is not a duration', (s: any) => { s.monitoring = { interval: 'hourly' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
-      'spec.monitoring.interval: Invalid value: "string": must be a duration of at least 10s'],
+      `spec.monitoring.interval: Invalid value: "hourly": spec.monitoring.interval in body should match '^([0-9]+(ms|s|m|h))+$'`],
+    ['a monitoring interval below 10s', (s: any) => { s.monitoring = { interval: '5s' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.monitoring.interval: Invalid value: "string": must be at least 10s'],
     ['GPUs given as a resource limit', (s: any) => { s.serving = { resources: { limits: { 'nvidia.com/gpu': 1 } } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       "set GPUs with serving.gpu.count, not resources.limits['nvidia.com/gpu']"],
     ['no labels', (s: any) => { s.model.labels = []; }, // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -59,6 +61,17 @@ describe('validation', () => {
     const stderr = await kubectlFails(['apply', '-f', '-'], withSpec('bad', patch));
     expect(stderr).toContain('The ClinicalModel "bad" is invalid');
     expect(stderr).toContain(message);
+  });
+
+  it('names every schema mistake of one apply together: a negative replica count and a bad sha256', async () => {
+    const stderr = await kubectlFails(['apply', '-f', '-'], withSpec('bad', (s: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      s.model.sha256 = 'abc123';
+      s.serving = { replicas: -1 };
+      s.escalation = { level1: { reviewWithin: 'two days' } };
+    }));
+    expect(stderr).toContain('spec.model.sha256: Invalid value: "abc123"');
+    expect(stderr).toContain('spec.serving.replicas: Invalid value: -1');
+    expect(stderr).toContain('spec.escalation.level1.reviewWithin: Invalid value: "two days"');
   });
 
   it('stores nothing from a rejected apply', async () => {
