@@ -148,10 +148,17 @@ export interface EscalationTransition {
 
 export interface IncidentRecord {
   id: string;
+  /** The level that opened it: 2 (an automatic pause on drift or a performance dip) or 3 (a safety event). */
+  level?: number;
   openedAt: string;
   reason: string;
   modelVersion: string;
   sha256: string;
+  /** When the acknowledgement that brought the model below this level was applied. */
+  closedAt?: string;
+  /** The reviewer who acknowledged it. */
+  closedBy?: string;
+  closeNote?: string;
 }
 
 export interface EscalationStatus {
@@ -165,7 +172,10 @@ export interface EscalationStatus {
   shutdownSha256?: string;
   safetyEvents?: string[];
   cooldownUntil?: string;
+  /** The last incident opened. */
   incident?: IncidentRecord;
+  /** The incidents of this model, oldest first (the last 10), open and closed. */
+  incidents?: IncidentRecord[];
   history?: EscalationTransition[];
 }
 

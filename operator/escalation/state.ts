@@ -65,7 +65,7 @@ export function stateFromStatus(s: EscalationStatus | undefined): EscalationStat
 }
 
 /** status.escalation for a state; fields without a value are left out (as the API server would). */
-export function statusFromState(state: EscalationState, incident: EscalationStatus['incident']): EscalationStatus {
+export function statusFromState(state: EscalationState, incident: EscalationStatus['incident'], incidents: EscalationStatus['incidents'] = []): EscalationStatus {
   const out: EscalationStatus = { level: state.level };
   const put = <K extends keyof EscalationStatus>(k: K, v: EscalationStatus[K] | undefined) => {
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) out[k] = v;
@@ -80,6 +80,7 @@ export function statusFromState(state: EscalationState, incident: EscalationStat
   put('safetyEvents', state.safetyEvents);
   put('cooldownUntil', state.cooldownUntil);
   put('incident', incident);
+  put('incidents', incidents);
   put('history', state.history.map((t) => Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) as typeof t));
   return out;
 }

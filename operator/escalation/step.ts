@@ -67,6 +67,7 @@ export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationS
   });
 
   let incident = cr.status?.escalation?.incident;
+  let incidents = cr.status?.escalation?.incidents ?? [];
   const t = result.transition;
   if (t) {
     const action = levelPolicy(cr.spec.escalation, t.to)?.action;
@@ -76,14 +77,28 @@ export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationS
     } else {
       announcements.push({ type: 'Normal', reason: 'Acknowledged', message: `level ${t.from} → ${t.to}: ${t.reason}` });
     }
-    if (t.to === 3) {
-      incident = incidentRecord(cr, t.reason, now);
+    if (t.to > t.from && t.to >= 2) {
+      // Level 2 is an automatic action on the model's own findings, level 3 a reported harm: both are
+      // incidents someone must close, by name.
+      incident = incidentRecord(cr, t.to, t.reason, now, incidents);
+      incidents = [...incidents, incident].slice(-MAX_INCIDENTS);
+      const what = t.to === 3 ? 'shut down' : `at level 2 (${action})`;
       announcements.push({ type: 'Warning', reason: 'IncidentOpened',
-        message: `incident ${incident.id}: model ${cr.spec.model.version} (sha256 ${incident.sha256.slice(0, 12)}…) shut down: ${t.reason}` });
+        message: `incident ${incident.id}: model ${cr.spec.model.version} (sha256 ${incident.sha256.slice(0, 12)}…) ${what}: ${t.reason}` });
+    }
+    if (t.to < t.from) {
+      const ack = cr.spec.escalation?.acknowledgement;
+      const closing = { closedAt: rfc3339(now), closedBy: t.reviewer ?? ack?.reviewer ?? '', ...(ack?.note ? { closeNote: ack.note } : {}) };
+      incidents = incidents.map((i) => {
+        if (i.closedAt || (i.level ?? 3) <= t.to) return i;
+        announcements.push({ type: 'Normal', reason: 'IncidentClosed', message: `incident ${i.id} closed by ${closing.closedBy}${ack?.note ? `: ${ack.note}` : ''}` });
+        return { ...i, ...closing };
+      });
+      if (incident) incident = incidents.find((i) => i.id === incident!.id) ?? incident;
     }
   }
 
-  const escalation = statusFromState(result.state, incident);
+  const escalation = statusFromState(result.state, incident, incidents);
   const drift = judgement ? judgement.drift : cr.status?.drift;
   const changed = !jsonEqual(cr.status?.escalation ?? { level: 0 }, escalation) || !jsonEqual(cr.status?.drift, drift);
 
@@ -104,10 +119,17 @@ export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationS
   return step;
 }
 
-function incidentRecord(cr: ClinicalModel, reason: string, now: number): IncidentRecord {
+const MAX_INCIDENTS = 10;
+
+function incidentRecord(cr: ClinicalModel, level: number, reason: string, now: number, earlier: readonly IncidentRecord[]): IncidentRecord {
   const stamp = rfc3339(now).replace(/[-:]/g, '').replace('T', '-').replace('Z', '');
+  const base = `${cr.metadata.name}-${stamp}`;
+  const taken = new Set(earlier.map((i) => i.id));
+  let id = base;
+  for (let k = 2; taken.has(id); k++) id = `${base}-${k}`;
   return {
-    id: `${cr.metadata.name}-${stamp}`,
+    id,
+    level,
     openedAt: rfc3339(now),
     reason,
     modelVersion: cr.spec.model.version,

@@ -157,6 +157,10 @@ it('drift raises the level, pauses the model, a reviewer resumes it, a safety ev
   }, 30_000);
   await eventually('Serving again', async () => (await clm()).status?.phase === 'Serving', 30_000);
   expect((await events()).find((e) => e.reason === 'Acknowledged')?.message).toContain('acknowledged by dr-lee');
+  // The automatic pause opened an incident; dr-lee's acknowledgement closed it, by name.
+  expect((await clm()).status?.escalation?.incidents).toEqual([expect.objectContaining({
+    level: 2, reason: expect.stringContaining('significant drift'), closedBy: 'dr-lee', closeNote: 'input pipeline fixed; reviewed 400 cases' })]);
+  expect((await events()).find((e) => e.reason === 'IncidentClosed')?.message).toMatch(/^incident sepsis-\d{8}-\d{6} closed by dr-lee: input pipeline fixed/);
 
   // 6. A patient-safety event: level 3 at once, Shutdown, an incident record.
   await kubectl(['-n', ns, 'annotate', 'clm', NAME, 'clinops.dev/safety-event=INC-2041: sepsis alert missed in a deteriorating patient']);
@@ -166,8 +170,8 @@ it('drift raises the level, pauses the model, a reviewer resumes it, a safety ev
   }, 20_000);
   expect(c.status?.escalation?.incident).toMatchObject({ reason: expect.stringContaining('INC-2041'), modelVersion: '1.0.0' });
   await eventually('Deployment at 0 replicas', async () => (await deploymentReplicas()) === 0);
-  const incident = (await events()).find((e) => e.reason === 'IncidentOpened');
-  expect(incident?.message).toContain(c.status!.escalation!.incident!.id);
+  const incident = (await events()).find((e) => e.reason === 'IncidentOpened' && e.message.includes(c.status!.escalation!.incident!.id));
+  expect(incident?.message).toContain('shut down: patient-safety event INC-2041');
   // Leaving level 3 needs a new model version: an acknowledgement with the same sha256 is refused.
   await kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p',
     JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 3, note: 'reviewed' } } } })]);

@@ -59,9 +59,10 @@ describe('escalationStep', () => {
     expect(ran).toBe(0);
     expect(step.escalation).toMatchObject({ level: 3, shutdownSha256: model.spec.model.sha256.toLowerCase(), safetyEvents: ['INC-9'] });
     expect(step.escalation.incident).toEqual({
-      id: 'pneumonia-cxr-20261121-120000', openedAt: '2026-11-21T12:00:00Z', reason: 'patient-safety event INC-9: wrong patient',
+      id: 'pneumonia-cxr-20261121-120000', level: 3, openedAt: '2026-11-21T12:00:00Z', reason: 'patient-safety event INC-9: wrong patient',
       modelVersion: '3.0.0', sha256: model.spec.model.sha256.toLowerCase(),
     });
+    expect(step.escalation.incidents).toEqual([step.escalation.incident]);
     expect(step.announcements.map((a) => a.reason)).toEqual(['Escalated', 'IncidentOpened']);
     // acted on once: the same annotation on the next pass changes nothing
     const again = run({ ...model, status: { escalation: step.escalation } }, T0 + SEC, undefined, T0);
@@ -77,6 +78,32 @@ describe('escalationStep', () => {
     const refused = run(wrong, T0, undefined, T0);
     expect(refused.step.escalation.level).toBe(2);
     expect(refused.step.refusedAcknowledgement?.message).toContain('for level 1, the model is at level 2');
+  });
+
+  it('opens an incident for an automatic pause too, and the acknowledging reviewer closes it by name', () => {
+    const significant = checkOf({ lastCheckTime: '2026-11-21T12:00:00Z', samples: 300, verdict: 'Significant', psi: 0.4, ks: { statistic: 0.3, pValue: 1e-9 } }, 2);
+    const { step } = run(cr({ drift: { lastCheckTime: '2026-11-21T11:59:00Z' } }), T0, significant);
+    expect(step.escalation.level).toBe(2);
+    expect(step.escalation.incidents).toEqual([{
+      id: 'pneumonia-cxr-20261121-120000', level: 2, openedAt: '2026-11-21T12:00:00Z', reason: 'Significant drift (1 consecutive check)',
+      modelVersion: '3.0.0', sha256: 'abcdef'.padEnd(64, '0'),
+    }]);
+    expect(step.announcements.find((a) => a.reason === 'IncidentOpened')?.message)
+      .toBe('incident pneumonia-cxr-20261121-120000: model 3.0.0 (sha256 abcdef000000…) at level 2 (Pause): Significant drift (1 consecutive check)');
+
+    // A safety event in the same second opens a second incident with an id of its own.
+    const harmed = cr({ escalation: step.escalation }, {}, { 'clinops.dev/safety-event': 'INC-4: missed deterioration' });
+    const shut = run(harmed, T0, undefined, T0).step;
+    expect(shut.escalation.incidents?.map((i) => [i.id, i.level])).toEqual([['pneumonia-cxr-20261121-120000', 2], ['pneumonia-cxr-20261121-120000-2', 3]]);
+
+    // dr-lee acknowledges level 2: its incident is closed by her, with her note.
+    const acked = cr({ escalation: step.escalation }, { escalation: { consecutiveBreaches: 1, acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'input pipeline fixed' } } });
+    const back = run(acked, T0 + 60 * SEC, undefined, T0 + 60 * SEC).step;
+    expect(back.escalation.level).toBe(0);
+    expect(back.escalation.incidents).toEqual([expect.objectContaining({
+      id: 'pneumonia-cxr-20261121-120000', closedAt: '2026-11-21T12:01:00Z', closedBy: 'dr-lee', closeNote: 'input pipeline fixed' })]);
+    expect(back.escalation.incident).toEqual(back.escalation.incidents![0]);
+    expect(back.announcements.map((a) => [a.reason, a.message])).toContainEqual(['IncidentClosed', 'incident pneumonia-cxr-20261121-120000 closed by dr-lee: input pipeline fixed']);
   });
 
   it('records an InsufficientData check without announcing drift', () => {
