@@ -1,7 +1,7 @@
 // One reconcile pass of one ClinicalModel, by key: gather what the caches hold, decide the desired
 // children and status with pure functions, then act — apply only what differs, write status only
 // when it changed. Level-triggered: the pass never looks at the event that queued the key.
-import type { ClinicalModel } from '../api/types.js';
+import type { ClinicalModel, ClinicalModelStatus } from '../api/types.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import { type DeploymentSettings, desiredDeployment, SERVER_PORT } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
@@ -9,6 +9,7 @@ import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.
 import { ModelUriError } from '../desired/model-uri.js';
 import { desiredService } from '../desired/service.js';
 import { judge } from '../drift/judge.js';
+import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
 import { escalationStep } from '../escalation/step.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/difference.js';
@@ -17,6 +18,7 @@ import type { Logger } from '../../contract/log.js';
 import type { DriftGatherer } from '../monitoring/gatherer.js';
 import { checkDue, nextCheckDue } from '../monitoring/schedule.js';
 import type { DriftMetrics } from '../observability/metrics.js';
+import { jsonEqual } from '../util/json-equal.js';
 import { mergePatch } from '../util/merge-patch.js';
 import { rfc3339 } from '../util/time.js';
 import { STUCK_REASONS } from './pod-problems.js';
@@ -88,6 +90,8 @@ export class Reconciler {
 
   /** Acknowledgements already refused with an Event, so a retry does not repeat it. */
   private readonly refused = new Set<string>();
+  /** The model object (uid) whose escalation record this process has looked for, by key. */
+  private readonly recordsRead = new Map<string, string>();
 
   async reconcile(key: string): Promise<Result> {
     const [namespace, name] = splitKey(key);
@@ -98,10 +102,29 @@ export class Reconciler {
       this.deps.gatherer.forget(key);
       this.deps.providers.forget(key);
       this.deps.driftMetrics.forget(namespace, name);
+      this.recordsRead.delete(key);
       for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
       return {};
     }
     const objLog = log.child({ kind: KIND, namespace, name });
+
+    // A model without an escalation in its status (new, or re-created after a delete) starts from its
+    // escalation record, if one outlived an earlier object of the same name.
+    const uid = cr.metadata.uid;
+    if (!cr.status?.escalation && uid && this.recordsRead.get(key) !== uid) {
+      const cm = await this.deps.client.get<{ data?: Record<string, string> }>({ ...CONFIGMAPS, namespace, name: recordName(name) }, { fromCache: true });
+      const record = cm ? parseRecord(cm.data) : undefined;
+      if (cm && !record) objLog.warn('escalation record unreadable; starting at level 0', { configMap: recordName(name) });
+      const restored = record ? restoredEscalation(cr, record) : undefined;
+      if (restored) {
+        const observed = cr.status;
+        cr = { ...cr, status: { ...cr.status, escalation: restored.escalation } };
+        await this.writeStatus(cr, undefined, observed);
+        objLog.warn(restored.message, { reason: 'EscalationRestored' });
+        void this.deps.recorder.record(cr, 'Warning', 'EscalationRestored', restored.message);
+      }
+      this.recordsRead.set(key, uid);
+    }
 
     // Drift and escalation first: the level decides the Deployment's size. A changed level is written
     // to status before any child changes, so an action is never taken without its record.
@@ -116,6 +139,12 @@ export class Reconciler {
     if (judgement?.signals) this.deps.driftMetrics.observeSignals(namespace, name, judgement.signals);
     if (step.changed) {
       const observed = cr.status;
+      if (!jsonEqual(observed?.escalation ?? { level: 0 }, step.escalation)) {
+        // The record first: if it cannot be written the pass fails and both are tried again.
+        this.deps.onWrite('configmaps');
+        await this.deps.client.apply({ ...CONFIGMAPS, namespace, name: recordName(name) },
+          recordConfigMap(cr, step.escalation, rfc3339(now)), FIELD_MANAGER, true);
+      }
       cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };
       await this.writeStatus(cr, undefined, observed);
       if (judgement) gatherer.commit(key, judgement.consumed);
@@ -170,7 +199,7 @@ export class Reconciler {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const changed = await this.writeStatus(cr, message).catch((e: unknown) => {
+      const changed = await this.writeStatus(cr, message, cr.status).catch((e: unknown) => {
         // A stale copy means our last status write (which recorded a failure) is not cached yet.
         if (e instanceof StaleCacheError) return false;
         objLog.warn('status not written', { error: e });
@@ -183,7 +212,7 @@ export class Reconciler {
     }
     // A child that just changed will report its new state through the watch, which queues this key
     // again; a status computed now would describe the old state and cost a second write.
-    if (!applied && !step.changed) await this.writeStatus(cr, undefined);
+    if (!applied && !step.changed) await this.writeStatus(cr, undefined, cr.status);
     return { requeueAfterMs: step.requeueAfterMs };
   }
 
@@ -230,10 +259,10 @@ export class Reconciler {
   }
 
   /**
-   * Compute the status and write it if it differs from what the server has (`observed`, by default the
-   * cached object's status); returns whether it did.
+   * Compute the status and write it if it differs from what the server has (`observed`: the status the
+   * object had when read — given explicitly, since a new object has none); returns whether it did.
    */
-  private async writeStatus(cr: ClinicalModel, applyError: string | undefined, observed = cr.status): Promise<boolean> {
+  private async writeStatus(cr: ClinicalModel, applyError: string | undefined, observed: ClinicalModelStatus | undefined): Promise<boolean> {
     const { caches, client, clock } = this.deps;
     const namespace = cr.metadata.namespace ?? 'default';
     const name = cr.metadata.name;

@@ -62,6 +62,7 @@ beforeAll(async () => {
         rules: [
           { apiGroups: ['clinops.dev'], resources: ['clinicalmodels'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] },
           { apiGroups: ['clinops.dev'], resources: ['clinicalmodels/status'], verbs: ['get', 'patch', 'update'] },
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'update', 'delete'] },
         ] },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'clinical-reviewers', namespace: ns },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'clinical-reviewer' },
@@ -75,7 +76,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', `${release}-acknowledgement`, `${release}-escalation-record`, '--ignore-not-found']);
+  await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', `${release}-acknowledgement`, `${release}-escalation-record`,
+    `${release}-escalation-record-configmap`, '--ignore-not-found']);
   await deleteNamespaces();
 });
 
@@ -109,4 +111,23 @@ it('refuses a status patch that lowers the level by anyone but the operator', as
   // The operator writes its record.
   expect(await as(operatorKubeconfig(), level(0))).toMatchObject({ ok: true });
   expect((await getJson<ClinicalModel>(['-n', ns, 'get', 'clm', 'sepsis'])).status?.escalation?.level).toBe(0);
+});
+
+it('keeps the escalation record the operator\'s: nobody else edits it, only an administrator retires it', async () => {
+  const record = (level: number) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name: 'sepsis-escalation-record', namespace: ns, labels: { 'clinops.dev/escalation-record-of': 'sepsis' } },
+    data: { 'record.json': JSON.stringify({ model: 'sepsis', uid: 'u', modelVersion: '1.0.0', sha256: 'a'.repeat(64), writtenAt: '2026-11-22T00:00:00Z', escalation: { level } }) } });
+  const file = (level: number) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'clinops-admission-')), 'record.json');
+    writeFileSync(f, record(level));
+    return f;
+  };
+  expect(await as(operatorKubeconfig(), ['apply', '-f', file(3)])).toMatchObject({ ok: true });
+  const edit = await as(users['nurse-kim']!, ['apply', '-f', file(0)]);
+  expect(edit.out).toContain('the escalation record is written only by the clinops operator');
+  const gone = await as(users['nurse-kim']!, ['-n', ns, 'delete', 'configmap', 'sepsis-escalation-record']);
+  expect(gone.out).toContain('only an administrator (admission.recordRetirers) retires an escalation record, not nurse-kim');
+  expect(JSON.parse((await getJson(['-n', ns, 'get', 'configmap', 'sepsis-escalation-record'])).data['record.json']).escalation.level).toBe(3);
+  // The cluster administrator (system:masters) retires it.
+  await kubectl(['-n', ns, 'delete', 'configmap', 'sepsis-escalation-record']);
 });

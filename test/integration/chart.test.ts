@@ -54,7 +54,8 @@ describe('rendering', () => {
   it('renders the defaults: one object per kind the chart needs, each with the standard labels', async () => {
     const objs = await template();
     expect(kinds(objs)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
-      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding']);
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding']);
     // The admission policies name the chart's own ServiceAccount as the one writer of status.escalation.
     const record = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === 'clinops-escalation-record')!;
     expect(record.spec.validations[0].expression).toContain('request.userInfo.username in ["system:serviceaccount:clinops-system:clinops"]');
