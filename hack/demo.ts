@@ -154,8 +154,9 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   }));
   await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
   console.log(`   model.onnx sha256 ${model.sha256} (the sample declares the same)`);
-  console.log('   For the demo, a check every 10 s and one breach enough to act (the sample says 5m and 2):');
-  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1}}}']);
+  console.log('   For the demo, a check every 10 s, one breach enough to act and a review every 45 s (the sample says 5m, 2 and 90d):');
+  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+    '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1},"governance":{"reviewEvery":"45s"}}}']);
   await until('sepsis Serving', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.phase === 'Serving', 180_000);
   await show(cp, [...ICU, 'get', 'clm']);
   await show(cp, [...ICU, 'get', 'pods', '-o', 'wide']);
@@ -213,6 +214,16 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await show(cp, [...ICU, 'get', 'pods']);
   const refused = await clusterFetch(`${url}/health/live`, { signal: AbortSignal.timeout(3000) }).then(() => 'answered', (e: Error) => `no answer (${e.message})`);
   console.log(`$ curl -s ${url}/health/live\n   ${refused}: no process serves the model any more.`);
+
+  say('A review falls overdue', 'The model declares a review every 45 s here (90d in the sample): nobody has reviewed it, so the\n' +
+    'ReviewOverdue condition is True, with a Warning Event and clinops_review_overdue 1 (the chart\'s alert rule fires on it).');
+  await until('ReviewOverdue', async () => (await status()).conditions?.some((c: { type: string; status: string }) => c.type === 'ReviewOverdue' && c.status === 'True'), 60_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="ReviewOverdue")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
+  console.log('   dr-lee records a review, as herself (the admission policy checks the reviewer named is the user writing it):');
+  await show(cp, ['--as=dr-lee', '--as-group=system:masters', ...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+    '{"spec":{"governance":{"review":{"reviewer":"dr-lee","note":"drift report and incident reviewed"}}}}']);
+  await until('review current', async () => (await status()).review?.reviewedBy === 'dr-lee', 30_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=review: last {.status.review.lastReviewedAt} by {.status.review.reviewedBy}, next due by {.status.review.dueBy}{"\\n"}']);
 
   say('A named reviewer brings it back', 'Only a human acknowledgement lowers a level: it names the reviewer and the level reviewed, and\n' +
     'the chart\'s ValidatingAdmissionPolicy makes the API server check that the reviewer named is the user writing it.\n' +

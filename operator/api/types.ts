@@ -115,8 +115,16 @@ export interface ModelCard {
   contact?: string;
 }
 
+export interface GovernanceSpec {
+  /** How often a named reviewer must review the model, such as 90d. */
+  reviewEvery?: string;
+  /** A review, recorded like an acknowledgement. */
+  review?: { reviewer: string; note?: string };
+}
+
 export interface ClinicalModelSpec {
   model: ModelSpec;
+  governance?: GovernanceSpec;
   serving?: ServingSpec;
   monitoring?: MonitoringSpec;
   escalation?: EscalationSpec;
@@ -215,8 +223,22 @@ export interface PerformanceStatus {
   dip?: number;
 }
 
+/** status.review: when the model was last reviewed, by whom, and what is due when. */
+export interface ReviewStatus {
+  lastReviewedAt?: string;
+  reviewedBy?: string;
+  note?: string;
+  /** The review applied last, as JSON, so it is applied once. */
+  appliedReview?: string;
+  dueBy?: string;
+  /** What is due: the periodic review or level 1's. */
+  dueFor?: string;
+  overdue?: boolean;
+}
+
 export interface ClinicalModelStatus {
   phase?: Phase;
+  review?: ReviewStatus;
   drift?: DriftStatus;
   escalation?: EscalationStatus;
   observedGeneration?: number;

@@ -11,6 +11,7 @@ import { desiredService } from '../desired/service.js';
 import { judge } from '../drift/judge.js';
 import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
 import { escalationStep } from '../escalation/step.js';
+import { reviewOutcome } from '../governance/review.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/difference.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -213,7 +214,11 @@ export class Reconciler {
     // A child that just changed will report its new state through the watch, which queues this key
     // again; a status computed now would describe the old state and cost a second write.
     if (!applied && !step.changed) await this.writeStatus(cr, undefined, cr.status);
-    return { requeueAfterMs: step.requeueAfterMs };
+    // Look again when a review falls due, if that comes before the next drift check.
+    const review = reviewOutcome(cr, this.deps.clock());
+    this.deps.driftMetrics.observeReview(namespace, name, review.review?.overdue === true);
+    const reviewDue = review.nextDueMs === undefined ? Infinity : review.nextDueMs + 1000;
+    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue) };
   }
 
   /** Where to read the model's monitoring window: its ready pods, or the URLs given for it. */
@@ -301,6 +306,15 @@ export class Reconciler {
     }
     if (status.phase !== observed?.phase && status.phase === 'Serving') {
       void this.deps.recorder.record(cr, 'Normal', 'Serving', after?.message ?? 'all replicas ready');
+    }
+    // Review cadence: an Event when a review falls overdue, and when a named reviewer records one.
+    const overdue = status.conditions?.find((c) => c.type === 'ReviewOverdue');
+    if (overdue?.status === 'True' && observed?.conditions?.find((c) => c.type === 'ReviewOverdue')?.status !== 'True') {
+      void this.deps.recorder.record(cr, 'Warning', 'ReviewOverdue', overdue.message);
+    }
+    const r = status.review;
+    if (r?.appliedReview && r.appliedReview !== observed?.review?.appliedReview) {
+      void this.deps.recorder.record(cr, 'Normal', 'Reviewed', `reviewed by ${r.reviewedBy}${r.note ? `: ${r.note}` : ''}; next review due by ${r.dueBy ?? 'none set'}`);
     }
     return true;
   }

@@ -2,11 +2,12 @@
 // caches hold: the resource, its Deployment and its pods. Nothing here is remembered between passes
 // except each condition's lastTransitionTime.
 import { jsonEqual } from '../util/json-equal.js';
-import type { ClinicalModel, ClinicalModelStatus, Phase } from '../api/types.js';
+import type { ClinicalModel, ClinicalModelStatus, Phase, ReviewStatus } from '../api/types.js';
 import { levelPolicy, phaseAtLevel } from '../escalation/actions.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
+import { reviewOutcome } from '../governance/review.js';
 import { buildConditions, type ConditionInput } from './conditions.js';
 import { podProblem, serverExit } from './pod-problems.js';
 import type { ProviderReport } from './providers.js';
@@ -132,6 +133,8 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   const gpu = (cr.spec.serving?.gpu?.count ?? 0) > 0;
   if (gpu) conditions.push(acceleratedCondition(input.providers ?? []));
   conditions.push(driftCondition(cr), escalatedCondition(cr));
+  const { review } = reviewOutcome(cr, Date.parse(now));
+  if (review?.dueBy) conditions.push(reviewCondition(review));
 
   const status: ClinicalModelStatus = {
     phase,
@@ -147,6 +150,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   // The drift and escalation state is carried over as the escalation step left it on the object.
   if (cr.status?.drift) status.drift = cr.status.drift;
   if (cr.status?.escalation) status.escalation = cr.status.escalation;
+  if (review) status.review = review;
   if (generation === undefined) delete status.observedGeneration;
   return status;
 }
@@ -183,6 +187,14 @@ function driftCondition(cr: ClinicalModel): ConditionInput {
     case 'Significant':
       return { type: 'DriftDetected', status: 'True', reason: 'SignificantDrift', message: `${numbers}; act` };
   }
+}
+
+function reviewCondition(r: ReviewStatus): ConditionInput {
+  const last = r.lastReviewedAt ? `last reviewed ${r.lastReviewedAt} by ${r.reviewedBy}` : 'never reviewed';
+  return r.overdue
+    ? { type: 'ReviewOverdue', status: 'True', reason: 'Overdue',
+      message: `${r.dueFor} was due by ${r.dueBy} (${last}): a named reviewer records one in spec.governance.review` }
+    : { type: 'ReviewOverdue', status: 'False', reason: 'ReviewCurrent', message: `${r.dueFor} is due by ${r.dueBy} (${last})` };
 }
 
 function escalatedCondition(cr: ClinicalModel): ConditionInput {

@@ -51,6 +51,7 @@ export class DriftMetrics {
   private readonly ksStatistic: Gauge<'namespace' | 'model'>;
   private readonly ksPValue: Gauge<'namespace' | 'model'>;
   private readonly level: Gauge<'namespace' | 'model'>;
+  private readonly reviewOverdue: Gauge<'namespace' | 'model'>;
   private readonly signalPsi: Gauge<'namespace' | 'model' | 'signal'>;
   private readonly signalEffect: Gauge<'namespace' | 'model' | 'signal'>;
   private readonly signalPValue: Gauge<'namespace' | 'model' | 'signal'>;
@@ -65,6 +66,7 @@ export class DriftMetrics {
     this.ksStatistic = gauge('clinops_drift_ks_statistic', 'Two-sample Kolmogorov–Smirnov statistic D of the last drift check that had enough predictions.');
     this.ksPValue = gauge('clinops_drift_ks_pvalue', 'Two-sided KS p-value of the last drift check that had enough predictions.');
     this.level = gauge('clinops_escalation_level', 'Current escalation level of the model (0 none, 1 alert, 2 paused, 3 shut down).');
+    this.reviewOverdue = gauge('clinops_review_overdue', '1 while a review of the model is overdue (spec.governance.reviewEvery, or escalation level 1\'s review), else 0.');
     const signalGauge = (name: string, help: string) =>
       new Gauge({ name, help, labelNames: ['namespace', 'model', 'signal'] as const, registers: [registry] });
     this.signalPsi = signalGauge('clinops_drift_signal_psi', 'PSI of each drift signal (confidence, labels, each declared input feature) in the last check that had enough predictions.');
@@ -106,8 +108,12 @@ export class DriftMetrics {
     }
   }
 
+  observeReview(namespace: string, model: string, overdue: boolean): void {
+    this.reviewOverdue.set({ namespace, model }, overdue ? 1 : 0);
+  }
+
   forget(namespace: string, model: string): void {
-    for (const g of [this.psi, this.ksStatistic, this.ksPValue, this.level]) g.remove({ namespace, model });
+    for (const g of [this.psi, this.ksStatistic, this.ksPValue, this.level, this.reviewOverdue]) g.remove({ namespace, model });
     for (const signal of this.signals.get(`${namespace}/${model}`) ?? []) {
       for (const g of this.signalGauges) g.remove({ namespace, model, signal });
     }

@@ -100,6 +100,13 @@ it('refuses an acknowledgement in someone else\'s name, and takes the named revi
   const file = join(mkdtempSync(join(tmpdir(), 'clinops-admission-')), 'clm.json');
   writeFileSync(file, JSON.stringify(model(ns, 'sepsis-2', { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 1 } } })));
   expect((await as(users['nurse-kim']!, ['apply', '-f', file])).out).toContain('you are nurse-kim, the acknowledgement names dr-lee');
+  // A review is checked the same way.
+  const card = { intendedUse: 'ICU early warning', outOfScope: 'children', limitations: 'one site', trainingData: '2019–2023',
+    performance: 'AUROC 0.87', owner: 'critical care informatics', contact: 'icu-ai@hospital.example' };
+  const review = (reviewer: string) => ['-n', ns, 'patch', 'clm', 'sepsis', '--type=merge', '-p',
+    JSON.stringify({ spec: { modelCard: card, governance: { review: { reviewer, note: 'quarterly review' } } } })];
+  expect((await as(users['nurse-kim']!, review('dr-lee'))).out).toContain('spec.governance.review.reviewer must be the person who writes it: you are nurse-kim, the review names dr-lee');
+  expect(await as(users['dr-lee']!, review('dr-lee'))).toMatchObject({ ok: true });
 });
 
 it('refuses a status patch that lowers the level by anyone but the operator', async () => {

@@ -103,7 +103,7 @@ describe('rendering', () => {
     expect(kinds(all)).toEqual(expect.arrayContaining(['ConfigMap', 'NetworkPolicy', 'PodMonitor', 'PrometheusRule', 'ServiceMonitor']));
     expect(all.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.namespace)).toEqual(['icu', 'radiology']);
     const rule = all.find((o) => o.kind === 'PrometheusRule')!;
-    expect(rule.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules)).toHaveLength(10);
+    expect(rule.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules)).toHaveLength(11);
     const dashboard = all.find((o) => o.kind === 'ConfigMap')!;
     expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     expect(JSON.parse(dashboard.data['clinops.json']).uid).toBe('clinops-overview');

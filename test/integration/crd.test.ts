@@ -49,6 +49,10 @@ describe('validation', () => {
       "set GPUs with serving.gpu.count, not resources.limits['nvidia.com/gpu']"],
     ['no labels', (s: any) => { s.model.labels = []; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.model.labels: Invalid value: 0: spec.model.labels in body should have at least 1 items'],
+    ['a governed model without a complete card', (s: any) => { s.governance = { reviewEvery: '90d' }; s.modelCard = { intendedUse: 'triage', owner: 'team' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.modelCard: Invalid value: "object": a governed model (spec.governance) needs a complete model card: intendedUse, outOfScope, limitations, trainingData, performance, owner and contact'],
+    ['a review cadence that is not a duration', (s: any) => { s.governance = { reviewEvery: 'quarterly' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      `spec.governance.reviewEvery: Invalid value: "quarterly": spec.governance.reviewEvery in body should match`],
     ['features without a reference ConfigMap', (s: any) => { s.monitoring = { features: ['lactate'] }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.monitoring.features: Invalid value: "object": features need reference.configMapRef'],
     ['a feature named twice', (s: any) => { s.monitoring = { reference: { configMapRef: { name: 'r' } }, features: ['lactate', 'lactate'] }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
