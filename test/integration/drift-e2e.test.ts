@@ -66,11 +66,18 @@ async function deploymentReplicas(): Promise<number | undefined> {
 
 /** Wait for a drift check that ran after `since` to reach a verdict other than InsufficientData. */
 async function verdictAfter(since: number): Promise<ClinicalModel> {
-  return eventually('a drift check with enough predictions', async () => {
+  try {
+    return await eventually('a drift check with enough predictions', async () => {
+      const c = await clm();
+      const d = c.status?.drift;
+      return d?.lastCheckTime && Date.parse(d.lastCheckTime) >= Math.floor(since / 1000) * 1000 && d.verdict !== 'InsufficientData' ? c : undefined;
+    }, 60_000);
+  } catch (err) {
+    // Say what the last check found, so a failure explains itself.
     const c = await clm();
-    const d = c.status?.drift;
-    return d?.lastCheckTime && Date.parse(d.lastCheckTime) >= Math.floor(since / 1000) * 1000 && d.verdict !== 'InsufficientData' ? c : undefined;
-  }, 40_000);
+    throw new Error(`${(err as Error).message}; status.drift ${JSON.stringify(c.status?.drift)}, phase ${c.status?.phase}, ` +
+      `window seq ${((await (await fetch(`${server.url}/v1/monitoring/window?limit=1`)).json()) as { seq: number }).seq}`);
+  }
 }
 
 it('the test traffic is what each step needs (checked with the same statistics)', () => {
@@ -83,6 +90,15 @@ it('the test traffic is what each step needs (checked with the same statistics)'
 });
 
 it('drift raises the level, pauses the model, a reviewer resumes it, a safety event shuts it down', async () => {
+  try {
+    await driftStory();
+  } finally {
+    await operator?.stop(); // release the Lease for the next test's operator, whatever happened
+    operator = undefined;
+  }
+});
+
+async function driftStory(): Promise<void> {
   ns = await newNamespace('drift');
   await createModelsClaim(ns);
   await kubectl(['-n', ns, 'create', 'configmap', 'sepsis-reference', `--from-literal=confidence.json=${JSON.stringify(reference)}`]);
@@ -179,9 +195,7 @@ it('drift raises the level, pauses the model, a reviewer resumes it, a safety ev
     (await events()).find((e) => e.reason === 'AcknowledgementRefused')?.message.includes('new model version'));
   expect((await clm()).status?.escalation?.level).toBe(3);
   expect(c.status?.escalation?.history?.map((h) => [h.from, h.to])).toEqual([[0, 1], [1, 2], [2, 0], [0, 3]]);
-  await operator.stop(); // release the Lease for the next test's operator
-  operator = undefined;
-});
+}
 
 it('a performance dip on ground truth pauses a model that declares its validated baseline', async () => {
   const own = await serve({ model: 'mlp' });
