@@ -10,6 +10,8 @@ export const ENV = {
   modelCardFile: 'CLINOPS_MODEL_CARD_FILE',
   featureReferenceFile: 'CLINOPS_FEATURE_REFERENCE_FILE',
   port: 'CLINOPS_PORT',
+  monitoringPort: 'CLINOPS_MONITORING_PORT',
+  monitoringKeyFile: 'CLINOPS_MONITORING_KEY_FILE',
   executionProvider: 'CLINOPS_EXECUTION_PROVIDER',
   apiKeysFile: 'CLINOPS_API_KEYS_FILE',
   auditFile: 'CLINOPS_AUDIT_FILE',

@@ -7,9 +7,13 @@ export interface WindowSample {
   seq: number;
   /** ISO 8601 time of the prediction. */
   time: string;
+  /** The prediction's id (what POST /v1/feedback names), so ground truth can reach any replica. */
+  id: string;
   /** Probability of the predicted class. */
   confidence: number;
   label: string;
+  /** Every label's probability, in the model's label order. */
+  probabilities: number[];
   /** Mean and population standard deviation of the input tensor's values. */
   inputMean: number;
   inputStd: number;
@@ -29,23 +33,23 @@ export interface WindowResponse {
   capacity: number;
 }
 
-/** A prediction that received ground truth (POST /v1/feedback): what the performance checks read. */
-export interface LabelledSample {
-  /** Monotonically increasing per server process over labelled predictions, starting at 1. */
+/**
+ * Ground truth reported to one replica (POST /v1/feedback), for a prediction any replica made: the
+ * operator joins it with the prediction it collected from that replica's window.
+ */
+export interface GroundTruthSample {
+  /** Monotonically increasing per server process over reports, starting at 1. */
   seq: number;
   /** ISO 8601 time the ground truth arrived. */
   time: string;
-  /** The label the model predicted. */
-  predicted: string;
-  /** The true label, as reported. */
+  predictionId: string;
+  /** The true label, as reported (one of the model's labels). */
   groundTruth: string;
-  /** The model's probability for each label. */
-  probabilities: Record<string, number>;
 }
 
-/** GET /v1/monitoring/feedback: the same envelope as the window, over labelled predictions. */
+/** GET /v1/monitoring/feedback: the same envelope as the window, over ground-truth reports. */
 export interface FeedbackResponse extends Omit<WindowResponse, 'samples'> {
-  samples: LabelledSample[];
+  samples: GroundTruthSample[];
 }
 
 /**

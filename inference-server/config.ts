@@ -28,6 +28,10 @@ export interface ServerConfig {
   readonly featureReferenceFile: string | undefined;
   readonly host: string;
   readonly port: number;
+  /** Serve the monitoring signals on this port alone (absent: on `port`, beside everything else). */
+  readonly monitoringPort: number | undefined;
+  /** The operator's key for /v1/monitoring/*: when set, no other key opens them. */
+  readonly monitoringKeyFile: string | undefined;
   readonly apiKeysFile: string | undefined;
   /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/* too. */
   readonly protectHealth: boolean;
@@ -121,10 +125,18 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     },
     { key: 'host', flag: '--host', arg: '<host>', env: 'CLINOPS_HOST', kind: 'string', default: '0.0.0.0', schema: { type: 'string', minLength: 1 }, help: 'listen address' },
     { key: 'port', flag: '--port', arg: '<port>', env: ENV.port, kind: 'integer', default: 8080, schema: int(0, 65535), help: 'listen port, 0 for any' },
+    {
+      key: 'monitoringPort', flag: '--monitoring-port', arg: '<port>', env: ENV.monitoringPort, kind: 'integer', schema: int(0, 65535),
+      help: 'serve /v1/monitoring/* on this port alone, apart from predictions (a NetworkPolicy can open it to the operator only); 0 for any',
+    },
+    {
+      key: 'monitoringKeyFile', flag: '--monitoring-key-file', arg: '<file>', env: ENV.monitoringKeyFile, kind: 'string', schema: { type: 'string' },
+      help: 'a file holding the one key that opens /v1/monitoring/* (the operator\'s), reloaded when it changes (default: the API keys)',
+    },
     { key: 'apiKeysFile', flag: '--api-keys', arg: '<file>', env: ENV.apiKeysFile, kind: 'string', schema: { type: 'string' }, help: 'API key file, reloaded when it changes (default: no authentication)' },
     {
       key: 'protectHealth', flag: '--protect-health', env: 'CLINOPS_PROTECT_HEALTH', kind: 'boolean', default: false, schema: { type: 'boolean' },
-      help: 'require an API key for health, metrics and the monitoring endpoints too',
+      help: 'require an API key for health and metrics too (and the monitoring endpoints, without --monitoring-key-file)',
     },
     {
       key: 'bodyLimitBytes', flag: '--body-limit', arg: '<size>', env: 'CLINOPS_BODY_LIMIT', kind: 'integer', parse: size, default: 10 * 1024 ** 2,
@@ -162,7 +174,7 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     { key: 'windowSize', flag: '--window-size', arg: '<n>', env: 'CLINOPS_WINDOW_SIZE', kind: 'integer', default: 10_000, schema: int(1, 10_000_000), help: 'predictions kept for /v1/monitoring/window' },
     {
       key: 'feedbackCapacity', flag: '--feedback-capacity', arg: '<n>', env: 'CLINOPS_FEEDBACK_CAPACITY', kind: 'integer', default: 10_000, schema: int(1, 10_000_000),
-      help: 'predictions kept for feedback joins',
+      help: 'ground-truth reports kept for the operator to read (and recent predictions remembered to answer them)',
     },
     { key: 'logLevel', flag: '--log-level', arg: '<level>', env: ENV.logLevel, kind: 'string', default: 'info', schema: { enum: ['debug', 'info', 'warn', 'error'] }, help: 'debug, info, warn or error' },
     {

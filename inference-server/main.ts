@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../contract/log.js';
 import { AuditLog } from './audit/audit-log.js';
-import { ApiKeys } from './auth/api-keys.js';
+import { ApiKeys, parseSingleKey } from './auth/api-keys.js';
 import type { ServerConfig } from './config.js';
 import { createHandler, type ServerState } from './http/app.js';
 import { ServerMetrics } from './metrics.js';
@@ -23,6 +23,8 @@ import { Predictor } from './predictor.js';
 
 export interface RunningServer {
   port: number;
+  /** Where /v1/monitoring/* is served: `port` unless a monitoring port is set. */
+  monitoringPort: number;
   state: ServerState;
   /** Resolves once the model is ready or has failed to load. */
   loaded: Promise<void>;
@@ -40,7 +42,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const state: ServerState = { phase: 'loading' };
   const metrics = new ServerMetrics(cfg.modelName);
   const window = new PredictionWindow(cfg.windowSize);
-  const feedback = new FeedbackStore(cfg.feedbackCapacity, cfg.labels);
+  const feedback = new FeedbackStore(cfg.feedbackCapacity);
   // A bad feature reference stops the server at start, as a bad setting does: drift would be blind.
   const features = cfg.featureReferenceFile
     ? new FeatureCounts(parseFeatureReference(await readFile(cfg.featureReferenceFile, 'utf8').catch((err: Error) => {
@@ -55,19 +57,31 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   } else {
     log.warn('no API key file configured: requests are not authenticated (set CLINOPS_API_KEYS_FILE)');
   }
-  const handler = createHandler({
+  let monitoringKey: ApiKeys | undefined;
+  if (cfg.monitoringKeyFile) {
+    monitoringKey = new ApiKeys(cfg.monitoringKeyFile, (msg, f) => log.info(msg.replace('api keys', 'monitoring key'), f), parseSingleKey('monitoring'));
+    monitoringKey.watch();
+  }
+  const deps = {
     state, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
-    bodyLimitBytes: cfg.bodyLimitBytes, keys, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
-    epoch: new Date().toISOString(), log: (level, msg, f) => log[level](msg, f),
-  });
-  const server: Server = createServer(handler);
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.port, cfg.host, () => resolve());
-  });
+    bodyLimitBytes: cfg.bodyLimitBytes, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
+    epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
+  };
+  const apart = cfg.monitoringPort !== undefined;
+  const listen = async (port: number, surface: 'all' | 'serving' | 'monitoring') => {
+    const server: Server = createServer(createHandler(deps, surface));
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, cfg.host, () => resolve());
+    });
+    return server;
+  };
+  const server = await listen(cfg.port, apart ? 'serving' : 'all');
+  const monitoringServer = apart ? await listen(cfg.monitoringPort!, 'monitoring') : undefined;
   const port = (server.address() as AddressInfo).port;
-  log.info('listening', { port });
+  const monitoringPort = monitoringServer ? (monitoringServer.address() as AddressInfo).port : port;
+  log.info('listening', { port, monitoringPort });
 
   let scheduler: Scheduler | undefined;
   const loaded = (async () => {
@@ -168,6 +182,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       log.info('draining');
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      monitoringServer?.close();
+      monitoringServer?.closeAllConnections();
       // A request stuck in a worker must not hold the exit past the pod's grace period: after the
       // deadline what waits is refused and the workers stop, which answers what they were running
       // (a thread stopped inside onnxruntime's native run can abort the process: only past the deadline,
@@ -178,10 +194,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       await closed;
       clearInterval(idle);
       keys?.stop();
+      monitoringKey?.stop();
       await audit.close();
       log.info('stopped');
     })();
     return closing;
   };
-  return { port, state, loaded, shutdown };
+  return { port, monitoringPort, state, loaded, shutdown };
 }

@@ -241,9 +241,9 @@ export class Predictor {
       const label = labels[best]!;
       const confidence = p[best]!;
       const { inputMean, inputStd, inputSha256, bins } = inputs[r]!;
-      const seq = window.add({ time, confidence, label, inputMean, inputStd });
+      const seq = window.add({ time, id, confidence, label, probabilities: p, inputMean, inputStd });
       if (bins) this.deps.features?.add(seq, bins);
-      feedback.remember({ id, time, label, confidence, probabilities: p });
+      feedback.remember({ id, label });
       metrics.predicted(label, confidence);
       records.push({
         time, requestId, predictionId: id, keyId,
@@ -258,19 +258,26 @@ export class Predictor {
     return { requestId, model: { name: modelName, version: modelVersion }, timestamp: time, predictions };
   }
 
-  /** POST /v1/feedback {"predictionId": …, "label": …}. */
-  feedback(body: unknown): { predictionId: string; label: string; predicted: string; correct: boolean } {
+  /**
+   * POST /v1/feedback {"predictionId": …, "label": …}: accepted for any prediction id — the prediction may
+   * have been made by another replica, or days ago; the operator joins them. What was predicted, and
+   * whether the label agrees, is answered when this replica made the prediction recently.
+   */
+  feedback(body: unknown): { predictionId: string; label: string; predicted?: string; correct?: boolean } {
     if (!isPlainObject(body)) throw fail('feedbackBodyNotObject', {}, '');
     rejectUnknown(body, ['predictionId', 'label'], '');
-    if (typeof body.predictionId !== 'string' || body.predictionId === '') throw fail('predictionIdMissing', {}, 'predictionId');
+    if (body.predictionId === undefined || body.predictionId === '') throw fail('predictionIdMissing', {}, 'predictionId');
+    if (typeof body.predictionId !== 'string' || !PREDICTION_ID.test(body.predictionId)) throw fail('predictionIdInvalid', {}, 'predictionId');
     if (typeof body.label !== 'string' || !this.deps.labels.includes(body.label)) {
       throw fail('unknownLabel', { labels: this.deps.labels.map((l) => `"${l}"`).join(', ') }, 'label');
     }
-    const rec = this.deps.feedback.join(body.predictionId, body.label);
-    if (!rec) throw fail('predictionNotFound', { predictionId: body.predictionId.slice(0, 128) }, 'predictionId');
-    return { predictionId: rec.id, label: body.label, predicted: rec.label, correct: rec.label === body.label };
+    const rec = this.deps.feedback.report(body.predictionId, body.label);
+    return { predictionId: body.predictionId, label: body.label, ...(rec ? { predicted: rec.label, correct: rec.label === body.label } : {}) };
   }
 }
+
+/** A prediction id: a request id (≤ 128 characters, as X-Request-Id) and, for a batch, `.row`. */
+const PREDICTION_ID = /^[\w.:-]{1,140}$/;
 
 /**
  * The binary tensor extension: after the JSON header come the raw bytes of each input whose

@@ -4,6 +4,8 @@
 // constant time, so neither timing nor an early exit tells how close a guess was.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { fail } from '../errors.js';
 
 export interface KeyEntry {
   id: string;
@@ -15,9 +17,14 @@ export class ApiKeys {
   private stamp = '';
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * `parse`: the file's format; parseKeys by default. The monitoring key file holds one key as plain
+   * text (parseSingleKey), the id it is known by fixed.
+   */
   constructor(
     private readonly path: string,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void,
+    private readonly parse: (text: string) => KeyEntry[] = parseKeys,
   ) {
     this.load(true);
   }
@@ -50,7 +57,7 @@ export class ApiKeys {
     }
     if (stamp === this.stamp) return;
     try {
-      const entries = parseKeys(text);
+      const entries = this.parse(text);
       this.entries = entries;
       this.stamp = stamp;
       this.log('api keys loaded', { file: this.path, keys: entries.map((e) => e.id) });
@@ -59,6 +66,18 @@ export class ApiKeys {
       this.log('api key file not reloaded; keeping the previous keys', { file: this.path, error: (err as Error).message });
       this.stamp = stamp;
     }
+  }
+
+  /** The key's id, or an error to answer: 401 when no key is presented, 403 when it is unknown. */
+  authenticate(req: IncomingMessage): string {
+    const auth = req.headers.authorization;
+    const bearer = auth ? /^Bearer\s+(.+)$/i.exec(auth)?.[1] : undefined;
+    const header = req.headers['x-api-key'];
+    const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
+    if (!presented) throw fail('apiKeyRequired', {}, 'x-api-key', { 'www-authenticate': 'Bearer' });
+    const id = this.identify(presented);
+    if (!id) throw fail('apiKeyInvalid', {}, 'x-api-key');
+    return id;
   }
 
   /** The id of the key, or undefined when it matches none. */
@@ -85,4 +104,13 @@ export function parseKeys(text: string): KeyEntry[] {
     if (typeof k.sha256 === 'string' && /^[0-9a-fA-F]{64}$/.test(k.sha256)) return { id: k.id, hash: Buffer.from(k.sha256, 'hex') };
     throw new Error(`keys[${i}] ("${k.id}") needs a key of at least 16 characters or the sha256 of one`);
   });
+}
+
+/** A file holding one key as plain text (a Secret's value), known by `id`. */
+export function parseSingleKey(id: string): (text: string) => KeyEntry[] {
+  return (text) => {
+    const key = text.trim();
+    if (key.length < 16) throw new Error('needs a key of at least 16 characters');
+    return [{ id, hash: createHash('sha256').update(key).digest() }];
+  };
 }

@@ -31,6 +31,8 @@ export interface AppDeps {
   modelCard: () => Readonly<Record<string, string>>;
   bodyLimitBytes: number;
   keys: ApiKeys | undefined;
+  /** The key the operator reads the monitoring signals with; when set, only it opens /v1/monitoring/*. */
+  monitoringKey?: ApiKeys;
   protectHealth: boolean;
   window: PredictionWindow;
   feedback: FeedbackStore;
@@ -57,20 +59,28 @@ export type Reply = { status?: number; json: unknown } | { status?: number; text
 export interface RouteDef {
   method: 'GET' | 'POST';
   path: string;
-  /** Served without an API key (health, metrics and monitoring signals, unless protectHealth). */
+  /** Served without an API key (health and metrics, unless protectHealth). */
   open?: boolean;
+  /** A monitoring signal (/v1/monitoring/*): for the operator's key alone when one is configured. */
+  monitoring?: boolean;
   handler: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 
 /** Answers 5xx without logging them as failures: the server is busy or going, not broken. */
 const EXPECTED_5XX = new Set(['NOT_READY', 'QUEUE_FULL', 'SHUTTING_DOWN']);
 
-export function createHandler(d: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * `surface`: which routes this listener serves — all of them, or (with a separate monitoring port, which
+ * a NetworkPolicy can open to the operator alone) the serving routes or the monitoring signals.
+ */
+export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitoring' = 'all'): (req: IncomingMessage, res: ServerResponse) => void {
   const serving = new Serving(d.state, d.modelName, d.modelVersion);
   const router = new Router<RouteDef>();
-  for (const r of [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...monitoringRoutes(d)]) {
-    router.add(r.method, r.path, r);
-  }
+  const routes = [
+    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving)]),
+    ...(surface === 'serving' ? [] : monitoringRoutes(d)),
+  ];
+  for (const r of routes) router.add(r.method, r.path, r);
   const observe = d.metrics.requestObserver();
 
   return (req, res) => {
@@ -109,7 +119,7 @@ export function createHandler(d: AppDeps): (req: IncomingMessage, res: ServerRes
       }
       const route = m.route.handler;
       pattern = m.route.pattern;
-      const keyId = route.open && !d.protectHealth ? null : authenticate(req, d.keys);
+      const keyId = authenticate(req, route, d);
       const ctx: RequestContext = {
         params: m.params,
         query: new URLSearchParams(q < 0 ? '' : req.url!.slice(q + 1)),
@@ -130,19 +140,15 @@ export function createHandler(d: AppDeps): (req: IncomingMessage, res: ServerRes
   };
 }
 
-/** X-API-Key or Authorization: Bearer; 401 when absent, 403 when unknown. The key's id, or null without keys. */
-function authenticate(req: IncomingMessage, keys: ApiKeys | undefined): string | null {
-  if (!keys) return null;
-  const auth = req.headers.authorization;
-  const bearer = auth ? /^Bearer\s+(.+)$/i.exec(auth)?.[1] : undefined;
-  const header = req.headers['x-api-key'];
-  const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
-  if (!presented) {
-    throw fail('apiKeyRequired', {}, 'x-api-key', { 'www-authenticate': 'Bearer' });
-  }
-  const id = keys.identify(presented);
-  if (!id) throw fail('apiKeyInvalid', {}, 'x-api-key');
-  return id;
+/**
+ * Who may call a route: open routes anyone (unless protectHealth); the monitoring signals only the
+ * holder of the monitoring key when one is configured (the operator), else an API key holder; the
+ * rest an API key holder. The key's id, or null where no key is needed.
+ */
+function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps): string | null {
+  if (route.monitoring && d.monitoringKey) return d.monitoringKey.authenticate(req);
+  if (route.open && !d.protectHealth) return null;
+  return d.keys ? d.keys.authenticate(req) : null;
 }
 
 function toServerError(err: unknown): ServerError {

@@ -1,25 +1,22 @@
-// Ground truth joined to predictions by prediction id, in bounded memory: the oldest predictions are
-// forgotten first (a Map iterates in insertion order). Each prediction's first ground truth also goes
-// into a ring of labelled predictions that the operator's performance checks read
-// (GET /v1/monitoring/feedback), like the monitoring window.
-import type { LabelledSample } from '../../contract/monitoring.js';
+// Ground truth, in bounded memory. Every report (POST /v1/feedback) goes into a ring the operator reads
+// (GET /v1/monitoring/feedback) and joins with the predictions it collected from every replica's window:
+// a label may name a prediction another replica made, or one made days ago. The predictions this replica
+// made recently are remembered too (the oldest forgotten first: a Map iterates in insertion order), so
+// the answer can say what the model predicted when it is known here.
+import type { GroundTruthSample } from '../../contract/monitoring.js';
 import { PredictionWindow } from './window.js';
 
 export interface PredictionRecord {
   id: string;
-  time: string;
   label: string;
-  confidence: number;
-  probabilities: number[];
-  groundTruth?: string;
 }
 
 export class FeedbackStore {
   private readonly byId = new Map<string, PredictionRecord>();
-  readonly labelled: PredictionWindow<LabelledSample>;
+  readonly reports: PredictionWindow<GroundTruthSample>;
 
-  constructor(readonly capacity: number, private readonly labels: readonly string[] = [], private readonly clock: () => number = Date.now) {
-    this.labelled = new PredictionWindow<LabelledSample>(capacity);
+  constructor(readonly capacity: number, private readonly clock: () => number = Date.now) {
+    this.reports = new PredictionWindow<GroundTruthSample>(capacity);
   }
 
   remember(rec: PredictionRecord): void {
@@ -27,19 +24,9 @@ export class FeedbackStore {
     if (this.byId.size > this.capacity) this.byId.delete(this.byId.keys().next().value as string);
   }
 
-  /** Attach the true label; undefined when the prediction is unknown or already forgotten. */
-  join(id: string, groundTruth: string): PredictionRecord | undefined {
-    const rec = this.byId.get(id);
-    if (!rec) return undefined;
-    if (rec.groundTruth === undefined) {
-      this.labelled.add({
-        time: new Date(this.clock()).toISOString(),
-        predicted: rec.label,
-        groundTruth,
-        probabilities: Object.fromEntries(rec.probabilities.map((p, i) => [this.labels[i] ?? String(i), p])),
-      });
-    }
-    rec.groundTruth = groundTruth;
-    return rec;
+  /** Record the true label of a prediction; what this replica predicted for it, when it made it recently. */
+  report(predictionId: string, groundTruth: string): PredictionRecord | undefined {
+    this.reports.add({ time: new Date(this.clock()).toISOString(), predictionId, groundTruth });
+    return this.byId.get(predictionId);
   }
 }

@@ -84,6 +84,10 @@ export interface MonitoringSpec {
 export interface PerformanceSpec {
   positiveLabel?: string;
   minLabels?: number;
+  /** The sliding window of labelled predictions judged. */
+  window?: number;
+  /** How long a prediction waits for its ground truth, such as 30d. */
+  labelWithin?: string;
   baseline?: { auroc?: number; sensitivity?: number; specificity?: number };
 }
 
@@ -115,7 +119,26 @@ export interface ModelCard {
   contact?: string;
 }
 
+export interface NotifySpec {
+  url: string;
+  tokenSecretRef?: { name: string; key: string };
+}
+
+/** status.notification: the CloudEvent for the current escalation and its delivery. */
+export interface NotificationStatus {
+  id: string;
+  level: number;
+  deliveredAt?: string;
+  attempts: number;
+  lastAttemptAt?: string;
+  nextAttemptAt?: string;
+  lastError?: string;
+  gaveUp?: boolean;
+}
+
 export interface GovernanceSpec {
+  /** The receiver of a CloudEvent on a drift or performance escalation. */
+  notify?: NotifySpec;
   /** How often a named reviewer must review the model, such as 90d. */
   reviewEvery?: string;
   /** A review, recorded like an acknowledgement. */
@@ -221,6 +244,9 @@ export interface PerformanceStatus {
   sensitivity?: number;
   specificity?: number;
   dip?: number;
+  awaitingLabels?: number;
+  unmatchedLabels?: number;
+  expiredPredictions?: number;
 }
 
 /** status.review: when the model was last reviewed, by whom, and what is due when. */
@@ -238,6 +264,7 @@ export interface ReviewStatus {
 
 export interface ClinicalModelStatus {
   phase?: Phase;
+  notification?: NotificationStatus;
   review?: ReviewStatus;
   drift?: DriftStatus;
   escalation?: EscalationStatus;

@@ -75,6 +75,7 @@ export class Controller {
       clock: opts.clock,
       onWrite: (resource) => opts.metrics.apiWrites.inc({ resource }),
       gatherer: new DriftGatherer(client, opts.fetchFn),
+      fetchFn: opts.fetchFn,
       modelEndpoints: opts.modelEndpoints ?? new Map(),
       driftMetrics: opts.metrics.drift,
       providers: new ProviderReports((key) => enqueue(key), opts.clock, opts.fetchFn),

@@ -1,16 +1,19 @@
 // One reconcile pass of one ClinicalModel, by key: gather what the caches hold, decide the desired
 // children and status with pure functions, then act — apply only what differs, write status only
 // when it changed. Level-triggered: the pass never looks at the event that queued the key.
-import type { ClinicalModel, ClinicalModelStatus } from '../api/types.js';
+import type { ClinicalModel, ClinicalModelStatus, NotificationStatus } from '../api/types.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
-import { type DeploymentSettings, desiredDeployment, SERVER_PORT } from '../desired/deployment.js';
+import { randomBytes } from 'node:crypto';
+import { type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
 import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.js';
 import { ModelUriError } from '../desired/model-uri.js';
+import { desiredMonitoringSecret, MONITORING_KEY, MONITORING_PORT, monitoringKeyName, monitoringKeyOf } from '../desired/monitoring-key.js';
 import { desiredService } from '../desired/service.js';
 import { judge } from '../drift/judge.js';
 import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
 import { escalationStep } from '../escalation/step.js';
+import { afterAttempt, type DueNotification, escalationEvent, notificationDue, sendEvent } from '../governance/notify.js';
 import { reviewOutcome } from '../governance/review.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/difference.js';
@@ -53,6 +56,8 @@ export interface ReconcilerDeps {
   /** What GPU models' replicas run on, read from their readiness answers in the background. */
   providers: ProviderReports;
   random?: () => number;
+  /** How the retraining signal is sent (spec.governance.notify). */
+  fetchFn?: typeof fetch;
 }
 
 /** The status on the server moved on since the cache's copy; the pass runs again on fresher data. */
@@ -85,6 +90,7 @@ interface Change {
 const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
 const SERVICES = { group: '', version: 'v1', plural: 'services' };
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
+const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
 
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -93,6 +99,10 @@ export class Reconciler {
   private readonly refused = new Set<string>();
   /** The model object (uid) whose escalation record this process has looked for, by key. */
   private readonly recordsRead = new Map<string, string>();
+  /** Each model's monitoring key, with the model object (uid) it was read for. */
+  private readonly monitoringKeys = new Map<string, { uid: string; key: string }>();
+  /** The last notification attempt this process made, by key (ahead of the cache until its write shows). */
+  private readonly notified = new Map<string, NotificationStatus>();
 
   async reconcile(key: string): Promise<Result> {
     const [namespace, name] = splitKey(key);
@@ -104,6 +114,8 @@ export class Reconciler {
       this.deps.providers.forget(key);
       this.deps.driftMetrics.forget(namespace, name);
       this.recordsRead.delete(key);
+      this.monitoringKeys.delete(key);
+      this.notified.delete(key);
       for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
       return {};
     }
@@ -127,13 +139,18 @@ export class Reconciler {
       this.recordsRead.set(key, uid);
     }
 
+    // The key the monitoring signals are read with: before the check that reads them and the pods that mount it.
+    const monitoringKey = await this.monitoringKey(cr, objLog);
+
     // Drift and escalation first: the level decides the Deployment's size. A changed level is written
     // to status before any child changes, so an action is never taken without its record.
     // Gather (when a check is due) → judge → escalate, then act.
     const { gatherer } = this.deps;
     const now = this.deps.clock();
     const lastCheck = gatherer.lastCheck(key);
-    const input = checkDue(cr, lastCheck, now) ? await gatherer.gather(key, cr, this.endpoints(key), now) : undefined;
+    const input = checkDue(cr, lastCheck, now) ? await gatherer.gather(key, cr, this.endpoints(key), now, monitoringKey) : undefined;
+    // A replica refusing the key: the Secret was replaced or removed; read it again next time.
+    if (input && gatherer.refused(key)) this.monitoringKeys.delete(key);
     const judgement = input ? judge(input, cr) : undefined;
     const step = escalationStep(cr, { now, judgement, nextCheckDue: nextCheckDue(cr, lastCheck), random: (this.deps.random ?? Math.random)() });
     this.deps.driftMetrics.observe(namespace, name, step.drift, step.escalation.level ?? 0);
@@ -154,6 +171,21 @@ export class Reconciler {
         objLog[a.type === 'Warning' ? 'warn' : 'info'](a.message, { reason: a.reason });
         void this.deps.recorder.record(cr, a.type, a.reason, a.message);
       }
+    }
+    // The label store after what this check read and judged (a no-op when it did not change).
+    if (input) {
+      await gatherer.save(key, cr).catch((err: unknown) => objLog.warn('label store not saved; trying again after the next check', { error: err }));
+    }
+    // The retraining signal, in a pass of its own once the escalation it reports is in status; its outcome
+    // is written before anything else is done, and the pass runs again at once.
+    // What this process last attempted counts too: the cache may not show its status write yet.
+    const known = this.notified.get(key);
+    const recorded = cr.status?.notification;
+    const latest = known && (recorded?.id !== known.id || recorded.attempts < known.attempts) ? known : recorded;
+    const notification = step.changed ? undefined : notificationDue(latest === recorded ? cr : { ...cr, status: { ...cr.status, notification: latest } }, now);
+    if (notification?.now) {
+      await this.notify(cr, notification, latest, objLog);
+      return { requeueAfterMs: 1 };
     }
     if (step.refusedAcknowledgement && !this.refused.has(`${key} ${step.refusedAcknowledgement.key}`)) {
       this.refused.add(`${key} ${step.refusedAcknowledgement.key}`);
@@ -218,10 +250,75 @@ export class Reconciler {
     const review = reviewOutcome(cr, this.deps.clock());
     this.deps.driftMetrics.observeReview(namespace, name, review.review?.overdue === true);
     const reviewDue = review.nextDueMs === undefined ? Infinity : review.nextDueMs + 1000;
-    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue) };
+    const notifyDue = notification ? Math.max(1, notification.at - now) : Infinity;
+    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue) };
   }
 
-  /** Where to read the model's monitoring window: its ready pods, or the URLs given for it. */
+  /** One attempt at the current escalation's CloudEvent, recorded in status.notification and an Event. */
+  private async notify(cr: ClinicalModel, due: DueNotification, prev: NotificationStatus | undefined, log: Logger): Promise<void> {
+    const spec = cr.spec.governance!.notify!;
+    const namespace = cr.metadata.namespace ?? 'default';
+    const key = `${namespace}/${cr.metadata.name}`;
+    const now = this.deps.clock();
+    let error: string | undefined;
+    let token: string | undefined;
+    if (spec.tokenSecretRef) {
+      const { name, key: item } = spec.tokenSecretRef;
+      const secret = await this.deps.client.get<{ data?: Record<string, string> }>({ ...SECRETS, namespace, name });
+      const b64 = secret?.data?.[item];
+      if (b64 === undefined) error = secret ? `Secret ${name} has no key "${item}"` : `Secret ${name} does not exist`;
+      else token = Buffer.from(b64, 'base64').toString('utf8').trim();
+    }
+    error ??= await sendEvent(spec.url, token, escalationEvent(cr, due.id, this.deps.gatherer.relabelCandidates(key), now), this.deps.fetchFn);
+    const notification = afterAttempt(prev, due, error, now);
+    this.notified.set(key, notification);
+    // Only the operator writes status.notification: a merge patch without a precondition lands even
+    // when the cached copy is behind (a refused write would leave an attempt unrecorded).
+    this.deps.onWrite(`${PLURAL}/status`);
+    await this.deps.client.mergePatch({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name: cr.metadata.name, subresource: 'status' },
+      { status: { notification: { lastError: null, nextAttemptAt: null, deliveredAt: null, gaveUp: null, ...notification } } }, FIELD_MANAGER);
+    const where = new URL(spec.url).host;
+    if (!error) {
+      const message = `escalation level ${due.level} sent to ${where} as CloudEvent ${due.id}`;
+      log.info(message, { reason: 'NotificationSent', attempts: notification.attempts });
+      void this.deps.recorder.record(cr, 'Normal', 'NotificationSent', message);
+    } else if (notification.gaveUp || notification.attempts === 1) {
+      const message = notification.gaveUp
+        ? `escalation level ${due.level} could not be sent to ${where} in ${notification.attempts} attempts (${error}); giving up`
+        : `escalation level ${due.level} not sent to ${where} (${error}); retrying with backoff`;
+      log.warn(message, { reason: 'NotificationFailed' });
+      void this.deps.recorder.record(cr, 'Warning', 'NotificationFailed', message);
+    }
+  }
+
+  /**
+   * The model's monitoring key: read from its Secret once per model object, or made (32 random bytes) and
+   * stored when the Secret is absent. A Secret someone else made is used as it is, if it holds a key.
+   */
+  private async monitoringKey(cr: ClinicalModel, log: Logger): Promise<string> {
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const uid = cr.metadata.uid ?? '';
+    const cached = this.monitoringKeys.get(key);
+    if (cached?.uid === uid) return cached.key;
+    const ref = { ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: monitoringKeyName(cr.metadata.name) };
+    let secret = await this.deps.client.get<{ data?: Record<string, string> }>(ref);
+    if (!secret) {
+      this.deps.onWrite('secrets');
+      secret = await this.deps.client.create<{ data?: Record<string, string> }>(ref, desiredMonitoringSecret(cr, randomBytes(32).toString('base64url')))
+        .catch(async (err: unknown) => {
+          // Made meanwhile (by an earlier leader, or by hand): use that one.
+          if (err instanceof ApiError && err.statusCode === 409) return this.deps.client.get<{ data?: Record<string, string> }>(ref);
+          throw err;
+        });
+      log.info('monitoring key created', { secret: ref.name });
+    }
+    const value = monitoringKeyOf(secret);
+    if (!value) throw new TerminalError(`Secret ${ref.name} holds no monitoring key: its "${MONITORING_KEY}" must be at least 16 characters (delete it and the operator makes one)`);
+    this.monitoringKeys.set(key, { uid, key: value });
+    return value;
+  }
+
+  /** Where to read the model's monitoring signals: its ready pods, or the URLs given for it. */
   private endpoints(key: string): string[] {
     const [namespace, name] = splitKey(key);
     const ready = this.deps.caches.pods(namespace, name).filter(isReady);
@@ -229,7 +326,7 @@ export class Reconciler {
     // An explicit URL stands in for the pods, so it is read only while the model has a ready replica
     // (a paused model is not read).
     if (explicit) return ready.length > 0 ? [...explicit] : [];
-    return ready.flatMap((p) => (p.status?.podIP ? [`http://${p.status.podIP.includes(':') ? `[${p.status.podIP}]` : p.status.podIP}:${SERVER_PORT}`] : []));
+    return ready.flatMap((p) => (p.status?.podIP ? [`http://${p.status.podIP.includes(':') ? `[${p.status.podIP}]` : p.status.podIP}:${MONITORING_PORT}`] : []));
   }
 
   /** Apply a child if the observed object lacks any of the desired fields. Returns what changed, if anything. */

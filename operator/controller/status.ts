@@ -151,6 +151,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.drift) status.drift = cr.status.drift;
   if (cr.status?.escalation) status.escalation = cr.status.escalation;
   if (review) status.review = review;
+  if (cr.status?.notification) status.notification = cr.status.notification;
   if (generation === undefined) delete status.observedGeneration;
   return status;
 }

@@ -8,6 +8,7 @@ import { replicasAtLevel } from '../escalation/actions.js';
 import { objectLabels, selectorLabels } from './labels.js';
 import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
 import { parseModelUri } from './model-uri.js';
+import { MONITORING_KEY, MONITORING_KEY_MOUNT, MONITORING_PORT, monitoringKeyName } from './monitoring-key.js';
 
 export const SERVER_PORT = 8080;
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -72,6 +73,9 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
       value: source.kind === 'pvc' ? `${MODEL_MOUNT}/${source.path}` : `${MODEL_MOUNT}/model.onnx`,
     },
     { name: ENV.port, value: String(SERVER_PORT) },
+    // The monitoring signals on a port of their own, for the operator's key alone.
+    { name: ENV.monitoringPort, value: String(MONITORING_PORT) },
+    { name: ENV.monitoringKeyFile, value: `${MONITORING_KEY_MOUNT}/${MONITORING_KEY}` },
     { name: ENV.executionProvider, value: gpuCount > 0 ? 'cuda' : 'cpu' },
     // A model that cannot be served exits with the reason as its termination message (status reads it).
     { name: ENV.exitOnLoadFailure, value: 'true' },
@@ -89,12 +93,15 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const volumeMounts: Array<Record<string, unknown>> = [
     { name: 'model', mountPath: MODEL_MOUNT, readOnly: true },
     { name: 'tmp', mountPath: '/tmp' },
+    { name: 'monitoring-key', mountPath: MONITORING_KEY_MOUNT, readOnly: true },
   ];
   const volumes: Array<Record<string, unknown>> = [
     source.kind === 'pvc'
       ? { name: 'model', persistentVolumeClaim: { claimName: source.claim, readOnly: true } }
       : { name: 'model', emptyDir: {} },
     { name: 'tmp', emptyDir: {} },
+    // Not optional: a server without its monitoring key would not start rather than serve the signals open.
+    { name: 'monitoring-key', secret: { secretName: monitoringKeyName(name), items: [{ key: MONITORING_KEY, path: MONITORING_KEY }] } },
   ];
   const keys = serving.apiKeySecretRef;
   if (keys) {
@@ -143,7 +150,10 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     imagePullPolicy: serving.imagePullPolicy ?? 'IfNotPresent',
     args: ['serve'],
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    ports: [{ name: 'http', containerPort: SERVER_PORT, protocol: 'TCP' }],
+    ports: [
+      { name: 'http', containerPort: SERVER_PORT, protocol: 'TCP' },
+      { name: 'monitoring', containerPort: MONITORING_PORT, protocol: 'TCP' },
+    ],
     env,
     volumeMounts,
     securityContext: containerSecurity,

@@ -111,23 +111,29 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
     const baseline = perf?.baseline ?? {};
     const positive = perf?.positiveLabel ?? cr.spec.model.labels[cr.spec.model.labels.length - 1] ?? '';
     const minLabels = perf?.minLabels ?? 50;
-    const n = f.samples.length;
-    if (n < minLabels) {
-      notes.push(`${n} of ${minLabels} labelled predictions needed for performance`);
+    const n = f.labelled.length;
+    const counts = { awaitingLabels: f.awaiting, unmatchedLabels: f.unmatched, expiredPredictions: f.expired };
+    if (f.problem) notes.push(f.problem);
+    if (f.dropped) notes.push('a replica evicted predictions or labels before they were read (shorten spec.monitoring.interval)');
+    if (f.fresh < minLabels) {
+      notes.push(`${f.fresh} of ${minLabels} new labelled predictions needed for performance (${f.awaiting} predictions await ground truth)`);
+      // The sliding window's last judgement still stands; the counts are today's.
+      const last = cr.status?.drift?.performance;
+      if (last) drift.performance = { ...last, ...counts };
     } else {
-      const r = performance(f.samples.map((x) => ({
-        positiveScore: x.probabilities[positive] ?? 0,
+      const r = performance(f.labelled.map((x) => ({
+        positiveScore: x.score,
         predictedPositive: x.predicted === positive,
-        actuallyPositive: x.groundTruth === positive,
+        actuallyPositive: x.truth === positive,
       })), baseline, minLabels);
       const status: PerformanceStatus = { labelled: n, dip: round(r.dip) };
       for (const k of METRICS) if (r[k] !== undefined) status[k] = round(r[k]);
-      drift.performance = status;
+      drift.performance = { ...status, ...counts };
       Object.assign(findings, { dipLevel: r.level, dip: status.dip });
       const metrics = METRICS.filter((k) => baseline[k] !== undefined && r[k] !== undefined)
         .map((k) => `${k === 'auroc' ? 'AUROC' : k} ${round(r[k]!)} (baseline ${baseline[k]})`).join(', ');
-      summaries.push(`performance dip ${(r.dip * 100).toFixed(1)}%: ${metrics} over ${n} labelled predictions`);
-      consumed.feedback = n;
+      summaries.push(`performance dip ${(r.dip * 100).toFixed(1)}%: ${metrics} over the last ${n} labelled predictions`);
+      consumed.feedback = f.labelled[n - 1]!.labelledAt!;
     }
   } else if (!input.reference) {
     notes.push('nothing to check: set spec.monitoring.reference.configMapRef (drift) or spec.monitoring.performance.baseline (performance)');

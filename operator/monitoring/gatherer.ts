@@ -1,15 +1,20 @@
 // Gathering what a drift check judges — the only part of it that reads anything: the reference the
 // model was validated on (its ConfigMap, re-parsed only when it changed), the monitoring window of
-// every ready replica, and the predictions that received ground truth. What it returns is a plain
-// value (DriftInput) that drift/judge.ts judges without I/O. Predictions accumulate across checks
+// every ready replica, and the ground truth reported to any of them, joined with the predictions in
+// the model's label store (a Secret: it outlives checks and operator restarts). What it returns is a
+// plain value (DriftInput) that drift/judge.ts judges without I/O. Predictions accumulate across checks
 // until a judgement uses them; the reconciler then commits what was judged (once its result is in
-// status), so each prediction is judged once.
-import type { LabelledSample, WindowSample } from '../../contract/monitoring.js';
+// status), so each prediction is judged once; labelled predictions form a sliding window.
+import type { GroundTruthSample, WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel } from '../api/types.js';
 import { type FeatureReference, parseFeatureReference, parseLabelCounts } from '../drift/reference-files.js';
 import { parseSample } from '../drift/sample-file.js';
+import { objectLabels, FIELD_MANAGER } from '../desired/labels.js';
+import { ownerReference } from '../desired/deployment.js';
 import type { KubeClient } from '../kube/client.js';
+import { parseDuration } from '../util/duration.js';
 import { FeatureCountsCollector } from './counts-collector.js';
+import { DEFAULT_LIMITS, LabelStore, type StoredPrediction } from './label-store.js';
 import { WindowCollector } from './window-collector.js';
 
 /** What was read of one of a model's signals: all samples not yet judged, and what went wrong reading. */
@@ -31,7 +36,7 @@ export interface DriftInput {
   /** The top-class confidences; read when the reference is usable. */
   window?: SignalRead<WindowSample>;
   /** The labelled predictions; read when a performance baseline is declared. */
-  feedback?: SignalRead<LabelledSample>;
+  feedback?: LabelsRead;
   /** The holdout's predicted-label counts (reference.labelsKey), or why they cannot be used. */
   labels?: { counts: Record<string, number> } | { error: string };
   /** Per-feature input drift (spec.monitoring.features): the reference's and the replicas' bin counts. */
@@ -48,9 +53,28 @@ export interface FeaturesRead {
   dropped: boolean;
 }
 
+/** The model's labelled predictions (its label store) after this check's reads. */
+export interface LabelsRead {
+  /** The sliding window: the last spec.monitoring.performance.window labelled predictions, oldest label first. */
+  labelled: readonly StoredPrediction[];
+  /** Labels among them that arrived after the last performance judgement. */
+  fresh: number;
+  /** Predictions waiting for ground truth, and labels waiting for their prediction. */
+  awaiting: number;
+  waitingLabels: number;
+  /** Labels that never met their prediction, and predictions that never got ground truth, so far. */
+  unmatched: number;
+  expired: number;
+  unreadable: string[];
+  dropped: boolean;
+  /** Why the store could not be read or was started afresh. */
+  problem?: string;
+}
+
 /** What a judgement used, to be dropped once its result is stored. */
 export interface Consumed {
   window: number;
+  /** When the newest label the performance judgement used arrived (ms); 0 when none was judged. */
   feedback: number;
   /** The feature counts gathered so far. */
   features: boolean;
@@ -67,7 +91,11 @@ interface Parsed {
 
 export class DriftGatherer {
   private readonly windows = new Map<string, WindowCollector<WindowSample>>();
-  private readonly feedback = new Map<string, WindowCollector<LabelledSample>>();
+  private readonly feedback = new Map<string, WindowCollector<GroundTruthSample>>();
+  /** Each model's latest predictions (ids and confidences only). */
+  private readonly recent = new Map<string, Array<{ id: string; confidence: number }>>();
+  /** Each model's label store, as loaded (for the model object uid) and changed since. */
+  private readonly stores = new Map<string, { uid: string; store: LabelStore; saved: boolean; problem?: string }>();
   private readonly counts = new Map<string, FeatureCountsCollector>();
   /** Models whose counts collector skips its first read (see gather). */
   private readonly skipping = new Set<string>();
@@ -75,17 +103,37 @@ export class DriftGatherer {
   /** When each model was last checked by this process (the status may not show it yet). */
   private readonly lastChecks = new Map<string, number>();
 
+  /** Each model's monitoring key, sent with every read of its replicas. */
+  private readonly keys = new Map<string, string>();
+  /** Models some replica of which refused the key at the last check. */
+  private readonly refusing = new Set<string>();
+
   constructor(
-    private readonly client: Pick<KubeClient, 'get'>,
+    private readonly client: Pick<KubeClient, 'get' | 'apply'>,
     private readonly fetchFn: typeof fetch = fetch,
   ) {}
+
+  /** A replica refused the model's monitoring key at the last check (401 or 403). */
+  refused(key: string): boolean {
+    return this.refusing.has(key);
+  }
+
+  /** The fetch a model's collectors read with: its monitoring key as the bearer token. */
+  private authorized(key: string): typeof fetch {
+    return (url, init) => {
+      const token = this.keys.get(key);
+      return this.fetchFn(url, token ? { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } } : init);
+    };
+  }
 
   lastCheck(key: string): number | undefined {
     return this.lastChecks.get(key);
   }
 
-  async gather(key: string, cr: ClinicalModel, endpoints: readonly string[], now: number): Promise<DriftInput> {
+  async gather(key: string, cr: ClinicalModel, endpoints: readonly string[], now: number, monitoringKey?: string): Promise<DriftInput> {
     this.lastChecks.set(key, now);
+    if (monitoringKey) this.keys.set(key, monitoringKey);
+    else this.keys.delete(key);
     const mon = cr.spec.monitoring ?? {};
     // A collector without cursors (this process is new) skips what earlier checks already covered.
     const covered = [cr.status?.drift?.lastCheckTime, cr.status?.escalation?.since]
@@ -120,18 +168,21 @@ export class DriftGatherer {
         input.features = 'error' in reference ? reference : { reference, samples: 0, unreadable: [], dropped: false };
       }
     }
-    const read = async <T extends { seq: number; time: string }>(c: WindowCollector<T>): Promise<SignalRead<T>> => {
+    const read = async <T extends { seq: number; time: string }>(c: WindowCollector<T>): Promise<SignalRead<T> & { fresh: readonly T[] }> => {
       const r = await c.collect(endpoints, notBefore);
-      return { samples: c.peek(), unreadable: r.errors, dropped: r.dropped };
+      return { samples: c.peek(), fresh: c.peek().slice(c.size - r.added), unreadable: r.errors, dropped: r.dropped };
     };
-    if (input.reference && 'values' in input.reference) {
-      input.window = await read(this.collector(this.windows, key, '/v1/monitoring/window'));
+    const drift = input.reference && 'values' in input.reference;
+    const perf = Object.values(mon.performance?.baseline ?? {}).some((v) => v !== undefined);
+    const windows = drift || perf ? await read(this.collector(this.windows, key, '/v1/monitoring/window')) : undefined;
+    if (windows && drift) {
+      input.window = windows;
       if (input.features && 'reference' in input.features) {
         let c = this.counts.get(key);
         if (!c) {
           // Counts cannot be split by time: a process that finds earlier checks in status (it is new, the
           // model is not) skips what the replicas it first reads counted before; checks of its own never do.
-          this.counts.set(key, (c = new FeatureCountsCollector(this.fetchFn)));
+          this.counts.set(key, (c = new FeatureCountsCollector(this.authorized(key))));
           if (notBefore !== undefined) this.skipping.add(key);
         }
         if (c.started) this.skipping.delete(key);
@@ -144,25 +195,120 @@ export class DriftGatherer {
           dropped: r.dropped,
         });
       }
+    } else {
+      this.windows.get(key)?.clear();
     }
-    if (Object.values(mon.performance?.baseline ?? {}).some((v) => v !== undefined)) {
-      input.feedback = await read(this.collector(this.feedback, key, '/v1/monitoring/feedback'));
+    if (windows) {
+      // The latest predictions, for the ids a retraining signal asks to relabel (models without a label store).
+      const recent = [...(this.recent.get(key) ?? []), ...windows.fresh.map((x) => ({ id: x.id, confidence: x.confidence }))];
+      this.recent.set(key, recent.slice(-RECENT));
     }
+    if (windows && perf) {
+      const entry = await this.labelStore(key, cr);
+      const { store } = entry;
+      const labels = cr.spec.model.labels;
+      const positive = labels.indexOf(store.positive);
+      for (const x of windows.fresh) {
+        store.addPrediction({ id: x.id, time: Date.parse(x.time), confidence: x.confidence, predicted: x.label, score: x.probabilities?.[positive] ?? 0 });
+      }
+      const reports = this.collector(this.feedback, key, '/v1/monitoring/feedback');
+      const truth = await read(reports);
+      for (const t of truth.fresh) store.addLabel(t.predictionId, t.groundTruth, Date.parse(t.time));
+      reports.clear();
+      store.prune(now);
+      input.feedback = {
+        labelled: store.labelled(), fresh: store.fresh, awaiting: store.awaiting, waitingLabels: store.waitingLabels,
+        unmatched: store.unmatched, expired: store.expired, unreadable: truth.unreadable, dropped: windows.dropped || truth.dropped,
+        ...(entry.problem ? { problem: entry.problem } : {}),
+      };
+    }
+    const errors = [...(input.window?.unreadable ?? []), ...(input.feedback?.unreadable ?? []),
+      ...(input.features && 'unreadable' in input.features ? input.features.unreadable : [])];
+    if (errors.some((e) => / HTTP 40[13]$/.test(e))) this.refusing.add(key);
+    else this.refusing.delete(key);
     return input;
   }
 
   /** Drop what a judgement used; call once its result is written to status. */
   commit(key: string, consumed: Consumed): void {
     if (consumed.window > 0) this.windows.get(key)?.drop(consumed.window);
-    if (consumed.feedback > 0) this.feedback.get(key)?.drop(consumed.feedback);
+    if (consumed.feedback > 0) this.stores.get(key)?.store.judged(consumed.feedback);
     if (consumed.features) this.counts.get(key)?.clear();
   }
 
   /** Forget the predictions gathered so far (the model changed level: a new regime starts). */
   reset(key: string): void {
     this.windows.get(key)?.clear();
-    this.feedback.get(key)?.clear();
+    this.stores.get(key)?.store.restart();
     this.counts.get(key)?.clear();
+  }
+
+  /** The model's label store: the sliding window of labelled predictions, for the performance check. */
+  labelStoreOf(key: string): LabelStore | undefined {
+    return this.stores.get(key)?.store;
+  }
+
+  /**
+   * Ids of recent predictions worth relabelling: those without ground truth the model was least sure
+   * of (from the label store when the model has one, else from the latest predictions read).
+   */
+  relabelCandidates(key: string, n = 20): string[] {
+    const store = this.stores.get(key)?.store;
+    if (store) return store.relabelCandidates(n);
+    return [...(this.recent.get(key) ?? [])].sort((a, b) => a.confidence - b.confidence).slice(0, n).map((x) => x.id);
+  }
+
+  /**
+   * Keep the model's label store in its Secret, if it changed (after the check's result is in status).
+   * A failed write leaves it changed, to be written after the next check.
+   */
+  async save(key: string, cr: ClinicalModel): Promise<void> {
+    const entry = this.stores.get(key);
+    if (!entry || !entry.store.dirty) return;
+    const { store } = entry;
+    store.dirty = false;
+    try {
+      await this.client.apply({ ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: labelStoreName(cr.metadata.name) }, {
+        apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+        metadata: {
+          name: labelStoreName(cr.metadata.name), namespace: cr.metadata.namespace ?? 'default',
+          labels: objectLabels(cr.metadata.name, cr.spec.model.version), ownerReferences: [ownerReference(cr)],
+        },
+        data: { [STORE_KEY]: store.encode().toString('base64') },
+      }, FIELD_MANAGER, true);
+      entry.saved = true;
+    } catch (err) {
+      store.dirty = true;
+      throw err;
+    }
+  }
+
+  /** The model's label store, read from its Secret once per model object (a new store when there is none). */
+  private async labelStore(key: string, cr: ClinicalModel) {
+    const uid = cr.metadata.uid ?? '';
+    const perf = cr.spec.monitoring?.performance ?? {};
+    const positive = perf.positiveLabel ?? cr.spec.model.labels[cr.spec.model.labels.length - 1] ?? '';
+    const limits = {
+      ...DEFAULT_LIMITS,
+      window: perf.window ?? DEFAULT_LIMITS.window,
+      maxAgeMs: perf.labelWithin ? parseDuration(perf.labelWithin) : DEFAULT_LIMITS.maxAgeMs,
+    };
+    let entry = this.stores.get(key);
+    if (entry && entry.uid === uid && entry.store.positive === positive &&
+      entry.store.limits.window === limits.window && entry.store.limits.maxAgeMs === limits.maxAgeMs) return entry;
+    if (entry && entry.uid === uid) {
+      // The spec's window, age limit or positive label changed: the same predictions under new terms.
+      const { store, problem } = LabelStore.decode(entry.store.encode(), positive, limits);
+      entry = { uid, store, saved: entry.saved, ...(problem ? { problem } : {}) };
+    } else {
+      const secret = await this.client.get<{ data?: Record<string, string> }>(
+        { ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: labelStoreName(cr.metadata.name) });
+      const bytes = secret?.data?.[STORE_KEY];
+      const decoded = bytes ? LabelStore.decode(Buffer.from(bytes, 'base64'), positive, limits) : { store: new LabelStore(positive, limits) };
+      entry = { uid, store: decoded.store, saved: bytes !== undefined, ...(decoded.problem ? { problem: decoded.problem } : {}) };
+    }
+    this.stores.set(key, entry);
+    return entry;
   }
 
   /** Forget a deleted model. */
@@ -173,12 +319,16 @@ export class DriftGatherer {
     this.skipping.delete(key);
     this.references.delete(key);
     this.lastChecks.delete(key);
+    this.keys.delete(key);
+    this.refusing.delete(key);
+    this.stores.delete(key);
+    this.recent.delete(key);
   }
 
   private collector<T extends { seq: number; time: string }>(map: Map<string, WindowCollector<T>>, key: string, path: string): WindowCollector<T> {
     let c = map.get(key);
     if (!c) {
-      c = new WindowCollector<T>(100_000, this.fetchFn, 5000, path);
+      c = new WindowCollector<T>(100_000, this.authorized(key), 5000, path);
       map.set(key, c);
     }
     return c;
@@ -202,6 +352,16 @@ export class DriftGatherer {
     this.references.set(key, fresh);
     return fresh;
   }
+}
+
+const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
+/** Latest predictions kept per model for relabelling requests. */
+const RECENT = 1000;
+const STORE_KEY = 'store.json.gz';
+
+/** The Secret keeping a model's label store (owned by the model: it goes with it). */
+export function labelStoreName(modelName: string): string {
+  return `${modelName}-feedback`;
 }
 
 /** One key of a reference ConfigMap, parsed once per ConfigMap version (and, for features, per list of names). */

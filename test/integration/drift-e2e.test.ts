@@ -7,6 +7,9 @@
 //   the operator stopped and a new one started → level kept, no action taken twice
 //   a reviewer's acknowledgement → level 0, replicas restored
 //   a patient-safety event → level 3 at once (Shutdown: 0 replicas, phase ShutDown, incident record)
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { ks2samp } from '../../operator/statistics/ks-2samp.js';
@@ -197,44 +200,98 @@ async function driftStory(): Promise<void> {
   expect(c.status?.escalation?.history?.map((h) => [h.from, h.to])).toEqual([[0, 1], [1, 2], [2, 0], [0, 3]]);
 }
 
-it('a performance dip on ground truth pauses a model that declares its validated baseline', async () => {
-  const own = await serve({ model: 'mlp' });
+it('ground truth reaching either replica is joined, a performance dip pauses the model, and the retraining webhook hears of it once', async () => {
+  const a = await serve({ model: 'mlp' });
+  const b = await serve({ model: 'mlp' });
   const name = 'sepsis-perf';
+  // The team that retrains the model: a receiver on loopback that refuses the first attempt.
+  const received: Array<{ auth?: string; type?: string; event: { id: string; type: string; data: Record<string, any> } }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ auth: req.headers.authorization, type: req.headers['content-type'], event: JSON.parse(body) });
+      res.writeHead(received.length === 1 ? 503 : 202).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/retrain`;
   let op: Operator | undefined;
   try {
     const perfNs = await newNamespace('perf');
     await createModelsClaim(perfNs);
-    op = await startOperator({ modelEndpoint: [`${perfNs}/${name}=${own.url}`], identity: 'perf-1' });
+    await kubectl(['-n', perfNs, 'create', 'secret', 'generic', 'retrain-token', '--from-literal=token=team-token-1234']);
+    op = await startOperator({ modelEndpoint: [`${perfNs}/${name}=${a.url}`, `${perfNs}/${name}=${b.url}`], identity: 'perf-1' });
     await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(model(perfNs, name, {
       model: { uri: `pvc://models/${name}/model.onnx`, sha256: 'a'.repeat(64), version: '1.0.0', labels: ['No sepsis', 'Sepsis'] },
-      serving: { replicas: 1, gpu: { count: 0 } },
+      serving: { replicas: 2, gpu: { count: 0 } },
       monitoring: { interval: '10s', performance: { minLabels: 50, baseline: { sensitivity: 0.85, specificity: 0.8 } } },
       escalation: { consecutiveBreaches: 1 },
+      governance: { notify: { url: hook, tokenSecretRef: { name: 'retrain-token', key: 'token' } } },
+      modelCard: { intendedUse: 'ICU early warning', outOfScope: 'children', limitations: 'one site', trainingData: '2019–2023 admissions',
+        performance: 'sensitivity 0.85, specificity 0.8', owner: 'ICU AI team', contact: 'icu-ai@example.org' },
     })));
     const get = () => getJson<ClinicalModel>(['-n', perfNs, 'get', 'clm', name]);
     await eventually('Serving', async () => (await get()).status?.phase === 'Serving', 60_000);
-    // 100 predictions; clinicians report the opposite of every one: sensitivity and specificity fall to 0.
-    const res = await fetch(`${own.url}/v1/models/sepsis/predict`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: inputs(505, 100) }),
-    });
-    const { predictions } = (await res.json()) as { predictions: Array<{ id: string; label: string }> };
-    for (const p of predictions) {
-      const r = await fetch(`${own.url}/v1/feedback`, {
+    // 50 predictions on each replica and 10 more nobody labels; clinicians report the opposite of each of
+    // the 100, every label to the replica that did not make the prediction (as a Service would send it).
+    const predict = async (s: Served, seed: number, n: number) => {
+      const res = await fetch(`${s.url}/v1/models/sepsis/predict`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: inputs(seed, n) }),
+      });
+      return ((await res.json()) as { predictions: Array<{ id: string; label: string }> }).predictions;
+    };
+    const onA = await predict(a, 505, 50);
+    const onB = await predict(b, 606, 50);
+    const unlabelled = (await predict(a, 707, 10)).map((p) => p.id);
+    for (const [p, to] of [...onA.map((p) => [p, b] as const), ...onB.map((p) => [p, a] as const)]) {
+      const r = await fetch(`${to.url}/v1/feedback`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ predictionId: p.id, label: p.label === 'Sepsis' ? 'No sepsis' : 'Sepsis' }),
       });
-      expect(r.status).toBe(200);
+      expect(r.status).toBe(202);
     }
     const c = await eventually('level 2 from the dip', async () => {
       const x = await get();
       return x.status?.escalation?.level === 2 && x.status.phase === 'Paused' ? x : undefined;
     }, 40_000);
-    expect(c.status?.drift?.performance).toMatchObject({ labelled: 100, sensitivity: 0, specificity: 0, dip: 1 });
+    expect(c.status?.drift?.performance).toMatchObject({ labelled: 100, sensitivity: 0, specificity: 0, dip: 1, awaitingLabels: 10, unmatchedLabels: 0 });
     expect(c.status?.escalation?.history?.[0]).toMatchObject({ from: 0, to: 2, dip: 1 });
     const evs = await getJson(['-n', perfNs, 'get', 'events', '--field-selector', `involvedObject.name=${name},reason=PerformanceDip`]);
-    expect(evs.items[0]?.message).toContain('performance dip 100.0%: sensitivity 0 (baseline 0.85), specificity 0 (baseline 0.8) over 100 labelled predictions');
+    expect(evs.items[0]?.message).toContain('performance dip 100.0%: sensitivity 0 (baseline 0.85), specificity 0 (baseline 0.8) over the last 100 labelled predictions');
+    // The joined predictions are kept in the cluster, not in the operator: ids, scores and labels, no input.
+    const secret = await getJson(['-n', perfNs, 'get', 'secret', `${name}-feedback`]);
+    const stored = JSON.parse(gunzipSync(Buffer.from(secret.data['store.json.gz'], 'base64')).toString('utf8'));
+    expect(stored.predictions).toHaveLength(110);
+    expect(stored.predictions.filter((p: unknown[]) => p[5] !== -1)).toHaveLength(100);
+
+    // The webhook: refused once (503), then delivered after the backoff; one event, the same id both times.
+    const n = await eventually('the CloudEvent delivered', async () => {
+      const x = (await get()).status?.notification;
+      return x?.deliveredAt ? x : undefined;
+    }, 40_000);
+    expect(n).toMatchObject({ level: 2, attempts: 2 });
+    expect(n.lastError).toBeUndefined();
+    expect(received).toHaveLength(2);
+    expect(received[1]!.event.id).toBe(received[0]!.event.id);
+    expect(received[1]).toMatchObject({ auth: 'Bearer team-token-1234', type: 'application/cloudevents+json; charset=utf-8' });
+    const e = received[1]!.event;
+    expect(e).toMatchObject({ specversion: '1.0', type: 'dev.clinops.model.escalated', id: n.id, subject: `${perfNs}/${name}` });
+    expect(e.data).toMatchObject({ model: { name, version: '1.0.0', sha256: 'a'.repeat(64) }, level: 2, previousLevel: 0,
+      performance: { dip: 1, labelled: 100 }, baseline: { sensitivity: 0.85, specificity: 0.8 } });
+    expect([...e.data.relabel].sort()).toEqual([...unlabelled].sort());
+    // No input value anywhere in it.
+    const body = JSON.stringify(e);
+    for (const x of inputs(707, 10).flat().filter((v) => String(v).length >= 8)) expect(body).not.toContain(String(x));
+    const sent = await getJson(['-n', perfNs, 'get', 'events', '--field-selector', `involvedObject.name=${name}`]);
+    expect(sent.items.map((x: { reason: string }) => x.reason)).toEqual(expect.arrayContaining(['NotificationFailed', 'NotificationSent']));
+    // Sent once: later checks and passes send nothing more.
+    await new Promise((r) => setTimeout(r, 12_000));
+    expect(received).toHaveLength(2);
   } finally {
     await op?.stop();
-    await own.stop();
+    await a.stop();
+    await b.stop();
+    receiver.close();
   }
 });

@@ -1,6 +1,6 @@
 // What the operator's drift checks read: the prediction window, the predictions that received ground
-// truth, and per-feature bin counts, each from a sequence number on. Signals only, no PHI: open like /metrics, so the
-// checks need no API key.
+// truth, and per-feature bin counts, each from a sequence number on. No PHI, but clinicians' diagnoses
+// and when they were made: only the operator reads them, with the monitoring key it mounts into the pod.
 import { fail } from '../../errors.js';
 import type { FeatureCountsResponse, FeedbackResponse, WindowResponse } from '../../../contract/monitoring.js';
 import type { AppDeps, RouteDef } from '../app.js';
@@ -9,7 +9,7 @@ export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' |
   const model = { name: d.modelName, version: d.modelVersion };
   return [
     {
-      method: 'GET', path: '/v1/monitoring/window', open: true,
+      method: 'GET', path: '/v1/monitoring/window', monitoring: true,
       handler: (ctx) => {
         const after = parseCount(ctx.query, 'after', 0);
         const limit = parseCount(ctx.query, 'limit', d.window.capacity);
@@ -19,9 +19,9 @@ export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' |
       },
     },
     {
-      method: 'GET', path: '/v1/monitoring/feedback', open: true,
+      method: 'GET', path: '/v1/monitoring/feedback', monitoring: true,
       handler: (ctx) => {
-        const store = d.feedback.labelled;
+        const store = d.feedback.reports;
         const after = parseCount(ctx.query, 'after', 0);
         const limit = parseCount(ctx.query, 'limit', store.capacity);
         const { samples, dropped } = store.after(after, Math.max(1, limit));
@@ -30,7 +30,7 @@ export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' |
       },
     },
     {
-      method: 'GET', path: '/v1/monitoring/features', open: true,
+      method: 'GET', path: '/v1/monitoring/features', monitoring: true,
       handler: (ctx) => {
         const f = d.features;
         if (!f) throw fail('noFeatureReference');

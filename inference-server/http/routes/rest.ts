@@ -27,7 +27,8 @@ export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard'>, serving: Se
       handler: async (ctx) => {
         const predictor = serving.predictor();
         const body = await ctx.body();
-        return { json: predictor.feedback(body.kind === 'json' ? body.value : undefined) };
+        // 202: accepted; the operator joins it with the prediction, wherever that was made.
+        return { status: 202, json: predictor.feedback(body.kind === 'json' ? body.value : undefined) };
       },
     },
   ];

@@ -91,17 +91,23 @@ describe('model card and feedback', () => {
     });
   });
 
-  it('joins ground truth to a prediction by id', async () => {
+  it('accepts ground truth for any prediction id (another replica may have made it), saying what it predicted when it made it', async () => {
     const p = (await post(`${s.url}/v1/models/sepsis/predict`, { instances: [instance(8)] })).json.predictions[0];
     const other = p.label === 'Sepsis' ? 'No sepsis' : 'Sepsis';
     expect(await post(`${s.url}/v1/feedback`, { predictionId: p.id, label: other })).toMatchObject({
-      status: 200, json: { predictionId: p.id, label: other, predicted: p.label, correct: false },
+      status: 202, json: { predictionId: p.id, label: other, predicted: p.label, correct: false },
     });
-    expect(await post(`${s.url}/v1/feedback`, { predictionId: 'never-made', label: 'Sepsis' })).toMatchObject({
-      status: 404, json: { code: 'REQUEST_NOT_FOUND', field: 'predictionId' },
-    });
+    expect(await post(`${s.url}/v1/feedback`, { predictionId: 'made-by-another-replica', label: 'Sepsis' })).toEqual(expect.objectContaining({
+      status: 202, json: { predictionId: 'made-by-another-replica', label: 'Sepsis' },
+    }));
     expect(await post(`${s.url}/v1/feedback`, { predictionId: p.id, label: 'Flu' })).toMatchObject({
       status: 400, json: { code: 'INVALID_DATA', field: 'label' },
+    });
+    expect(await post(`${s.url}/v1/feedback`, { predictionId: 'has spaces/and slashes', label: 'Sepsis' })).toMatchObject({
+      status: 400, json: { code: 'INVALID_DATA', field: 'predictionId' },
+    });
+    expect(await post(`${s.url}/v1/feedback`, { label: 'Sepsis' })).toMatchObject({
+      status: 400, json: { code: 'MISSING_FIELD', field: 'predictionId' },
     });
   });
 });
@@ -115,7 +121,9 @@ describe('GET /v1/monitoring/window', () => {
     expect(next.samples.map((x: { seq: number }) => x.seq)).toEqual([first.seq + 1, first.seq + 2]);
     expect(next.dropped).toBe(false);
     const sample = next.samples[0];
-    expect(Object.keys(sample).sort()).toEqual(['confidence', 'inputMean', 'inputStd', 'label', 'seq', 'time']);
+    expect(Object.keys(sample).sort()).toEqual(['confidence', 'id', 'inputMean', 'inputStd', 'label', 'probabilities', 'seq', 'time']);
+    expect(sample.probabilities).toHaveLength(2);
+    expect(Math.max(...sample.probabilities)).toBe(sample.confidence);
     const x = instance(9);
     const mean = x.reduce((a, b) => a + b, 0) / 8;
     expect(sample.inputMean).toBeCloseTo(mean, 5);
@@ -131,17 +139,18 @@ describe('GET /v1/monitoring/window', () => {
 });
 
 describe('GET /v1/monitoring/feedback', () => {
-  it('lists each labelled prediction once, with predicted and true label and probabilities, no input', async () => {
+  it('lists every ground-truth report once: the prediction id and the true label, no input and no prediction', async () => {
     const before = (await get(`${s.url}/v1/monitoring/feedback`)).json;
     const preds = (await post(`${s.url}/v1/models/sepsis/predict`, { instances: [instance(21), instance(22)] })).json.predictions;
     await post(`${s.url}/v1/feedback`, { predictionId: preds[0].id, label: 'Sepsis' });
-    await post(`${s.url}/v1/feedback`, { predictionId: preds[0].id, label: 'No sepsis' }); // a correction is not a second sample
-    await post(`${s.url}/v1/feedback`, { predictionId: preds[1].id, label: 'No sepsis' });
+    await post(`${s.url}/v1/feedback`, { predictionId: preds[0].id, label: 'No sepsis' }); // a correction: the operator keeps the latest
+    await post(`${s.url}/v1/feedback`, { predictionId: 'elsewhere-1', label: 'No sepsis' });
     const after = (await get(`${s.url}/v1/monitoring/feedback?after=${before.seq}`)).json;
-    expect(after.samples).toHaveLength(2);
-    expect(after.samples[0]).toEqual({ seq: before.seq + 1, time: expect.any(String), predicted: preds[0].label, groundTruth: 'Sepsis',
-      probabilities: { 'No sepsis': preds[0].probabilities['No sepsis'], Sepsis: preds[0].probabilities.Sepsis } });
-    expect(after.samples[1]).toMatchObject({ predicted: preds[1].label, groundTruth: 'No sepsis' });
+    expect(after.samples).toEqual([
+      { seq: before.seq + 1, time: expect.any(String), predictionId: preds[0].id, groundTruth: 'Sepsis' },
+      { seq: before.seq + 2, time: expect.any(String), predictionId: preds[0].id, groundTruth: 'No sepsis' },
+      { seq: before.seq + 3, time: expect.any(String), predictionId: 'elsewhere-1', groundTruth: 'No sepsis' },
+    ]);
     expect((await get(`${s.url}/v1/monitoring/feedback?after=${after.seq}`)).json.samples).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { featureReference } from '../../../cli/drift.js';
 import type { ClinicalModel } from '../../../operator/api/types.js';
 import { DriftGatherer, type FeaturesRead } from '../../../operator/monitoring/gatherer.js';
 import { WindowCollector } from '../../../operator/monitoring/window-collector.js';
-import { adminClient, deleteNamespaces, kubectl, newNamespace } from '../support.js';
+import { adminClient, deleteNamespaces, getJson, kubectl, model, newNamespace } from '../support.js';
 import { post, type Served, serve } from './support.js';
 
 jest.setTimeout(60_000);
@@ -169,6 +169,52 @@ it('gathers the feature and label references from the same ConfigMap and the rep
     const wrong = await g.gather(key, cr(['lactate']), [a.url], Date.now());
     expect(wrong.features).toEqual({ error: `reference ConfigMap ${ns}/ref key features.json: the reference's features are [${names.join(', ')}], spec.monitoring.features is [lactate]; they must match, in input order` });
     expect(wrong.window).toBeDefined();
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+it('joins ground truth reported to any replica with the prediction any replica made, and keeps them in the cluster across a restart', async () => {
+  const ns = await newNamespace('gather-labels');
+  // A real ClinicalModel (no operator runs here): the label store's Secret is owned by it.
+  await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(model(ns, 'sepsis', {
+    model: { uri: 'pvc://c/m.onnx', sha256: 'a'.repeat(64), version: '1', labels: ['No sepsis', 'Sepsis'] },
+    monitoring: { performance: { minLabels: 5, window: 50, baseline: { sensitivity: 0.9 } } },
+  })));
+  const cr = await getJson<ClinicalModel>(['-n', ns, 'get', 'clm', 'sepsis']);
+  const a = await serve();
+  const b = await serve();
+  const made = async (s: Served, n: number) => ((await predict(s, n)).json.predictions as Array<{ id: string; label: string }>);
+  const label = async (s: Served, id: string, truth = 'Sepsis') => expect((await post(`${s.url}/v1/feedback`, { predictionId: id, label: truth })).status).toBe(202);
+  try {
+    const key = `${ns}/sepsis`;
+    const g = new DriftGatherer(adminClient());
+    const onA = await made(a, 6);
+    const onB = await made(b, 6);
+    // Each replica hears ground truth for the other's predictions; one label names a prediction never made.
+    for (const p of onA.slice(0, 4)) await label(b, p.id);
+    for (const p of onB.slice(0, 4)) await label(a, p.id, 'No sepsis');
+    await label(a, 'never-made');
+    const first = (await g.gather(key, cr, [a.url, b.url], Date.now())).feedback!;
+    expect(first).toMatchObject({ fresh: 8, awaiting: 4, waitingLabels: 1, unreadable: [], dropped: false });
+    expect(first.labelled.map((p) => p.id).sort()).toEqual([...onA.slice(0, 4), ...onB.slice(0, 4)].map((p) => p.id).sort());
+    expect(first.labelled.find((p) => p.id === onB[0]!.id)).toMatchObject({ predicted: onB[0]!.label, truth: 'No sepsis' });
+    g.commit(key, { window: 0, feedback: first.labelled[first.labelled.length - 1]!.labelledAt!, features: false });
+    await g.save(key, cr);
+
+    // A restarted operator: status says the check ran, so the replicas' windows are read only from then
+    // on; the predictions made before come from the Secret, and labels arriving now still find them.
+    const checked = { ...cr, status: { drift: { lastCheckTime: new Date(Date.now() + 1000).toISOString().replace(/\.\d+Z$/, 'Z') } } };
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const p of onA.slice(4)) await label(a, p.id);
+    for (const p of onB.slice(4)) await label(a, p.id);
+    const restarted = new DriftGatherer(adminClient());
+    const second = (await restarted.gather(key, checked, [a.url, b.url], Date.now())).feedback!;
+    expect(second).toMatchObject({ fresh: 4, awaiting: 0, waitingLabels: 1 });
+    expect(second.labelled).toHaveLength(12);
+    const secret = await getJson(['-n', ns, 'get', 'secret', 'sepsis-feedback']);
+    expect(secret.metadata.ownerReferences[0]).toMatchObject({ kind: 'ClinicalModel', name: 'sepsis', uid: cr.metadata.uid });
   } finally {
     await a.stop();
     await b.stop();

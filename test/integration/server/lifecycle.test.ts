@@ -84,7 +84,9 @@ describe('API keys', () => {
       expect((await post(url, body, { authorization: `Bearer ${A}` })).status).toBe(200);
       expect((await get(`${s.url}/health/ready`)).status).toBe(200);
       expect((await get(`${s.url}/metrics`)).status).toBe(200);
-      expect((await get(`${s.url}/v1/monitoring/window`)).status).toBe(200);
+      // Without a monitoring key of its own, the monitoring signals need an API key like predictions.
+      expect((await get(`${s.url}/v1/monitoring/window`)).status).toBe(401);
+      expect((await get(`${s.url}/v1/monitoring/window`, { 'x-api-key': A })).status).toBe(200);
       expect((await get(`${s.url}/v2/models/sepsis`)).status).toBe(401);
 
       writeFileSync(file, JSON.stringify({ keys: [{ id: 'ehr', sha256: (await import('node:crypto')).createHash('sha256').update(B).digest('hex') }] }));
@@ -104,6 +106,43 @@ describe('API keys', () => {
       expect(audit).toContain('"keyId":"ehr"');
       expect(audit).not.toContain(A);
       expect(audit).not.toContain(String(x(2)[0]));
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('monitoring key', () => {
+  it('opens the monitoring signals, on their own port, to the operator\'s key alone, and follows the key when its Secret changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'monitoring-key-'));
+    const keys = join(dir, 'keys.json');
+    const file = join(dir, 'key');
+    const API = 'pacs-key-0123456789abcdef';
+    const OPERATOR = 'operator-key-0123456789abcdef';
+    writeFileSync(keys, JSON.stringify({ keys: [{ id: 'pacs', key: API }] }));
+    writeFileSync(file, `${OPERATOR}\n`);
+    const s = await serve({ args: ['--api-keys', keys, '--monitoring-key-file', file, '--monitoring-port', '0'] });
+    try {
+      const m = s.monitoringUrl;
+      expect(m).not.toBe(s.url);
+      for (const path of ['/v1/monitoring/window', '/v1/monitoring/feedback']) {
+        expect(await get(`${m}${path}`)).toMatchObject({ status: 401, json: { code: 'UNAUTHENTICATED' } });
+        expect((await get(`${m}${path}`, { authorization: `Bearer ${API}` })).status).toBe(403); // a client's key is not enough
+        expect((await get(`${m}${path}`, { authorization: `Bearer ${OPERATOR}` })).status).toBe(200);
+        // Not served beside predictions at all: a NetworkPolicy can open the monitoring port to the operator alone.
+        expect((await get(`${s.url}${path}`, { authorization: `Bearer ${OPERATOR}` })).status).toBe(404);
+      }
+      expect((await get(`${m}/v1/models/sepsis`, { 'x-api-key': API })).status).toBe(404);
+      expect((await get(`${s.url}/health/ready`)).status).toBe(200);
+      expect((await get(`${s.url}/metrics`)).status).toBe(200);
+      // A new key (its Secret replaced) is picked up; the old one stops working.
+      writeFileSync(file, 'rotated-key-0123456789abcdef');
+      const deadline = Date.now() + 10_000;
+      while ((await get(`${m}/v1/monitoring/feedback`, { authorization: 'Bearer rotated-key-0123456789abcdef' })).status !== 200) {
+        if (Date.now() > deadline) throw new Error('new monitoring key not picked up');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await get(`${m}/v1/monitoring/feedback`, { authorization: `Bearer ${OPERATOR}` })).status).toBe(403);
     } finally {
       await s.stop();
     }

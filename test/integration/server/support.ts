@@ -17,6 +17,8 @@ export function testModels(): Record<string, GeneratedModel> {
 
 export interface Served {
   url: string;
+  /** Where /v1/monitoring/* is served (url, unless --monitoring-port was given). */
+  monitoringUrl: string;
   proc: ChildProcess;
   logs: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -55,8 +57,11 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   // once (a model refused at start-up) is still seen to have listened.
   const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   const listening = () => logs.find((l) => l.includes('"msg":"listening"'));
-  const port = await new Promise<number>((res, rej) => {
-    const found = (line: string) => res((JSON.parse(line) as { port: number }).port);
+  const [port, monitoringPort] = await new Promise<[number, number]>((res, rej) => {
+    const found = (line: string) => {
+      const l = JSON.parse(line) as { port: number; monitoringPort: number };
+      res([l.port, l.monitoringPort]);
+    };
     const timer = setInterval(() => {
       const line = listening();
       if (line) {
@@ -80,7 +85,7 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
     }
   }
   return {
-    url, proc, logs,
+    url, monitoringUrl: `http://127.0.0.1:${monitoringPort}`, proc, logs,
     stop: async (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;

@@ -1,6 +1,6 @@
 import { PredictionWindow } from '../../../../inference-server/monitoring/window.js';
 
-const sample = (i: number) => ({ time: `t${i}`, confidence: i / 10, label: 'a', inputMean: 0, inputStd: 1 });
+const sample = (i: number) => ({ time: `t${i}`, id: `p${i}`, confidence: i / 10, label: 'a', probabilities: [i / 10], inputMean: 0, inputStd: 1 });
 
 it('returns each sample once by sequence number, oldest first, and says when the ring overtook the reader', () => {
   const w = new PredictionWindow(3);

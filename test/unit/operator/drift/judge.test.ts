@@ -1,8 +1,9 @@
 // Judging a drift check from gathered values: no HTTP, no cluster — the input is what the gatherer
 // would have read.
-import type { LabelledSample, WindowSample } from '../../../../contract/monitoring.js';
+import type { WindowSample } from '../../../../contract/monitoring.js';
 import { judge } from '../../../../operator/drift/judge.js';
-import type { DriftInput } from '../../../../operator/monitoring/gatherer.js';
+import type { DriftInput, LabelsRead } from '../../../../operator/monitoring/gatherer.js';
+import type { StoredPrediction } from '../../../../operator/monitoring/label-store.js';
 import { clinicalModel } from '../fixtures.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -10,7 +11,7 @@ const NOW = Date.parse('2026-11-21T12:00:00Z');
 /** An even spread of n values over [lo, hi). */
 const spread = (n: number, lo: number, hi: number) => Array.from({ length: n }, (_, i) => lo + ((i + 0.5) / n) * (hi - lo));
 const window = (confidences: number[]): WindowSample[] =>
-  confidences.map((c, i) => ({ seq: i + 1, time: '2026-11-21T11:59:00Z', confidence: c, label: 'Pneumonia', inputMean: 0, inputStd: 1 }));
+  confidences.map((c, i) => ({ seq: i + 1, time: '2026-11-21T11:59:00Z', id: `p${i}`, confidence: c, label: 'Pneumonia', probabilities: [c], inputMean: 0, inputStd: 1 }));
 const read = <T>(samples: T[], unreadable: string[] = [], dropped = false) => ({ samples, unreadable, dropped });
 
 const model = clinicalModel({ monitoring: { minSamples: 100, reference: { configMapRef: { name: 'ref', key: 'confidence.json' } } } });
@@ -68,27 +69,35 @@ describe('judge', () => {
       'a replica evicted predictions before they were read (shorten spec.monitoring.interval)');
   });
 
-  it('measures the performance dip on labelled predictions against the baseline', () => {
+  it('measures the performance dip on the sliding window of labelled predictions against the baseline, once enough labels are new', () => {
     // 100 labelled predictions: positives scored 0.6–0.9 and predicted positive, except 20 missed ones.
-    const labelled: LabelledSample[] = Array.from({ length: 100 }, (_, i) => {
+    const labelled: StoredPrediction[] = Array.from({ length: 100 }, (_, i) => {
       const positive = i < 50;
       const missed = positive && i < 20;
       const p = positive ? (missed ? 0.3 : 0.6 + (i / 50) * 0.3) : 0.1 + (i / 100) * 0.3;
-      return { seq: i + 1, time: '2026-11-21T11:59:00Z', predicted: p >= 0.5 ? 'Sepsis' : 'No sepsis', groundTruth: positive ? 'Sepsis' : 'No sepsis',
-        probabilities: { 'No sepsis': 1 - p, Sepsis: p } };
+      return { id: `p${i}`, time: NOW - 86_400_000, confidence: Math.max(p, 1 - p), predicted: p >= 0.5 ? 'Sepsis' : 'No sepsis', score: p,
+        truth: positive ? 'Sepsis' : 'No sepsis', labelledAt: NOW - 1000 + i };
     });
+    const labels = (l: StoredPrediction[], fresh: number, extra: Partial<LabelsRead> = {}): LabelsRead =>
+      ({ labelled: l, fresh, awaiting: 7, waitingLabels: 0, unmatched: 2, expired: 3, unreadable: [], dropped: false, ...extra });
     const sepsis = clinicalModel({ model: { ...clinicalModel().spec.model, labels: ['No sepsis', 'Sepsis'] },
       monitoring: { performance: { minLabels: 50, baseline: { sensitivity: 0.9, specificity: 0.9 } } } });
-    const j = judge({ now: NOW, replicas: 1, feedback: read(labelled) }, sepsis);
+    const j = judge({ now: NOW, replicas: 1, feedback: labels(labelled, 60) }, sepsis);
     // sensitivity 30/50 = 0.6 against 0.9: a dip of 33 % → level 2; specificity 1.0 does not dip
-    expect(j.drift.performance).toEqual({ labelled: 100, sensitivity: 0.6, specificity: 1, auroc: expect.any(Number), dip: 0.333333 });
+    expect(j.drift.performance).toEqual({ labelled: 100, sensitivity: 0.6, specificity: 1, auroc: expect.any(Number), dip: 0.333333,
+      awaitingLabels: 7, unmatchedLabels: 2, expiredPredictions: 3 });
     expect(j.findings).toMatchObject({ dipLevel: 2, dip: 0.333333 });
     expect(j.findings?.driftLevel).toBeUndefined();
-    expect(j.findings?.summary).toBe('performance dip 33.3%: sensitivity 0.6 (baseline 0.9), specificity 1 (baseline 0.9) over 100 labelled predictions');
-    expect(j.consumed).toEqual({ window: 0, feedback: 100, features: false });
-    const thin = judge({ now: NOW, replicas: 1, feedback: read(labelled.slice(0, 10)) }, sepsis);
+    expect(j.findings?.summary).toBe('performance dip 33.3%: sensitivity 0.6 (baseline 0.9), specificity 1 (baseline 0.9) over the last 100 labelled predictions');
+    // What was judged: the labels up to the newest one's arrival.
+    expect(j.consumed).toEqual({ window: 0, feedback: NOW - 1000 + 99, features: false });
+    // Too few new labels: not judged again; the last judgement stands in status with today's counts.
+    const judged = { ...sepsis, status: { drift: { lastCheckTime: '', samples: 0, verdict: 'NoDrift' as const, performance: j.drift.performance } } };
+    const thin = judge({ now: NOW, replicas: 1, feedback: labels(labelled, 10, { awaiting: 9 }) }, judged);
     expect(thin.findings).toBeUndefined();
-    expect(thin.drift.message).toBe('10 of 50 labelled predictions needed for performance');
+    expect(thin.consumed.feedback).toBe(0);
+    expect(thin.drift.message).toBe('10 of 50 new labelled predictions needed for performance (9 predictions await ground truth)');
+    expect(thin.drift.performance).toMatchObject({ labelled: 100, sensitivity: 0.6, awaitingLabels: 9 });
   });
 
   describe('with input features and predicted labels', () => {
