@@ -118,7 +118,12 @@ describe('rendering', () => {
     expect(deploy.spec.replicas).toBe(3);
     expect(deploy.spec.template.spec.containers[0].image).toMatch(/clinops-operator@sha256:[0-9a-f]{64}$/);
     expect(objs.find((o) => o.kind === 'ConfigMap')!.metadata.namespace).toBe('monitoring');
-    expect(objs.find((o) => o.kind === 'NetworkPolicy')!.spec.ingress[0].from).toHaveLength(3);
+    // The operator reaches both ports; the hospital's two callers the serving port alone, not the monitoring signals.
+    const [operator, callers] = objs.find((o) => o.kind === 'NetworkPolicy')!.spec.ingress;
+    expect(operator.from).toHaveLength(1);
+    expect(operator.ports.map((p: { port: string }) => p.port)).toEqual(['http', 'monitoring']);
+    expect(callers.from).toHaveLength(2);
+    expect(callers.ports.map((p: { port: string }) => p.port)).toEqual(['http']);
   });
 
   it('refuses a misspelled key and a wrong type with a message naming them', async () => {

@@ -7,6 +7,8 @@
 //   → an acknowledgement in another's name refused by the chart's admission policy; the reviewer's own:
 //   pods back and serving → safety event: Shutdown
 //   the model card edited without restarting a pod; the audit file on a volume, hash chain intact
+//   ground truth through the Service for predictions both replicas made: every label joined; each pod's
+//   monitoring port answers the operator's key alone (401 without, 403 with a client's key)
 //   a model declaring its input features: the pod mounts the feature reference, counts bins, a check judges them
 //   a GPU model on a node where CUDA cannot be used: served on CPU, GPUAccelerated=False in status
 //   kube-proxy stopped: a ClusterIP does not answer and its route stays on this machine
@@ -234,6 +236,66 @@ it('updates the model card without restarting a pod', async () => {
   expect((await pods()).filter(ready).map((p) => p.metadata.uid).sort()).toEqual(before);
 });
 
+/** POST JSON on a connection of its own (kube-proxy picks a pod per connection), after checking the route stays here. */
+async function postFresh(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  await assertLocalRoute(new URL(url).hostname);
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = request(url, { method: 'POST', agent: false, timeout: 10_000,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+it('ground truth through the Service reaches whichever replica, and every label is joined; the monitoring signals open to the operator\'s key alone', async () => {
+  await cp.kubectl(['-n', ns, 'patch', 'clm', NAME, '--type=merge', '-p', JSON.stringify({
+    spec: { monitoring: { performance: { minLabels: 40, window: 100, baseline: { sensitivity: 0.5, specificity: 0.5 } } } },
+  })]);
+  const ip = await clusterIP();
+  // 40 predictions, each on a connection of its own, so both replicas make some.
+  const made: Array<{ id: string; label: string }> = [];
+  for (const x of mlpInputs(77, 40)) {
+    const r = await postFresh(`http://${ip}:8080/v1/models/${NAME}/predict`, { instances: [x] }, { 'x-api-key': API_KEY });
+    expect(r.status).toBe(200);
+    made.push(r.json.predictions[0]);
+  }
+  // Each pod's monitoring port: 401 without a key, 403 with a client's key, its window with the operator's.
+  const secret = await json<{ data: { key: string } }>(['-n', ns, 'get', 'secret', `${NAME}-monitoring`]);
+  const operatorKey = Buffer.from(secret.data.key, 'base64').toString('utf8');
+  const byPod: string[][] = [];
+  for (const p of (await pods()).filter(ready)) {
+    const base = `http://${p.status.podIP}:8081/v1/monitoring`;
+    expect((await clusterFetch(`${base}/feedback`)).status).toBe(401);
+    expect((await clusterFetch(`${base}/window`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(403);
+    const w = await clusterFetch(`${base}/window`, { headers: { authorization: `Bearer ${operatorKey}` } });
+    expect(w.status).toBe(200);
+    const ids = new Set(((await w.json()) as { samples: Array<{ id: string }> }).samples.map((x) => x.id));
+    byPod.push(made.map((m) => m.id).filter((id) => ids.has(id)));
+    // Not on the serving port, which the Service exposes.
+    expect((await clusterFetch(`http://${p.status.podIP}:8080/v1/monitoring/window`, { headers: { authorization: `Bearer ${operatorKey}` } })).status).toBe(404);
+  }
+  expect(byPod).toHaveLength(2);
+  expect(byPod.every((ids) => ids.length > 0)).toBe(true); // both replicas served some
+  expect(byPod[0]!.length + byPod[1]!.length).toBe(40);
+  // The clinicians' labels through the Service: each lands on either replica, whichever made the prediction.
+  for (const m of made) {
+    const r = await postFresh(`http://${ip}:8080/v1/feedback`, { predictionId: m.id, label: m.label }, { 'x-api-key': API_KEY });
+    expect(r.status).toBe(202);
+  }
+  const c = await eventually('all 40 labels joined and judged', async () => {
+    const x = await clm();
+    return x.status?.drift?.performance?.labelled === 40 ? x : undefined;
+  }, 60_000);
+  expect(c.status?.drift?.performance).toMatchObject({ labelled: 40, dip: 0, unmatchedLabels: 0 });
+  expect(c.status?.escalation?.level ?? 0).toBe(0);
+});
+
 it('counts the declared features inside the pod, from the reference ConfigMap it mounts; a check judges them; the counts carry no input value', async () => {
   const name = 'sepsis-features';
   await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
@@ -258,7 +320,10 @@ it('counts the declared features inside the pod, from the reference ConfigMap it
     });
     expect(res.status).toBe(200);
   }
-  const counts = (await (await clusterFetch(`${base}/v1/monitoring/features`)).json()) as { features: Array<{ name: string; counts: number[] }> };
+  // The operator's view: the monitoring port, with the model's monitoring key.
+  const key = Buffer.from((await json<{ data: { key: string } }>(['-n', ns, 'get', 'secret', `${name}-monitoring`])).data.key, 'base64').toString('utf8');
+  const counts = (await (await clusterFetch(`http://${pod.status.podIP}:8081/v1/monitoring/features`, { headers: { authorization: `Bearer ${key}` } })).json()) as
+    { features: Array<{ name: string; counts: number[] }> };
   expect(counts.features.map((f) => f.name)).toEqual(FEATURES);
   counts.features.forEach((f) => expect(f.counts.reduce((a, b) => a + b, 0)).toBe(rows.length));
   const text = JSON.stringify(counts);

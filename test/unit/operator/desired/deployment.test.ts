@@ -81,6 +81,16 @@ describe('desiredDeployment', () => {
     expect(spec.containers[0].env).toContainEqual({ name: 'CLINOPS_API_KEYS_FILE', value: '/etc/clinops/keys/keys.json' });
   });
 
+  it('serves the monitoring signals on a port of their own, for the monitoring key it mounts from the model\'s Secret', () => {
+    const spec = podSpec(desiredDeployment(clinicalModel(), settings));
+    const c = spec.containers[0];
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'monitoring', containerPort: 8081, protocol: 'TCP' }]);
+    expect(spec.volumes).toContainEqual({ name: 'monitoring-key', secret: { secretName: 'pneumonia-cxr-monitoring', items: [{ key: 'key', path: 'key' }] } });
+    expect(c.volumeMounts).toContainEqual({ name: 'monitoring-key', mountPath: '/etc/clinops/monitoring', readOnly: true });
+    expect(c.env).toEqual(expect.arrayContaining([
+      { name: 'CLINOPS_MONITORING_PORT', value: '8081' }, { name: 'CLINOPS_MONITORING_KEY_FILE', value: '/etc/clinops/monitoring/key' }]));
+  });
+
   it('uses the replica count and image from the spec, else defaults', () => {
     expect(desiredDeployment(clinicalModel(), settings).spec.replicas).toBe(1);
     const d = desiredDeployment(clinicalModel({ serving: { replicas: 0, image: 'mirror/server:1' } }), settings);
