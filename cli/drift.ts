@@ -79,16 +79,36 @@ export function formatReport(r: DriftReport): string {
  * JSON array a ClinicalModel's reference ConfigMap holds.
  */
 export async function buildReference(modelPath: string, holdoutPath: string, outPath: string | undefined): Promise<{ n: number; predicted: number[] }> {
-  const ort = (await import('onnxruntime-node')).default;
   const instances = JSON.parse(await readFile(holdoutPath, 'utf8')) as unknown;
   if (!Array.isArray(instances) || instances.length === 0) throw new Error(`${holdoutPath}: expected a non-empty JSON array of instances`);
+  const rows = await modelProbabilities(modelPath, instances, holdoutPath);
+  const confidences: number[] = [];
+  /** How often each class was the top one. */
+  const predicted = new Array<number>(rows[0]!.length).fill(0);
+  for (const row of rows) {
+    const top = row.indexOf(Math.max(...row));
+    confidences.push(row[top]!);
+    predicted[top]! += 1;
+  }
+  const text = JSON.stringify(confidences) + '\n';
+  if (outPath) await writeFile(outPath, text);
+  else process.stdout.write(text);
+  return { n: confidences.length, predicted };
+}
+
+/**
+ * Run a model on instances (each one input without the batch dimension), 64 at a time: each row's
+ * probabilities from the output the server labels (inference-server/model/signature.ts: the first FP32
+ * [batch, classes]).
+ */
+export async function modelProbabilities(modelPath: string, instances: readonly unknown[], where: string): Promise<Float32Array[]> {
+  const ort = (await import('onnxruntime-node')).default;
   const session = await ort.InferenceSession.create(modelPath);
   const input = session.inputNames[0]!;
   const meta = session.inputMetadata[0] as { shape?: ReadonlyArray<number | string> };
   const inner = (meta.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : NaN));
   const per = inner.reduce((a, b) => a * b, 1);
-  if (!Number.isFinite(per)) throw new Error(`${modelPath}: the input "${input}" has dynamic inner dimensions; reference needs fixed ones`);
-  // The output the server labels (inference-server/model/signature.ts): the first FP32 [batch, classes].
+  if (!Number.isFinite(per)) throw new Error(`${modelPath}: the input "${input}" has dynamic inner dimensions; fixed ones are needed`);
   const outputs = session.outputMetadata.flatMap((m) => {
     try {
       return [specFromMetadata(m as never)];
@@ -98,34 +118,27 @@ export async function buildReference(modelPath: string, holdoutPath: string, out
   });
   const probabilities = probabilityOutput(outputs, -1)?.name;
   if (!probabilities) throw new Error(`${modelPath}: no FP32 output of probabilities shaped [batch, classes]`);
-  const confidences: number[] = [];
-  /** How often each class was the top one. */
-  const predicted: number[] = [];
-  for (let start = 0; start < instances.length; start += 64) {
-    const batch = instances.slice(start, start + 64);
-    const data = new Float32Array(batch.length * per);
-    batch.forEach((inst, i) => {
-      const flat = (inst as unknown[]).flat(32) as unknown[];
-      if (flat.length !== per || flat.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-        throw new Error(`${holdoutPath}: instance ${start + i} must have ${per} finite numbers`);
-      }
-      data.set(flat as number[], i * per);
-    });
-    const out = await session.run({ [input]: new ort.Tensor('float32', data, [batch.length, ...inner]) });
-    const probs = out[probabilities]!.data as Float32Array;
-    const classes = probs.length / batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const row = probs.subarray(i * classes, (i + 1) * classes);
-      const top = row.indexOf(Math.max(...row));
-      confidences.push(row[top]!);
-      predicted[top] = (predicted[top] ?? 0) + 1;
+  const rows: Float32Array[] = [];
+  try {
+    for (let start = 0; start < instances.length; start += 64) {
+      const batch = instances.slice(start, start + 64);
+      const data = new Float32Array(batch.length * per);
+      batch.forEach((inst, i) => {
+        const flat = Array.isArray(inst) ? (inst.flat(32) as unknown[]) : [];
+        if (flat.length !== per || flat.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+          throw new Error(`${where}: instance ${start + i} must have ${per} finite numbers`);
+        }
+        data.set(flat as number[], i * per);
+      });
+      const out = await session.run({ [input]: new ort.Tensor('float32', data, [batch.length, ...inner]) });
+      const probs = out[probabilities]!.data as Float32Array;
+      const classes = probs.length / batch.length;
+      for (let i = 0; i < batch.length; i++) rows.push(probs.slice(i * classes, (i + 1) * classes));
     }
-    for (let c = 0; c < classes; c++) predicted[c] ??= 0;
+  } finally {
+    await session.release();
   }
-  const text = JSON.stringify(confidences) + '\n';
-  if (outPath) await writeFile(outPath, text);
-  else process.stdout.write(text);
-  return { n: confidences.length, predicted };
+  return rows;
 }
 
 /** The label reference (`--labels-out`): each label's count among the holdout's predictions. */

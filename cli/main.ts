@@ -114,6 +114,43 @@ program
   });
 
 program
+  .command('accept')
+  .description('clinical acceptance of a model on a labelled holdout: AUROC, sensitivity, specificity, calibration (ECE) and Brier with 95% intervals, per subgroup too, against the protocol\'s thresholds (exit 0 pass, 1 fail, 2 error)')
+  .requiredOption('--model <file>', 'the ONNX model')
+  .requiredOption('--sha256 <hex>', 'the model\'s sha256: checked before it is run')
+  .requiredOption('--holdout <file>', 'JSON {"instances": [...], "labels": [...], "subgroups": [...] (optional), "subgroup": "sex" (optional)}')
+  .requiredOption('--labels <names>', 'the model\'s labels, comma-separated, in output order')
+  .option('--positive <label>', 'the positive label (default: the last)')
+  .option('--min-auroc <x>', 'AUROC must be at least this', number('--min-auroc', 0, 1), 0.85)
+  .option('--min-sensitivity <x>', 'sensitivity (at the model\'s decision) must be at least this', number('--min-sensitivity', 0, 1), 0.9)
+  .option('--min-specificity <x>', 'specificity must be at least this (default: not judged)', number('--min-specificity', 0, 1))
+  .option('--max-ece <x>', 'expected calibration error must be below this', number('--max-ece', 0, 1), 0.05)
+  .option('--ece-bins <n>', 'equal-width bins of the positive probability for ECE', number('--ece-bins', 2, 100, true), 10)
+  .option('--subgroup-min-auroc <x>', 'each judged subgroup\'s AUROC must be at least this', number('--subgroup-min-auroc', 0, 1), 0.85)
+  .option('--subgroup-min-sensitivity <x>', 'each judged subgroup\'s sensitivity must be at least this', number('--subgroup-min-sensitivity', 0, 1), 0.9)
+  .option('--min-subgroup-size <n>', 'smaller subgroups are reported, not judged', number('--min-subgroup-size', 1, 1_000_000, true), 30)
+  .option('--lower-bound', 'judge the 95% interval\'s bound (lower for a minimum, upper for a maximum), not the estimate: a small holdout cannot pass by luck')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: { model: string; sha256: string; holdout: string; labels: string; positive?: string; minAuroc: number; minSensitivity: number; minSpecificity?: number;
+    maxEce: number; eceBins: number; subgroupMinAuroc: number; subgroupMinSensitivity: number; minSubgroupSize: number; lowerBound?: boolean; json?: boolean }) => {
+    const { acceptModel } = await import('./accept.js');
+    const { formatReport } = await import('../operator/acceptance/report.js');
+    try {
+      const labels = o.labels.split(',').map((x) => x.trim());
+      if (labels.length < 2 || labels.some((x) => x === '') || new Set(labels).size !== labels.length) throw new Error('--labels needs two or more distinct, non-empty names');
+      const r = await acceptModel({ model: o.model, sha256: o.sha256, holdout: o.holdout, labels, positive: o.positive }, {
+        minAuroc: o.minAuroc, minSensitivity: o.minSensitivity, minSpecificity: o.minSpecificity, maxEce: o.maxEce, eceBins: o.eceBins,
+        subgroupMinAuroc: o.subgroupMinAuroc, subgroupMinSensitivity: o.subgroupMinSensitivity, minSubgroupSize: o.minSubgroupSize, lowerBound: o.lowerBound === true,
+      });
+      process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatReport(r));
+      process.exitCode = r.pass ? 0 : 1;
+    } catch (err) {
+      process.stderr.write(`clinops accept: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    }
+  });
+
+program
   .command('drift-features')
   .description('per-feature input drift from bin counts: each feature\'s PSI and KS, p-values adjusted by Benjamini–Hochberg, the verdict and the features that drove it (exit 0 no drift, 1 drift, 2 error)')
   .requiredOption('--reference <file>', 'the per-feature reference (clinops reference --features-out)')

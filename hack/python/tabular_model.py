@@ -7,7 +7,10 @@ cell nuclei, malignant or benign), exported to ONNX by skl2onnx as a hospital's 
 writes OUTDIR/model.onnx (input [batch, 30] FP32; outputs the label and the probabilities),
 OUTDIR/holdout.json (the 40% of patients held out from training, rows in input order) and
 OUTDIR/model.json (feature names in input order as snake_case, labels in output order, each feature's
-importance in the model, holdout accuracy, scikit-learn's probabilities for the first 20 holdout rows). Deterministic: fixed split and seed.
+importance in the model, holdout accuracy, scikit-learn's probabilities for the first 20 holdout rows) and
+OUTDIR/labelled-holdout.json (the same rows with their diagnoses and a subgroup per row, tumour size: mean
+area above or below the training median — the data has no demographics — for `clinops accept`).
+Deterministic: fixed split and seed.
 """
 import json
 import sys
@@ -29,6 +32,14 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.onnx").write_bytes(onnx.SerializeToString())
     (out / "holdout.json").write_text(json.dumps(x_holdout.tolist()))
+    size = data.feature_names.tolist().index("mean area")
+    median_area = float(np.median(x_train[:, size]))
+    (out / "labelled-holdout.json").write_text(json.dumps({
+        "instances": x_holdout.tolist(),
+        "labels": [str(data.target_names[y]) for y in y_holdout],
+        "subgroup": "tumour size",
+        "subgroups": ["large" if row[size] > median_area else "small" for row in x_holdout],
+    }))
     (out / "model.json").write_text(json.dumps({
         "features": [name.replace(" ", "_") for name in data.feature_names],
         "labels": [str(label) for label in data.target_names],

@@ -7,6 +7,8 @@
 // The dip of a metric is relative: (baseline − current) / baseline. The clinical protocol: a dip of
 // 5–10 % is level 1, above 10 % level 2.
 
+import { aurocDeLong } from '../statistics/classification.js';
+
 export interface LabelledPrediction {
   /** Probability the model gave the positive class. */
   positiveScore: number;
@@ -31,21 +33,9 @@ export interface PerformanceResult {
   insufficient: boolean;
 }
 
-/** AUROC by ranks; undefined when either class is absent. */
+/** AUROC by ranks (statistics/classification.ts); undefined when either class is absent. */
 export function auroc(preds: readonly LabelledPrediction[]): number | undefined {
-  const pos = preds.filter((p) => p.actuallyPositive).length;
-  const neg = preds.length - pos;
-  if (pos === 0 || neg === 0) return undefined;
-  const sorted = [...preds].sort((a, b) => a.positiveScore - b.positiveScore);
-  let rankSumPos = 0;
-  for (let i = 0; i < sorted.length;) {
-    let j = i;
-    while (j < sorted.length && sorted[j]!.positiveScore === sorted[i]!.positiveScore) j++;
-    const avgRank = (i + 1 + j) / 2; // ranks i+1 … j share their average
-    for (let k = i; k < j; k++) if (sorted[k]!.actuallyPositive) rankSumPos += avgRank;
-    i = j;
-  }
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+  return aurocDeLong(preds.map((p) => ({ score: p.positiveScore, predictedPositive: p.predictedPositive, actuallyPositive: p.actuallyPositive })))?.value;
 }
 
 export function performance(preds: readonly LabelledPrediction[], baseline: PerformanceBaseline, minLabels: number): PerformanceResult {
