@@ -63,3 +63,18 @@ export async function acceptModel(o: { model: string; sha256: string; holdout: s
     ...report,
   };
 }
+
+/**
+ * The report in at most 4,096 bytes (a container's termination message): the verdict, the case count,
+ * each metric's estimate, the holdout's digest and as many failures as fit.
+ */
+export function summary(r: Awaited<ReturnType<typeof acceptModel>>): string {
+  const metrics = Object.fromEntries(r.metrics.map((m) => [m.name, Number(m.value.toPrecision(6))]));
+  const doc = { pass: r.pass, cases: r.n, positives: r.positives, metrics, holdout: r.holdout.sha256, failures: [] as string[] };
+  for (const f of r.failures) {
+    const next = JSON.stringify({ ...doc, failures: [...doc.failures, f.slice(0, 300)] });
+    if (Buffer.byteLength(next) > 4000) break;
+    doc.failures.push(f.slice(0, 300));
+  }
+  return JSON.stringify(doc);
+}

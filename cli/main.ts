@@ -119,7 +119,7 @@ program
   .requiredOption('--model <file>', 'the ONNX model')
   .requiredOption('--sha256 <hex>', 'the model\'s sha256: checked before it is run')
   .requiredOption('--holdout <file>', 'JSON {"instances": [...], "labels": [...], "subgroups": [...] (optional), "subgroup": "sex" (optional)}')
-  .requiredOption('--labels <names>', 'the model\'s labels, comma-separated, in output order')
+  .requiredOption('--labels <names>', 'the model\'s labels in output order: comma-separated, or a JSON array')
   .option('--positive <label>', 'the positive label (default: the last)')
   .option('--min-auroc <x>', 'AUROC must be at least this', number('--min-auroc', 0, 1), 0.85)
   .option('--min-sensitivity <x>', 'sensitivity (at the model\'s decision) must be at least this', number('--min-sensitivity', 0, 1), 0.9)
@@ -131,18 +131,20 @@ program
   .option('--min-subgroup-size <n>', 'smaller subgroups are reported, not judged', number('--min-subgroup-size', 1, 1_000_000, true), 30)
   .option('--lower-bound', 'judge the 95% interval\'s bound (lower for a minimum, upper for a maximum), not the estimate: a small holdout cannot pass by luck')
   .option('--json', 'print the report as JSON')
+  .option('--summary-file <path>', 'also write a summary of at most 4,096 bytes here (the operator\'s Job: /dev/termination-log)')
   .action(async (o: { model: string; sha256: string; holdout: string; labels: string; positive?: string; minAuroc: number; minSensitivity: number; minSpecificity?: number;
-    maxEce: number; eceBins: number; subgroupMinAuroc: number; subgroupMinSensitivity: number; minSubgroupSize: number; lowerBound?: boolean; json?: boolean }) => {
-    const { acceptModel } = await import('./accept.js');
+    maxEce: number; eceBins: number; subgroupMinAuroc: number; subgroupMinSensitivity: number; minSubgroupSize: number; lowerBound?: boolean; json?: boolean; summaryFile?: string }) => {
+    const { acceptModel, summary } = await import('./accept.js');
     const { formatReport } = await import('../operator/acceptance/report.js');
     try {
-      const labels = o.labels.split(',').map((x) => x.trim());
+      const labels = o.labels.trim().startsWith('[') ? JSON.parse(o.labels) as string[] : o.labels.split(',').map((x) => x.trim());
       if (labels.length < 2 || labels.some((x) => x === '') || new Set(labels).size !== labels.length) throw new Error('--labels needs two or more distinct, non-empty names');
       const r = await acceptModel({ model: o.model, sha256: o.sha256, holdout: o.holdout, labels, positive: o.positive }, {
         minAuroc: o.minAuroc, minSensitivity: o.minSensitivity, minSpecificity: o.minSpecificity, maxEce: o.maxEce, eceBins: o.eceBins,
         subgroupMinAuroc: o.subgroupMinAuroc, subgroupMinSensitivity: o.subgroupMinSensitivity, minSubgroupSize: o.minSubgroupSize, lowerBound: o.lowerBound === true,
       });
       process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatReport(r));
+      if (o.summaryFile) await writeFile(o.summaryFile, summary(r));
       process.exitCode = r.pass ? 0 : 1;
     } catch (err) {
       process.stderr.write(`clinops accept: ${(err as Error).message}\n`);

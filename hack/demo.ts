@@ -4,18 +4,21 @@
 // model is served for real by pods the operator created, and watched for drift through its Service:
 // reference traffic → no drift; one lab value shifted (lactate, a new assay) → level 1 (an alert that
 // names lactate, while the confidences hardly move); the whole population shifted → level 2 (pause:
-// the pods stop); a reviewer's acknowledgement → pods back and serving; a patient-safety event →
+// the pods stop); a reviewer's acknowledgement → pods back and serving; a worse version proposed →
+// rejected by its acceptance Job while the accepted version keeps serving; a patient-safety event →
 // level 3 (shut down, incident). With a terminal attached, the cluster stays up afterwards for you to
 // look around (Ctrl-C stops it). Needs root, as the real node does.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
 import { helm, helmInstall } from '../test/harness/helm.js';
 import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from '../test/harness/network.js';
 import { until } from '../test/harness/wait.js';
 import { sepsisTraffic, sepsisWeights } from '../test/models/drift-traffic.js';
-import { mlpGraph, mlpInputs, writeModel } from '../test/models/generate.js';
+import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../test/models/generate.js';
+import { parseAllDocuments } from 'yaml';
+import { acceptance } from '../operator/acceptance/report.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 let step = 0;
@@ -124,6 +127,8 @@ Press Ctrl-C to stop everything.`);
 const ICU = ['-n', 'icu'];
 const SEPSIS = 'sepsis-early-warning';
 const DEMO_KEY = 'sepsis-demo-key-change-me';
+/** The inference pods (not the acceptance Jobs' pods, which stay Completed with their report in their log). */
+const SERVER_PODS = 'app.kubernetes.io/name=clinops-model';
 
 async function driftStory(cp: ControlPlane): Promise<void> {
   say('A CPU model served for real', 'samples/sepsis-early-warning.yaml: a sepsis model on tabular vitals and labs, its API-key Secret and its\n' +
@@ -152,8 +157,30 @@ async function driftStory(cp: ControlPlane): Promise<void> {
       },
     ],
   }));
-  await show(cp, ['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
+  // Clinical acceptance: a labelled holdout (the model's decisions with one in ten flipped, as diagnoses),
+  // and the threshold set between this version's AUROC and a worse one's, proposed later.
+  const flip = rng(4242);
+  const instances = mlpInputs(900, 300);
+  const labels = instances.map((x) => ((flip() < 0.1) !== (mlpForward(sepsisWeights, x)[1]! > 0.5) ? 'Sepsis' : 'No sepsis'));
+  const worseWeights = mlpWeights(8, 16, 2, 999);
+  const aurocOf = (w: typeof sepsisWeights) => acceptance(instances.map((x, i) => {
+    const p = mlpForward(w, x);
+    return { score: p[1]!, predictedPositive: p[1]! > p[0]!, actuallyPositive: labels[i] === 'Sepsis' };
+  }), 'Sepsis').metrics.find((m) => m.name === 'auroc')!.value;
+  const minAuroc = Number(((aurocOf(sepsisWeights) + aurocOf(worseWeights)) / 2).toFixed(3));
+  await cp.kubectl([...ICU, 'create', 'configmap', 'sepsis-holdout', `--from-literal=holdout.json=${JSON.stringify({ instances, labels })}`]);
+  const docs = parseAllDocuments(readFileSync(join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec?: Record<string, unknown> });
+  for (const d of docs) if (d.kind === 'ClinicalModel') d.spec!.acceptance = { holdout: { configMapRef: { name: 'sepsis-holdout' } }, minAuroc, minSensitivity: 0.5, maxEce: 0.5 };
+  console.log(`$ kubectl apply -f samples/sepsis-early-warning.yaml -f samples/sepsis-early-warning-reference.yaml   # + spec.acceptance:
+   {"holdout": {"configMapRef": {"name": "sepsis-holdout"}}, "minAuroc": ${minAuroc}, "minSensitivity": 0.5, "maxEce": 0.5}
+   (a holdout of 300 labelled patients made here; the thresholds suit this synthetic model, the protocol's are the defaults)`);
+  await cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
+  await cp.kubectl(['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
   console.log(`   model.onnx sha256 ${model.sha256} (the sample declares the same)`);
+  console.log('   Nothing serves before the version passed acceptance: a Job from the server image runs `clinops accept` on the holdout.');
+  await until('accepted', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.acceptance?.accepted !== undefined, 180_000);
+  console.log(`   The Job's log is the full report: kubectl -n icu logs job/${SEPSIS}-accept-${model.sha256.slice(0, 10)}`);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=candidate {.status.acceptance.candidate.version}: {.status.acceptance.candidate.state} on {.status.acceptance.candidate.cases} cases {.status.acceptance.candidate.metrics}{"\\n"}']);
   console.log('   For the demo, a check every 10 s, one breach enough to act and a review every 45 s (the sample says 5m, 2 and 90d):');
   await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
     '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1},"governance":{"reviewEvery":"45s"}}}']);
@@ -209,9 +236,10 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await send(sepsisTraffic.strong);
   await until('Paused', async () => (await status()).phase === 'Paused', 60_000);
   await until('0 replicas', async () => (await jsonOf(cp, [...ICU, 'get', 'deployment', SEPSIS])).spec?.replicas === 0);
-  await show(cp, [...ICU, 'get', 'clm,deployment,pods']);
-  await until('the pods gone', async () => (await jsonOf(cp, [...ICU, 'get', 'pods'])).items.length === 0, 90_000);
-  await show(cp, [...ICU, 'get', 'pods']);
+  await show(cp, [...ICU, 'get', 'clm']);
+  await show(cp, [...ICU, 'get', 'deployment,pods', '-l', `${SERVER_PODS},app.kubernetes.io/instance=${SEPSIS}`]);
+  await until('the pods gone', async () => (await jsonOf(cp, [...ICU, 'get', 'pods', '-l', SERVER_PODS])).items.length === 0, 90_000);
+  await show(cp, [...ICU, 'get', 'pods', '-l', SERVER_PODS]);
   const refused = await clusterFetch(`${url}/health/live`, { signal: AbortSignal.timeout(3000) }).then(() => 'answered', (e: Error) => `no answer (${e.message})`);
   console.log(`$ curl -s ${url}/health/live\n   ${refused}: no process serves the model any more.`);
 
@@ -234,9 +262,22 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   console.log(`$ kubectl ${acknowledge.join(' ')}\n${refusedAck}`);
   await show(cp, ['--as=dr-lee', '--as-group=system:masters', ...acknowledge]);
   await until('Serving again', async () => (await status()).phase === 'Serving', 180_000);
-  await show(cp, [...ICU, 'get', 'clm,deployment,pods']);
+  await show(cp, [...ICU, 'get', 'clm']);
+  await show(cp, [...ICU, 'get', 'deployment,pods', '-l', `${SERVER_PODS},app.kubernetes.io/instance=${SEPSIS}`]);
   await send(mlpInputs(505, 25));
   console.log('   New pods, the same model, serving again through the Service.');
+
+  say('A worse version is proposed', 'Version 3.0.0 (other weights) is applied. Its acceptance Job fails it on the holdout; the Deployment\n' +
+    'keeps serving the accepted version, and kubectl says why.');
+  const worse = writeModel(join(models, 'sepsis', '3'), 'model.onnx', mlpGraph(worseWeights));
+  execFileSync('chmod', ['-R', 'a+rX', models]);
+  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+    JSON.stringify({ spec: { model: { uri: 'pvc://models/sepsis/3/model.onnx', sha256: worse.sha256, version: '3.0.0' } } })]);
+  await until('rejected', async () => (await status()).acceptance?.candidate?.state === 'Failed', 180_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'wide']);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="Accepted")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
+  await send(mlpInputs(606, 25));
+  console.log('   Predictions through the Service are still answered, by the accepted version.');
 
   say('A patient-safety event', 'Reported with an annotation; level 3 at once: Shutdown, an incident record, and leaving level 3 will need a new model version.');
   await show(cp, [...ICU, 'annotate', 'clm', SEPSIS, 'clinops.dev/safety-event=INC-2041: sepsis alert missed in a deteriorating patient']);

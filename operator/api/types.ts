@@ -119,6 +119,78 @@ export interface ModelCard {
   contact?: string;
 }
 
+export interface AcceptanceSpec {
+  holdout: { configMapRef?: { name: string; key?: string }; path?: string };
+  positiveLabel?: string;
+  minAuroc?: number;
+  minSensitivity?: number;
+  minSpecificity?: number;
+  maxEce?: number;
+  eceBins?: number;
+  subgroupMinAuroc?: number;
+  subgroupMinSensitivity?: number;
+  minSubgroupSize?: number;
+  lowerBound?: boolean;
+}
+
+/** A go/no-go signature: a named person signs one checklist item for one sha256. */
+export interface Signature {
+  item: string;
+  signedBy: string;
+  sha256: string;
+  note?: string;
+}
+
+export interface ApprovalSpec {
+  /** Serve a version only once every item is signed for its sha256 (default true when spec.approval is set). */
+  requireApproval?: boolean;
+  /** The checklist (default: the protocol's six sections, §16.6). */
+  items?: string[];
+  signatures?: Signature[];
+}
+
+/** status.approval: the declared version's sign-off, and the versions approved before. */
+export interface ApprovalStatus {
+  sha256?: string;
+  missing?: string[];
+  signatures?: Array<Signature & { seenAt: string }>;
+  approvedAt?: string;
+  /** The versions approved, the last 10: who signed what, when it was seen. */
+  records?: Array<{ sha256: string; version: string; approvedAt: string; signatures: Array<Signature & { seenAt: string }> }>;
+}
+
+/** A model version that passed the gates (acceptance and approval, as declared): what serves. */
+export interface AcceptedModel {
+  sha256: string;
+  version: string;
+  uri: string;
+  acceptedAt: string;
+}
+
+/** The acceptance of one sha256. */
+export interface AcceptanceResult {
+  sha256: string;
+  version: string;
+  state: 'Running' | 'Passed' | 'Failed' | 'Error';
+  job?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Error: why no verdict; Failed: the failing checks. */
+  message?: string;
+  failures?: string[];
+  /** Each metric's estimate. */
+  metrics?: Record<string, number>;
+  cases?: number;
+  /** Where the holdout came from, and its sha256. */
+  holdout?: { source: string; sha256?: string };
+}
+
+export interface AcceptanceStatus {
+  accepted?: AcceptedModel;
+  candidate?: AcceptanceResult;
+  history?: AcceptanceResult[];
+}
+
 export interface NotifySpec {
   url: string;
   tokenSecretRef?: { name: string; key: string };
@@ -147,6 +219,8 @@ export interface GovernanceSpec {
 
 export interface ClinicalModelSpec {
   model: ModelSpec;
+  acceptance?: AcceptanceSpec;
+  approval?: ApprovalSpec;
   governance?: GovernanceSpec;
   serving?: ServingSpec;
   monitoring?: MonitoringSpec;
@@ -154,7 +228,7 @@ export interface ClinicalModelSpec {
   modelCard?: ModelCard;
 }
 
-export type Phase = 'Deploying' | 'Serving' | 'Degraded' | 'Paused' | 'ShutDown' | 'Failed';
+export type Phase = 'Accepting' | 'Rejected' | 'AwaitingApproval' | 'Deploying' | 'Serving' | 'Degraded' | 'Paused' | 'ShutDown' | 'Failed';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
@@ -264,6 +338,8 @@ export interface ReviewStatus {
 
 export interface ClinicalModelStatus {
   phase?: Phase;
+  approval?: ApprovalStatus;
+  acceptance?: AcceptanceStatus;
   notification?: NotificationStatus;
   review?: ReviewStatus;
   drift?: DriftStatus;

@@ -13,6 +13,7 @@ import { desiredService } from '../desired/service.js';
 import { judge } from '../drift/judge.js';
 import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
 import { escalationStep } from '../escalation/step.js';
+import { acceptanceJob, acceptanceJobName, asServed, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, settleGates } from '../acceptance/gate.js';
 import { afterAttempt, type DueNotification, escalationEvent, notificationDue, sendEvent } from '../governance/notify.js';
 import { reviewOutcome } from '../governance/review.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
@@ -101,6 +102,8 @@ export class Reconciler {
   private readonly recordsRead = new Map<string, string>();
   /** Each model's monitoring key, with the model object (uid) it was read for. */
   private readonly monitoringKeys = new Map<string, { uid: string; key: string }>();
+  /** Acceptance verdicts announced with an Event, so a pass repeating before status shows them says nothing twice. */
+  private readonly announced = new Set<string>();
   /** The last notification attempt this process made, by key (ahead of the cache until its write shows). */
   private readonly notified = new Map<string, NotificationStatus>();
 
@@ -192,12 +195,33 @@ export class Reconciler {
       void this.deps.recorder.record(cr, 'Warning', 'AcknowledgementRefused', step.refusedAcknowledgement.message);
     }
 
+    // The acceptance gate: the candidate's Job and its result; the Deployment serves what passed.
+    let acceptanceDue = Infinity;
+    // What the server holds, before this pass's acceptance result is added to it.
+    const held = cr.status;
+    if (gated(cr)) {
+      if (cr.spec.acceptance) {
+        const gate = await this.acceptance(cr, objLog);
+        cr = gate.cr;
+        acceptanceDue = gate.requeueAfterMs ?? Infinity;
+      }
+      cr = settleGates(cr, rfc3339(this.deps.clock()));
+      const a = cr.status?.approval;
+      const signedOff = `${key} ${a?.sha256} approved`;
+      if (a?.approvedAt && (held?.approval?.sha256 !== a.sha256 || held?.approval?.approvedAt === undefined) && !this.announced.has(signedOff)) {
+        this.announced.add(signedOff);
+        const message = `version ${cr.spec.model.version} approved: ${(a.signatures ?? []).map((x) => `${x.item} by ${x.signedBy}`).join(', ')}`;
+        objLog.info(message, { reason: 'Approved' });
+        void this.deps.recorder.record(cr, 'Normal', 'Approved', message);
+      }
+    }
+
     let applied = false;
     try {
       let deployment;
       let service;
       try {
-        deployment = desiredDeployment(cr, this.deps.settings);
+        deployment = desiredDeployment(asServed(cr), this.deps.settings);
         service = desiredService(cr);
       } catch (err) {
         if (err instanceof ModelUriError) throw new TerminalError(err.message);
@@ -232,7 +256,7 @@ export class Reconciler {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const changed = await this.writeStatus(cr, message, cr.status).catch((e: unknown) => {
+      const changed = await this.writeStatus(cr, message, held).catch((e: unknown) => {
         // A stale copy means our last status write (which recorded a failure) is not cached yet.
         if (e instanceof StaleCacheError) return false;
         objLog.warn('status not written', { error: e });
@@ -245,13 +269,57 @@ export class Reconciler {
     }
     // A child that just changed will report its new state through the watch, which queues this key
     // again; a status computed now would describe the old state and cost a second write.
-    if (!applied && !step.changed) await this.writeStatus(cr, undefined, cr.status);
+    if (!applied && !step.changed) await this.writeStatus(cr, undefined, held);
     // Look again when a review falls due, if that comes before the next drift check.
     const review = reviewOutcome(cr, this.deps.clock());
     this.deps.driftMetrics.observeReview(namespace, name, review.review?.overdue === true);
     const reviewDue = review.nextDueMs === undefined ? Infinity : review.nextDueMs + 1000;
     const notifyDue = notification ? Math.max(1, notification.at - now) : Infinity;
-    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue) };
+    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue) };
+  }
+
+  /**
+   * The candidate (spec.model.sha256) through acceptance: its Job made when it has none, its result read
+   * from the Job's pod, status.acceptance as it follows (written with the rest of status), and an Event
+   * when it is decided. Look again soon while the Job runs.
+   */
+  private async acceptance(cr: ClinicalModel, log: Logger): Promise<{ cr: ClinicalModel; requeueAfterMs?: number }> {
+    const sha = cr.spec.model.sha256.toLowerCase();
+    const acc = cr.status?.acceptance;
+    if (acc?.accepted?.sha256 === sha || (acc?.candidate?.sha256 === sha && acc.candidate.state !== 'Running')) return { cr };
+    const namespace = cr.metadata.namespace ?? 'default';
+    const name = acceptanceJobName(cr);
+    const ref = { group: 'batch', version: 'v1', plural: 'jobs', namespace, name };
+    let job = await this.deps.client.get<ObservedJob>(ref);
+    if (!job) {
+      this.deps.onWrite('jobs');
+      job = await this.deps.client.create<ObservedJob>(ref, acceptanceJob(cr, cr.spec.serving?.image ?? this.deps.settings.serverImage))
+        .catch(async (err: unknown) => {
+          if (err instanceof ApiError && err.statusCode === 409) return (await this.deps.client.get<ObservedJob>(ref))!;
+          throw err;
+        });
+      const message = `version ${cr.spec.model.version} (sha256 ${sha.slice(0, 12)}…) is a candidate: Job ${name} runs acceptance on the holdout`;
+      log.info(message, { reason: 'AcceptanceStarted' });
+      void this.deps.recorder.record(cr, 'Normal', 'AcceptanceStarted', message);
+    }
+    const pods = await this.deps.client.list<ObservedJobPod>({ group: '', version: 'v1', plural: 'pods', namespace }, { labelSelector: `job-name=${name}` });
+    const now = rfc3339(this.deps.clock());
+    const result = jobResult(cr, job, pods.items, now);
+    const acceptance = nextAcceptance(cr, result);
+    const next = { ...cr, status: { ...cr.status, acceptance } };
+    const announced = `${cr.metadata.namespace}/${cr.metadata.name} ${sha} ${result.state}`;
+    if (result.state !== 'Running' && !this.announced.has(announced)) {
+      this.announced.add(announced);
+      const keeps = acceptance.accepted && acceptance.accepted.sha256 !== sha ? `version ${acceptance.accepted.version} keeps serving` : 'nothing serves until a version passes';
+      const [type, reason, message] = result.state === 'Passed'
+        ? ['Normal', 'Accepted', `version ${result.version} passed acceptance on ${result.cases} cases (${metricsText(result)})`] as const
+        : result.state === 'Failed'
+          ? ['Warning', 'Rejected', `version ${result.version} failed acceptance: ${result.message}; ${keeps}`] as const
+          : ['Warning', 'AcceptanceError', `version ${result.version} could not be accepted: ${result.message}; ${keeps}`] as const;
+      log[type === 'Normal' ? 'info' : 'warn'](message, { reason });
+      void this.deps.recorder.record(next, type, reason, message);
+    }
+    return { cr: next, requeueAfterMs: result.state === 'Running' ? 3000 : undefined };
   }
 
   /** One attempt at the current escalation's CloudEvent, recorded in status.notification and an Event. */
@@ -444,4 +512,9 @@ export function ownerKey(obj: { metadata?: { namespace?: string; ownerReferences
 export function podKey(pod: { metadata?: { namespace?: string; labels?: Record<string, string> } }): string | undefined {
   const instance = pod.metadata?.labels?.[LABEL_INSTANCE];
   return instance ? `${pod.metadata?.namespace ?? ''}/${instance}` : undefined;
+}
+
+/** A result's metrics, as an Event says them: "auroc 0.99, sensitivity 0.95, …". */
+function metricsText(r: { metrics?: Record<string, number> }): string {
+  return Object.entries(r.metrics ?? {}).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ');
 }

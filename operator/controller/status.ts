@@ -2,6 +2,7 @@
 // caches hold: the resource, its Deployment and its pods. Nothing here is remembered between passes
 // except each condition's lastTransitionTime.
 import { jsonEqual } from '../util/json-equal.js';
+import { acceptancePassed, approvalRequired, missingItems, type Served, servedModel } from '../acceptance/gate.js';
 import type { ClinicalModel, ClinicalModelStatus, Phase, ReviewStatus } from '../api/types.js';
 import { levelPolicy, phaseAtLevel } from '../escalation/actions.js';
 import { desiredReplicas } from '../desired/deployment.js';
@@ -87,9 +88,25 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
 
   let phase: Phase;
   let readyCond: ConditionInput;
+  const served = servedModel(cr);
+  const candidate = cr.status?.acceptance?.candidate;
   if (applyError) {
     phase = 'Failed';
     readyCond = { type: 'Ready', status: 'False', reason: 'ApplyFailed', message: applyError };
+  } else if (!served) {
+    // Nothing has passed the gates yet: the candidate is being accepted, failed, or awaits its sign-off.
+    const failed = candidate?.sha256 === cr.spec.model.sha256.toLowerCase() && (candidate.state === 'Failed' || candidate.state === 'Error');
+    const { version } = cr.spec.model;
+    if (failed) {
+      phase = 'Rejected';
+      readyCond = { type: 'Ready', status: 'False', reason: 'Rejected', message: `version ${version} failed acceptance and no version has passed: nothing serves` };
+    } else if (!acceptancePassed(cr)) {
+      phase = 'Accepting';
+      readyCond = { type: 'Ready', status: 'False', reason: 'Accepting', message: `version ${version} is being accepted; it serves once it passes` };
+    } else {
+      phase = 'AwaitingApproval';
+      readyCond = { type: 'Ready', status: 'False', reason: 'AwaitingApproval', message: `version ${version} waits for its go/no-go sign-off: ${missingItems(cr).join(', ')} unsigned` };
+    }
   } else if (!deployment) {
     phase = 'Deploying';
     readyCond = { type: 'Ready', status: 'False', reason: 'DeploymentPending', message: 'the inference Deployment does not exist yet' };
@@ -121,7 +138,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
       ? { type: 'PodsScheduled', status: 'False', reason: 'Unschedulable', message: unschedulable }
       : { type: 'PodsScheduled', status: 'True', reason: 'Scheduled', message: 'every pod has a node' });
   }
-  const sha = cr.spec.model.sha256.toLowerCase();
+  const sha = served?.sha256 ?? cr.spec.model.sha256.toLowerCase();
   const current = pods.filter((p) => servesSha(p, sha));
   const exit = serverExit(current);
   conditions.push(current.some(isReady)
@@ -132,7 +149,8 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
 
   const gpu = (cr.spec.serving?.gpu?.count ?? 0) > 0;
   if (gpu) conditions.push(acceleratedCondition(input.providers ?? []));
-  conditions.push(driftCondition(cr), escalatedCondition(cr));
+  conditions.push(driftCondition(cr), escalatedCondition(cr), acceptedCondition(cr, served));
+  if (approvalRequired(cr)) conditions.push(approvedCondition(cr, served));
   const { review } = reviewOutcome(cr, Date.parse(now));
   if (review?.dueBy) conditions.push(reviewCondition(review));
 
@@ -152,6 +170,8 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.escalation) status.escalation = cr.status.escalation;
   if (review) status.review = review;
   if (cr.status?.notification) status.notification = cr.status.notification;
+  if (cr.status?.acceptance) status.acceptance = cr.status.acceptance;
+  if (cr.status?.approval) status.approval = cr.status.approval;
   if (generation === undefined) delete status.observedGeneration;
   return status;
 }
@@ -220,4 +240,36 @@ function escalatedCondition(cr: ClinicalModel): ConditionInput {
 export function statusChanged(current: ClinicalModelStatus | undefined, next: ClinicalModelStatus): boolean {
   const cur = (current ?? {}) as Record<string, unknown>;
   return Object.entries(next).some(([k, v]) => !jsonEqual(cur[k], v));
+}
+
+/** Accepted: whether the declared version passed clinical acceptance, and what serves meanwhile. */
+function acceptedCondition(cr: ClinicalModel, served: Served | undefined): ConditionInput {
+  const { version } = cr.spec.model;
+  const sha = cr.spec.model.sha256.toLowerCase();
+  if (!cr.spec.acceptance) {
+    return { type: 'Accepted', status: 'False', reason: 'NoAcceptance', message: 'no spec.acceptance: this version was never accepted on a labelled holdout' };
+  }
+  const a = cr.status?.acceptance;
+  const c = a?.candidate?.sha256 === sha ? a.candidate : undefined;
+  const meanwhile = served && served.sha256 !== sha ? `version ${served.version} (sha256 ${served.sha256.slice(0, 12)}…) keeps serving` : 'nothing serves';
+  if (a?.accepted?.sha256 === sha || c?.state === 'Passed') {
+    const at = a?.accepted?.sha256 === sha ? a.accepted.acceptedAt : c?.finishedAt;
+    return { type: 'Accepted', status: 'True', reason: 'Passed', message: `version ${version} passed acceptance${c?.cases ? ` on ${c.cases} cases` : ''}${at ? ` at ${at}` : ''}` };
+  }
+  if (c?.state === 'Failed') return { type: 'Accepted', status: 'False', reason: 'Rejected', message: `version ${version} failed acceptance: ${c.message}; ${meanwhile}` };
+  if (c?.state === 'Error') return { type: 'Accepted', status: 'False', reason: 'AcceptanceError', message: `version ${version} could not be accepted: ${c.message}; ${meanwhile}` };
+  return { type: 'Accepted', status: 'Unknown', reason: 'Accepting', message: `version ${version} is being accepted${c?.job ? ` (Job ${c.job})` : ''}; ${meanwhile} until it passes` };
+}
+
+/** Approved: every go/no-go item signed for the declared sha256, by whom; or what is missing. */
+function approvedCondition(cr: ClinicalModel, served: Served | undefined): ConditionInput {
+  const { version } = cr.spec.model;
+  const sha = cr.spec.model.sha256.toLowerCase();
+  const missing = missingItems(cr);
+  if (missing.length === 0) {
+    const by = [...new Set((cr.spec.approval?.signatures ?? []).filter((x) => x.sha256.toLowerCase() === sha).map((x) => x.signedBy))];
+    return { type: 'Approved', status: 'True', reason: 'SignedOff', message: `version ${version} signed off by ${by.join(', ')}` };
+  }
+  const meanwhile = served && served.sha256 !== sha ? `version ${served.version} keeps serving` : 'nothing serves';
+  return { type: 'Approved', status: 'False', reason: 'AwaitingSignatures', message: `version ${version} (sha256 ${sha.slice(0, 12)}…) needs a signature for ${missing.join(', ')}; ${meanwhile}` };
 }

@@ -138,7 +138,7 @@ export function nextEscalation(prev: EscalationState, inputs: EscalationInputs):
     if (ack.level !== prev.level) {
       refusedAcknowledgement = `the acknowledgement is for level ${ack.level}, the model is at level ${prev.level}`;
     } else if (prev.level === 3 && inputs.sha256 === prev.shutdownSha256) {
-      refusedAcknowledgement = 'leaving level 3 needs a new model version: spec.model.sha256 is still the one that was shut down';
+      refusedAcknowledgement = 'leaving level 3 needs a new model version: the one that would serve (spec.model, or the version accepted last while a newer one has not passed acceptance) is the one that was shut down';
     }
   }
   if (ack && ackKey !== prev.appliedAcknowledgement && prev.level > 0 && !refusedAcknowledgement) {

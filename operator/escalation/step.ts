@@ -2,6 +2,7 @@
 // one ran), any reported patient-safety event and the spec's acknowledgement to the escalation state
 // machine, and say what to write (status.drift, status.escalation) and announce (Events). The state
 // lives in status, so a restarted operator continues where the last one stopped.
+import { servedModel } from '../acceptance/gate.js';
 import type { ClinicalModel, DriftStatus, EscalationStatus, IncidentRecord } from '../api/types.js';
 import type { Judgement } from '../drift/judge.js';
 import { monitoringIntervalMs } from '../monitoring/schedule.js';
@@ -61,7 +62,8 @@ export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationS
     check: findings,
     safetyEvents: safetyEvents(cr),
     acknowledgement: cr.spec.escalation?.acknowledgement,
-    sha256: cr.spec.model.sha256.toLowerCase(),
+    // What serves (the last accepted version while a newer one has not passed the gates): what a shutdown stops.
+    sha256: served(cr).sha256,
     now,
     policy: escalationPolicy(cr),
   });
@@ -84,7 +86,7 @@ export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationS
       incidents = [...incidents, incident].slice(-MAX_INCIDENTS);
       const what = t.to === 3 ? 'shut down' : `at level 2 (${action})`;
       announcements.push({ type: 'Warning', reason: 'IncidentOpened',
-        message: `incident ${incident.id}: model ${cr.spec.model.version} (sha256 ${incident.sha256.slice(0, 12)}…) ${what}: ${t.reason}` });
+        message: `incident ${incident.id}: model ${incident.modelVersion} (sha256 ${incident.sha256.slice(0, 12)}…) ${what}: ${t.reason}` });
     }
     if (t.to < t.from) {
       const ack = cr.spec.escalation?.acknowledgement;
@@ -132,7 +134,12 @@ function incidentRecord(cr: ClinicalModel, level: number, reason: string, now: n
     level,
     openedAt: rfc3339(now),
     reason,
-    modelVersion: cr.spec.model.version,
-    sha256: cr.spec.model.sha256.toLowerCase(),
+    modelVersion: served(cr).version,
+    sha256: served(cr).sha256,
   };
+}
+
+/** The model version that serves, or the declared one when none does yet. */
+function served(cr: ClinicalModel): { sha256: string; version: string } {
+  return servedModel(cr) ?? { sha256: cr.spec.model.sha256.toLowerCase(), version: cr.spec.model.version };
 }

@@ -110,6 +110,15 @@ it('refuses an acknowledgement in someone else\'s name, and takes the named revi
     JSON.stringify({ spec: { modelCard: card, governance: { review: { reviewer, note: 'quarterly review' } } } })];
   expect((await as(users['nurse-kim']!, review('dr-lee'))).out).toContain('spec.governance.review.reviewer must be the person who writes it: you are nurse-kim, the review names dr-lee');
   expect(await as(users['dr-lee']!, review('dr-lee'))).toMatchObject({ ok: true });
+  // And each go/no-go signature: a new one names its writer; one already there is carried along.
+  const sha = 'a'.repeat(64);
+  const sign = (signatures: Array<{ item: string; signedBy: string }>) => ['-n', ns, 'patch', 'clm', 'sepsis', '--type=merge', '-p',
+    JSON.stringify({ spec: { approval: { items: ['performance-validation', 'go-no-go'], signatures: signatures.map((x) => ({ ...x, sha256: sha })) } } })];
+  expect((await as(users['nurse-kim']!, sign([{ item: 'go-no-go', signedBy: 'dr-lee' }]))).out)
+    .toContain('spec.approval.signatures: a new signature must name the person who writes it (signedBy), and you are nurse-kim');
+  expect(await as(users['dr-lee']!, sign([{ item: 'performance-validation', signedBy: 'dr-lee' }]))).toMatchObject({ ok: true });
+  expect(await as(users['nurse-kim']!, sign([{ item: 'performance-validation', signedBy: 'dr-lee' }, { item: 'go-no-go', signedBy: 'nurse-kim' }]))).toMatchObject({ ok: true });
+  expect((await getJson<ClinicalModel>(['-n', ns, 'get', 'clm', 'sepsis'])).spec.approval?.signatures?.map((x) => x.signedBy)).toEqual(['dr-lee', 'nurse-kim']);
 });
 
 it('refuses a status patch that lowers the level by anyone but the operator', async () => {

@@ -77,6 +77,15 @@ describe('Argo CD health check', () => {
       'Degraded', 'shut down at escalation level 3: patient-safety event INC-7 (incident sepsis-20261121-120000)'],
     ['some replicas ready', { status: { observedGeneration: 2, phase: 'Degraded', conditions: [ready('False', 'Unschedulable', '1/2 replicas ready; Insufficient nvidia.com/gpu')] } }, 'Degraded', 'Insufficient nvidia.com/gpu'],
     ['failed', { status: { observedGeneration: 2, phase: 'Failed', conditions: [ready('False', 'ApplyFailed', 'forbidden')] } }, 'Degraded', 'forbidden'],
+    ['accepting a first version', { status: { observedGeneration: 2, phase: 'Accepting', conditions: [ready('False', 'Accepting', 'version 2.0.0 is being accepted; it serves once it passes')] } },
+      'Progressing', 'is being accepted'],
+    ['awaiting its go/no-go sign-off', { status: { observedGeneration: 2, phase: 'AwaitingApproval', conditions: [ready('False', 'AwaitingApproval', 'version 2.0.0 waits for its go/no-go sign-off: go-no-go unsigned')] } },
+      'Progressing', 'go-no-go unsigned'],
+    ['rejected with nothing accepted', { status: { observedGeneration: 2, phase: 'Rejected', conditions: [ready('False', 'Rejected', 'version 2.0.0 failed acceptance and no version has passed')] } },
+      'Degraded', 'failed acceptance'],
+    ['an update rejected while the accepted version serves', { status: { observedGeneration: 2, phase: 'Serving', conditions: [ready('True', 'AllReplicasReady', '2/2 replicas ready'),
+      { type: 'Accepted', status: 'False', reason: 'Rejected', message: 'version 3.0.0 failed acceptance: auroc 0.61 < 0.85; version 2.0.0 keeps serving' }] } },
+      'Healthy', 'version 2.0.0 keeps serving'],
   ])('%s', async (_name, extra, status, message) => {
     const hs = await health({ ...base, ...extra });
     expect(hs.status).toBe(status);

@@ -13,6 +13,7 @@
 //   a GPU model on a node where CUDA cannot be used: served on CPU, GPUAccelerated=False in status
 //   kube-proxy stopped: a ClusterIP does not answer and its route stays on this machine
 //   the leader's pod deleted: another operator pod takes over and reconciles
+//   acceptance: a version that passes its Job serves; a worse update is rejected and the accepted one keeps serving
 //   a wrong sha256, a missing image: named in status and Events
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -28,7 +29,8 @@ import { helm, helmInstall } from '../harness/helm.js';
 import { assertLocalRoute, clusterFetch, NODE_NAME, POD_BRIDGE, routeDevice, SINK } from '../harness/network.js';
 import { REAL_NODE_LABEL } from '../harness/node.js';
 import { sepsisConfidences, sepsisReference, sepsisTraffic, sepsisWeights } from '../models/drift-traffic.js';
-import { mlpForward, mlpGraph, mlpInputs, writeModel } from '../models/generate.js';
+import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../models/generate.js';
+import { acceptance } from '../../operator/acceptance/report.js';
 import { eventually } from './support.js';
 
 jest.setTimeout(900_000);
@@ -480,6 +482,81 @@ function badModel(name: string, opts: { sha256?: string; image?: string; file?: 
     },
   };
 }
+
+it('acceptance gates serving: a version that passes on the holdout serves; a worse update is rejected by its Job and the accepted version keeps serving', async () => {
+  const name = 'sepsis-gated';
+  // A labelled holdout: the good model's decisions with one in ten flipped (seeded), as clinicians' diagnoses.
+  const flip = rng(4242);
+  const instances = mlpInputs(900, 300);
+  const labels = instances.map((x) => {
+    const sepsis = mlpForward(weights, x)[1]! > 0.5;
+    return (flip() < 0.1 ? !sepsis : sepsis) ? 'Sepsis' : 'No sepsis';
+  });
+  // A worse version: other weights, the same shape.
+  const bad = writeModel(join(modelDir, 'sepsis-bad'), 'model.onnx', mlpGraph(mlpWeights(8, 16, 2, 999)));
+  chmodSync(join(modelDir, 'sepsis-bad'), 0o755);
+  // The premise, computed here from the same forward pass: the threshold sits between the two models' AUROC.
+  const aurocOf = (w: typeof weights) => acceptance(instances.map((x, i) => {
+    const p = mlpForward(w, x);
+    return { score: p[1]!, predictedPositive: p[1]! > p[0]!, actuallyPositive: labels[i] === 'Sepsis' };
+  }), 'Sepsis').metrics.find((m) => m.name === 'auroc')!.value;
+  const good = aurocOf(weights);
+  const worse = aurocOf(mlpWeights(8, 16, 2, 999));
+  expect(good - worse).toBeGreaterThan(0.15);
+  const minAuroc = Number(((good + worse) / 2).toFixed(3));
+  await cp.kubectl(['-n', ns, 'create', 'configmap', 'gate-holdout', `--from-literal=holdout.json=${JSON.stringify({ instances, labels })}`]);
+  const spec = (uri: string, sha: string, version: string) => ({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+    spec: {
+      model: { uri, sha256: sha, version, labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      acceptance: { holdout: { configMapRef: { name: 'gate-holdout' } }, minAuroc, minSensitivity: 0, maxEce: 1 },
+    },
+  });
+  const applied = Date.now();
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(spec('pvc://models/sepsis/model.onnx', sha256, '1.0.0')));
+  const explain = async (err: unknown) => {
+    const x = await clm(name);
+    const jobPods = await cp.kubectl(['-n', ns, 'get', 'pods', '-l', `clinops.dev/acceptance-of=${name}`, '-o', 'wide']).catch((e: Error) => e.message);
+    throw new Error(`${(err as Error).message}; phase ${x.status?.phase}, acceptance ${JSON.stringify(x.status?.acceptance)}, ` +
+      `conditions ${JSON.stringify(x.status?.conditions)}; events ${JSON.stringify((await events(name)).map((e) => e.message))}; job pods:\n${jobPods}`);
+  };
+  const passed = await eventually('accepted and Serving', async () => {
+    const x = await clm(name);
+    return x.status?.phase === 'Serving' && x.status.acceptance?.accepted?.sha256 === sha256 ? x : undefined;
+  }, 120_000).catch(explain);
+  const toServe = (Date.now() - applied) / 1000;
+  expect(passed.status?.acceptance?.candidate).toMatchObject({ state: 'Passed', cases: 300, holdout: { source: 'ConfigMap gate-holdout key holdout.json' } });
+  expect(passed.status?.acceptance?.candidate?.metrics?.auroc).toBeCloseTo(good, 4);
+  const started = Date.parse(passed.status!.acceptance!.candidate!.startedAt!);
+  const finished = Date.parse(passed.status!.acceptance!.candidate!.finishedAt!);
+  process.stdout.write(`acceptance: Job ${(finished - started) / 1000} s; applied → serving ${toServe.toFixed(1)} s\n`);
+  expect(condition(passed, 'Accepted')).toMatchObject({ status: 'True', reason: 'Passed' });
+
+  // The worse version: its Job fails it; the accepted version keeps serving, and kubectl says so.
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(spec('pvc://models/sepsis-bad/model.onnx', bad.sha256, '2.0.0')));
+  const rejected = await eventually('the update rejected', async () => {
+    const x = await clm(name);
+    return x.status?.acceptance?.candidate?.sha256 === bad.sha256 && x.status.acceptance.candidate.state === 'Failed' ? x : undefined;
+  }, 120_000).catch(explain);
+  expect(rejected.status?.acceptance?.candidate?.failures?.[0]).toMatch(new RegExp(`^auroc 0\\.\\d+ < ${minAuroc}$`));
+  expect(condition(rejected, 'Accepted')).toMatchObject({ status: 'False', reason: 'Rejected' });
+  expect(condition(rejected, 'Accepted')!.message).toContain(`version 1.0.0 (sha256 ${sha256.slice(0, 12)}…) keeps serving`);
+  const serving = await eventually('Serving 1.0.0', async () => {
+    const x = await clm(name);
+    return x.status?.phase === 'Serving' ? x : undefined;
+  }, 60_000);
+  expect(serving.status?.acceptance?.accepted?.version).toBe('1.0.0');
+  const deploy = await json<any>(['-n', ns, 'get', 'deployment', name]); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const env = deploy.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+  expect(env.find((e) => e.name === 'CLINOPS_MODEL_SHA256')!.value).toBe(sha256);
+  const wide = await cp.kubectl(['-n', ns, 'get', 'clm', name, '-o', 'wide']);
+  expect(wide).toMatch(/ACCEPTED\s+CANDIDATE/);
+  expect(wide).toMatch(/Serving.*2\.0\.0\s+1\.0\.0\s+Failed/);
+  const described = await cp.kubectl(['-n', ns, 'describe', 'clm', name]);
+  expect(described).toContain('failed acceptance: auroc');
+  expect((await events(name)).map((e) => e.reason)).toEqual(expect.arrayContaining(['AcceptanceStarted', 'Accepted', 'Rejected']));
+});
 
 it('a wrong sha256 is named in status, from what the server said as it exited', async () => {
   await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(badModel('sepsis-wrong-sha', { sha256: 'b'.repeat(64) })));

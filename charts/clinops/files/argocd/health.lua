@@ -4,7 +4,11 @@
 --   Progressing  the operator has not observed the latest spec yet, or no replica is ready yet
 --   Healthy      every replica serves (an escalation level 1 alert is named in the message)
 --   Suspended    paused: escalation level 2, or spec.serving.replicas is 0
---   Degraded     shut down after a patient-safety event (level 3), failed, or fewer replicas ready than declared
+--   Degraded     shut down after a patient-safety event (level 3), failed, rejected by acceptance with nothing
+--                accepted to serve, or fewer replicas ready than declared
+--   (Accepting, a candidate version on its acceptance Job with nothing accepted to serve yet, and
+--   AwaitingApproval, its go/no-go sign-off incomplete, are Progressing;
+--   a rejected update while the accepted version serves is Healthy, the Accepted condition naming it)
 local hs = { status = "Progressing", message = "waiting for the clinops operator to report status" }
 local s = obj.status
 if s == nil then
@@ -48,7 +52,7 @@ if s.phase == "Paused" then
   end
   return hs
 end
-if s.phase == "Failed" or s.phase == "Degraded" then
+if s.phase == "Failed" or s.phase == "Degraded" or s.phase == "Rejected" then
   hs.status = "Degraded"
   hs.message = readyMessage
   return hs
@@ -61,6 +65,10 @@ if s.phase == "Serving" and ready ~= nil and ready.status == "True" then
     if escalation.reviewDueBy ~= nil then
       hs.message = hs.message .. "; review due by " .. escalation.reviewDueBy
     end
+  end
+  local accepted = condition("Accepted")
+  if accepted ~= nil and accepted.reason ~= "Passed" and accepted.reason ~= "NoAcceptance" then
+    hs.message = hs.message .. "; " .. (accepted.message or "")
   end
   return hs
 end
