@@ -50,6 +50,9 @@ export interface ServerConfig {
   readonly auditFile: string | undefined;
   readonly windowSize: number;
   readonly feedbackCapacity: number;
+  /** Asynchronous jobs held at once, and how long a finished one is kept. */
+  readonly jobCapacity: number;
+  readonly jobTtlMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
    * Exit (status 3) when the model cannot be served — wrong sha256, unloadable or unsuitable model —
@@ -175,6 +178,14 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     {
       key: 'feedbackCapacity', flag: '--feedback-capacity', arg: '<n>', env: 'CLINOPS_FEEDBACK_CAPACITY', kind: 'integer', default: 10_000, schema: int(1, 10_000_000),
       help: 'ground-truth reports kept for the operator to read (and recent predictions remembered to answer them)',
+    },
+    {
+      key: 'jobCapacity', flag: '--job-capacity', arg: '<n>', env: 'CLINOPS_JOB_CAPACITY', kind: 'integer', default: 100, schema: int(1, 100_000),
+      help: 'asynchronous jobs held at once (queued, running, or finished and not yet expired); beyond, 503 + Retry-After',
+    },
+    {
+      key: 'jobTtlMs', flag: '--job-ttl', arg: '<ms>', env: 'CLINOPS_JOB_TTL_MS', kind: 'integer', default: 600_000, schema: int(1000, 86_400_000),
+      help: 'how long a finished job\'s result is kept',
     },
     { key: 'logLevel', flag: '--log-level', arg: '<level>', env: ENV.logLevel, kind: 'string', default: 'info', schema: { enum: ['debug', 'info', 'warn', 'error'] }, help: 'debug, info, warn or error' },
     {

@@ -24,6 +24,7 @@ export const ERRORS = {
   MODEL_NOT_FOUND: 404,
   REQUEST_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   QUEUE_FULL: 503,
   NOT_READY: 503,
@@ -40,6 +41,9 @@ export type ErrorCode = keyof typeof ERRORS;
 export const MESSAGES = {
   shuttingDown: ['SHUTTING_DOWN', 'the server is shutting down'],
   queueFull: ['QUEUE_FULL', 'the inference queue is full ({{maxQueue}} instances); retry shortly'],
+  jobsFull: ['QUEUE_FULL', 'the job store is full ({{capacity}} jobs not yet expired); retry shortly'],
+  jobNotFound: ['NOT_FOUND', 'no job with this id for this API key (finished jobs are kept a while, and none survives a server restart)'],
+  jobNotCancellable: ['CONFLICT', 'the job is {{state}}: only a queued job can be cancelled'],
   inferenceTimeout: ['INFERENCE_TIMEOUT', 'inference did not finish within {{timeoutMs}} ms'],
   inferenceFailed: ['INFERENCE_FAILED', 'the model failed to run: {{reason}}'],
   workerLost: ['WORKER_LOST', 'the worker thread exited; retry'],

@@ -17,6 +17,7 @@ import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
 import { probabilityOutput } from './model/signature.js';
 import { FeatureCounts, parseFeatureReference } from './monitoring/feature-counts.js';
+import { JobStore } from './jobs/job-store.js';
 import { FeedbackStore } from './monitoring/feedback.js';
 import { PredictionWindow } from './monitoring/window.js';
 import { Predictor } from './predictor.js';
@@ -62,8 +63,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     monitoringKey = new ApiKeys(cfg.monitoringKeyFile, (msg, f) => log.info(msg.replace('api keys', 'monitoring key'), f), parseSingleKey('monitoring'));
     monitoringKey.watch();
   }
+  let scheduler: Scheduler | undefined;
+  const jobs = new JobStore({ capacity: cfg.jobCapacity, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {
-    state, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
+    state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
     bodyLimitBytes: cfg.bodyLimitBytes, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
     epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
   };
@@ -83,7 +86,6 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const monitoringPort = monitoringServer ? (monitoringServer.address() as AddressInfo).port : port;
   log.info('listening', { port, monitoringPort });
 
-  let scheduler: Scheduler | undefined;
   const loaded = (async () => {
     const t0 = Date.now();
     try {
@@ -195,6 +197,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       clearInterval(idle);
       keys?.stop();
       monitoringKey?.stop();
+      jobs.stop();
       await audit.close();
       log.info('stopped');
     })();

@@ -10,6 +10,7 @@ import type { ApiKeys } from '../auth/api-keys.js';
 import { fail, ServerError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { FeatureCounts } from '../monitoring/feature-counts.js';
+import type { JobStore } from '../jobs/job-store.js';
 import type { FeedbackStore } from '../monitoring/feedback.js';
 import type { PredictionWindow } from '../monitoring/window.js';
 import { type Accepts, readBody, type RequestBody } from './body.js';
@@ -17,6 +18,7 @@ import { Router } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { monitoringRoutes } from './routes/monitoring.js';
 import { oipRoutes } from './routes/oip.js';
+import { jobRoutes } from './routes/jobs.js';
 import { restRoutes } from './routes/rest.js';
 import { Serving, type ServerState } from './serving.js';
 
@@ -36,6 +38,8 @@ export interface AppDeps {
   protectHealth: boolean;
   window: PredictionWindow;
   feedback: FeedbackStore;
+  /** Asynchronous prediction jobs (POST /v1/models/{m}/jobs). */
+  jobs?: JobStore;
   /** Per-feature bin counts, when a feature reference is configured. */
   features?: FeatureCounts;
   metrics: ServerMetrics;
@@ -54,10 +58,10 @@ export interface RequestContext {
 }
 
 /** What a route answers: JSON by default, or text with its content type. */
-export type Reply = { status?: number; json: unknown } | { status?: number; text: string; contentType: string };
+export type Reply = { status?: number; json: unknown; headers?: Record<string, string> } | { status?: number; text: string; contentType: string };
 
 export interface RouteDef {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   /** Served without an API key (health and metrics, unless protectHealth). */
   open?: boolean;
@@ -77,7 +81,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   const serving = new Serving(d.state, d.modelName, d.modelVersion);
   const router = new Router<RouteDef>();
   const routes = [
-    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving)]),
+    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving) : [])]),
     ...(surface === 'serving' ? [] : monitoringRoutes(d)),
   ];
   for (const r of routes) router.add(r.method, r.path, r);
@@ -129,7 +133,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
       };
       const reply = route.handler(ctx);
       const deliver = (r: Reply) => {
-        if ('json' in r) send(r.status ?? 200, JSON.stringify(r.json), 'application/json; charset=utf-8');
+        if ('json' in r) send(r.status ?? 200, JSON.stringify(r.json), 'application/json; charset=utf-8', r.headers);
         else send(r.status ?? 200, r.text, r.contentType);
       };
       if (reply instanceof Promise) reply.then(deliver, answerError);

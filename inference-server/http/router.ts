@@ -3,7 +3,7 @@
 // it has; no match is a 404 (the caller answers both). HEAD is answered by GET's handler (Node sends no body for HEAD).
 import { fail } from '../errors.js';
 
-export type Method = 'GET' | 'POST';
+export type Method = 'GET' | 'POST' | 'DELETE';
 
 export interface Route<H> {
   /** The pattern, as the metrics label: /v2/models/:model/infer. */

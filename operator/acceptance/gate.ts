@@ -168,7 +168,9 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
           } : {}),
           containers: [{
             name: 'accept', image, imagePullPolicy: pullPolicy, args, terminationMessagePolicy: 'FallbackToLogsOnError',
-            resources: serving.resources ? { requests: serving.resources.requests, limits: withoutGpu(serving.resources.limits) } : { requests: { cpu: '100m', memory: '256Mi' } },
+            resources: serving.resources
+              ? { requests: withoutGpu(serving.resources.requests), limits: withoutGpu(serving.resources.limits) }
+              : { requests: { cpu: '100m', memory: '256Mi' } },
             volumeMounts: mounts, securityContext: security,
           }],
           volumes,
@@ -180,7 +182,7 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
   };
 }
 
-/** Acceptance runs on CPU: a GPU limit is not carried over. */
+/** Acceptance runs on CPU: a GPU request or limit is not carried over. */
 function withoutGpu(limits: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!limits) return undefined;
   const { ['nvidia.com/gpu']: _gpu, ...rest } = limits;

@@ -21,6 +21,10 @@ export interface CollectResult {
   errors: string[];
 }
 
+/** Samples asked for per request, and requests per endpoint per read (a ring holds at most PAGE × MAX_PAGES). */
+const PAGE = 2000;
+const MAX_PAGES = 500;
+
 export class WindowCollector<T extends { seq: number; time: string } = WindowSample> {
   private readonly cursors = new Map<string, { epoch: string; seq: number }>();
   private buffer: T[] = [];
@@ -48,28 +52,39 @@ export class WindowCollector<T extends { seq: number; time: string } = WindowSam
     const result: CollectResult = { added: 0, dropped: false, errors: [] };
     await Promise.all(endpoints.map(async (base) => {
       const cursor = this.cursors.get(base);
+      let after = cursor?.seq ?? 0;
+      let epoch = cursor?.epoch;
       try {
-        const res = await this.fetchFn(`${base}${this.path}?after=${cursor?.seq ?? 0}`, { signal: AbortSignal.timeout(this.timeoutMs) });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        let w = (await res.json()) as SequencedResponse<T>;
-        if (cursor && w.epoch !== cursor.epoch) {
-          // The server restarted: its sequence began again; read it from the start.
-          const again = await this.fetchFn(`${base}${this.path}?after=0`, { signal: AbortSignal.timeout(this.timeoutMs) });
-          if (!again.ok) throw new Error(`HTTP ${again.status}`);
-          w = (await again.json()) as SequencedResponse<T>;
+        // Page by page, each within the timeout: a long backlog is read in parts, and what was read is kept.
+        for (let page = 0; page < MAX_PAGES; page++) {
+          let w = await this.read(base, after);
+          if (epoch !== undefined && w.epoch !== epoch) {
+            // The server restarted: its sequence began again; read it from the start.
+            after = 0;
+            w = await this.read(base, 0);
+          }
+          const sameEpoch = epoch === w.epoch;
+          epoch = w.epoch;
+          const fresh = !cursor && notBefore !== undefined ? w.samples.filter((x) => Date.parse(x.time) > notBefore) : w.samples;
+          this.buffer.push(...fresh);
+          result.added += fresh.length;
+          result.dropped ||= w.dropped;
+          after = w.samples.length > 0 ? w.samples[w.samples.length - 1]!.seq : (sameEpoch ? after : w.seq);
+          this.cursors.set(base, { epoch: w.epoch, seq: after });
+          if (w.samples.length < PAGE || after >= w.seq) break;
         }
-        const fresh = !cursor && notBefore !== undefined ? w.samples.filter((x) => Date.parse(x.time) > notBefore) : w.samples;
-        this.buffer.push(...fresh);
-        result.added += fresh.length;
-        result.dropped ||= w.dropped;
-        const last = w.samples.length > 0 ? w.samples[w.samples.length - 1]!.seq : (cursor && cursor.epoch === w.epoch ? cursor.seq : w.seq);
-        this.cursors.set(base, { epoch: w.epoch, seq: last });
       } catch (err) {
         result.errors.push(`${base}: ${(err as Error).message}`);
       }
     }));
     if (this.buffer.length > this.capacity) this.buffer = this.buffer.slice(-this.capacity);
     return result;
+  }
+
+  private async read(base: string, after: number): Promise<SequencedResponse<T>> {
+    const res = await this.fetchFn(`${base}${this.path}?after=${after}&limit=${PAGE}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return (await res.json()) as SequencedResponse<T>;
   }
 
   /** The samples collected so far, oldest first, without removing them. */

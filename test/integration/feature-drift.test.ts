@@ -109,7 +109,11 @@ function checkAfter(ns: string, name: string, since: number, timeoutMs = 60_000)
     const c = await getJson<ClinicalModel>(['-n', ns, 'get', 'clm', name]);
     const d = c.status?.drift;
     return d?.lastCheckTime && Date.parse(d.lastCheckTime) >= Math.floor(since / 1000) * 1000 && d.verdict !== 'InsufficientData' ? c : undefined;
-  }, timeoutMs);
+  }, timeoutMs).catch(async (err: Error) => {
+    // Say what the last check found, so a failure explains itself.
+    const c = await getJson<ClinicalModel>(['-n', ns, 'get', 'clm', name]);
+    throw new Error(`${err.message}; status.drift ${JSON.stringify(c.status?.drift)}, phase ${c.status?.phase}`);
+  });
 }
 
 const metricsText = () => fetch(`http://127.0.0.1:${operator!.probePort}/metrics`).then((r) => r.text());

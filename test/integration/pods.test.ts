@@ -13,7 +13,8 @@
 //   a GPU model on a node where CUDA cannot be used: served on CPU, GPUAccelerated=False in status
 //   kube-proxy stopped: a ClusterIP does not answer and its route stays on this machine
 //   the leader's pod deleted: another operator pod takes over and reconciles
-//   acceptance: a version that passes its Job serves; a worse update is rejected and the accepted one keeps serving
+//   acceptance: a version that passes its Job serves; a worse update is rejected (the operator's leader deleted
+//   while its Job runs) and the accepted one keeps serving
 //   a wrong sha256, a missing image: named in status and Events
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -533,8 +534,12 @@ it('acceptance gates serving: a version that passes on the holdout serves; a wor
   process.stdout.write(`acceptance: Job ${(finished - started) / 1000} s; applied → serving ${toServe.toFixed(1)} s\n`);
   expect(condition(passed, 'Accepted')).toMatchObject({ status: 'True', reason: 'Passed' });
 
-  // The worse version: its Job fails it; the accepted version keeps serving, and kubectl says so.
+  // The worse version: its Job fails it; the accepted version keeps serving, and kubectl says so. The
+  // operator's leader is deleted while the Job runs: the next leader reads the same Job, nothing repeated.
   await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(spec('pvc://models/sepsis-bad/model.onnx', bad.sha256, '2.0.0')));
+  await eventually('the candidate\'s Job', () => json(['-n', ns, 'get', 'job', `${name}-accept-${bad.sha256.slice(0, 10)}`]).catch(() => undefined), 60_000);
+  const leader = (await json<{ spec: { holderIdentity: string } }>(['-n', 'clinops-system', 'get', 'lease', 'clinops'])).spec.holderIdentity;
+  await cp.kubectl(['-n', 'clinops-system', 'delete', 'pod', leader, '--wait=false']);
   const rejected = await eventually('the update rejected', async () => {
     const x = await clm(name);
     return x.status?.acceptance?.candidate?.sha256 === bad.sha256 && x.status.acceptance.candidate.state === 'Failed' ? x : undefined;
@@ -556,6 +561,14 @@ it('acceptance gates serving: a version that passes on the holdout serves; a wor
   const described = await cp.kubectl(['-n', ns, 'describe', 'clm', name]);
   expect(described).toContain('failed acceptance: auroc');
   expect((await events(name)).map((e) => e.reason)).toEqual(expect.arrayContaining(['AcceptanceStarted', 'Accepted', 'Rejected']));
+  // One Job per version, one verdict each, through the change of leader.
+  const jobs = await json<{ items: Array<{ metadata: { name: string } }> }>(['-n', ns, 'get', 'jobs', '-l', `clinops.dev/acceptance-of=${name}`]);
+  expect(jobs.items.map((j) => j.metadata.name).sort()).toEqual([`${name}-accept-${bad.sha256.slice(0, 10)}`, `${name}-accept-${sha256.slice(0, 10)}`].sort());
+  const evs = await json<{ items: Array<{ reason: string; count?: number; message: string }> }>(['-n', ns, 'get', 'events',
+    '--field-selector', `involvedObject.name=${name},involvedObject.kind=ClinicalModel`]);
+  const once = (reason: string, version: string) => evs.items.filter((e) => e.reason === reason && e.message.includes(`version ${version}`))
+    .reduce((n, e) => n + (e.count ?? 1), 0);
+  expect([once('AcceptanceStarted', '2.0.0'), once('Rejected', '2.0.0'), once('Accepted', '1.0.0')]).toEqual([1, 1, 1]);
 });
 
 it('a wrong sha256 is named in status, from what the server said as it exited', async () => {

@@ -41,6 +41,9 @@ describe('the acceptance gate', () => {
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false });
     expect(pod.volumes).toContainEqual({ name: 'model', persistentVolumeClaim: { claimName: 'models-claim', readOnly: true } });
     expect(pod.volumes).toContainEqual({ name: 'holdout', configMap: { name: 'holdout', items: [{ key: 'holdout.json', path: 'holdout.json' }] } });
+    // A GPU model is accepted on CPU: no GPU asked for.
+    const gpu = { ...gated(), spec: { ...gated().spec, serving: { gpu: { count: 1 }, resources: { requests: { cpu: '1', 'nvidia.com/gpu': 1 }, limits: { 'nvidia.com/gpu': 1, memory: '4Gi' } } } } };
+    expect((acceptanceJob(gpu, 'img') as Any).spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '4Gi' } });
   });
 
   it('reads the verdict from the pod: running, passed, failed with the failures, or an error', () => {

@@ -1,0 +1,41 @@
+// Asynchronous predictions: POST /v1/models/{m}/jobs takes what /predict takes and answers 202 with the
+// job's id and Location; GET /v1/jobs/{id} says queued, running, done (with the body /predict would have
+// answered) or failed (with the error shape); DELETE /v1/jobs/{id} cancels a queued job. A job is the
+// API key's that made it: any other key gets 404.
+import { fail } from '../../errors.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import type { RouteDef } from '../app.js';
+import type { Serving } from '../serving.js';
+
+const NOTE = 'jobs are kept in this server process\'s memory: a restart loses them; finished ones expire';
+
+export function jobRoutes(jobs: JobStore, serving: Serving): RouteDef[] {
+  return [
+    {
+      method: 'POST', path: '/v1/models/:model/jobs',
+      handler: async (ctx) => {
+        serving.checkModel(ctx.params);
+        const predictor = serving.predictor();
+        const body = await ctx.body({ images: true });
+        const { keyId, requestId } = ctx;
+        const job = jobs.submit(keyId, () => (body.kind === 'image'
+          ? predictor.predictImages([body.bytes], keyId, requestId)
+          : predictor.predictInstances(body.kind === 'json' ? body.value : undefined, keyId)));
+        const location = `/v1/jobs/${job.id}`;
+        return { status: 202, headers: { location }, json: { ...job, location, note: NOTE } };
+      },
+    },
+    {
+      method: 'GET', path: '/v1/jobs/:id',
+      handler: (ctx) => {
+        const job = jobs.get(ctx.params.id!, ctx.keyId);
+        if (!job) throw fail('jobNotFound', {}, 'id');
+        return { json: job };
+      },
+    },
+    {
+      method: 'DELETE', path: '/v1/jobs/:id',
+      handler: (ctx) => ({ json: jobs.cancel(ctx.params.id!, ctx.keyId) }),
+    },
+  ];
+}

@@ -1,0 +1,141 @@
+// Asynchronous prediction jobs, for studies slower than a request should wait: submitted (202 with an
+// id and Location), polled, fetched, cancelled while queued. Held in this process's memory: a restart
+// loses them (the submit answer says so). Bounded: at most `capacity` jobs not yet expired (503 with
+// Retry-After beyond); a finished job's result is kept `ttlMs`. Scheduled behind synchronous requests:
+// one job at a time, and only when no synchronous request waits for a worker — or once it has waited
+// `maxWaitMs`, so jobs are never starved either. Ids are 128 random bits; a job is visible only to the
+// API key that made it.
+import { randomBytes } from 'node:crypto';
+import { fail, ServerError } from '../errors.js';
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobView {
+  id: string;
+  state: JobState;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** done: the body a synchronous prediction answers. */
+  result?: unknown;
+  /** failed: the error shape. */
+  error?: { error: string; code: string; field?: string };
+}
+
+interface Job extends JobView {
+  keyId: string | null;
+  run: () => Promise<unknown>;
+  queuedAt: number;
+  expiresAt?: number;
+}
+
+export interface JobStoreOptions {
+  capacity: number;
+  ttlMs: number;
+  /** True while no synchronous request waits for a worker. */
+  idle: () => boolean;
+  /** A queued job runs after this long even if synchronous requests keep the pool busy. */
+  maxWaitMs?: number;
+  clock?: () => number;
+}
+
+export class JobStore {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: JobStoreOptions) {}
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  submit(keyId: string | null, run: () => Promise<unknown>): JobView {
+    this.purge();
+    if (this.jobs.size >= this.o.capacity) throw fail('jobsFull', { capacity: this.o.capacity }, undefined, { 'retry-after': '5' });
+    const now = this.now();
+    const job: Job = { id: randomBytes(16).toString('base64url'), state: 'queued', createdAt: new Date(now).toISOString(), keyId, run, queuedAt: now };
+    this.jobs.set(job.id, job);
+    this.queue.push(job);
+    this.schedule(0);
+    return view(job);
+  }
+
+  /** The job, when it exists and the caller's key made it (no key configured: anyone with the id). */
+  get(id: string, keyId: string | null): JobView | undefined {
+    this.purge();
+    const job = this.jobs.get(id);
+    return job && job.keyId === keyId ? view(job) : undefined;
+  }
+
+  /** Cancel a queued job; a running or finished one cannot be (409). */
+  cancel(id: string, keyId: string | null): JobView {
+    const job = this.jobs.get(id);
+    if (!job || job.keyId !== keyId) throw fail('jobNotFound', {}, 'id');
+    if (job.state !== 'queued') throw fail('jobNotCancellable', { state: job.state }, 'id');
+    this.queue.splice(this.queue.indexOf(job), 1);
+    this.finish(job, 'cancelled');
+    return view(job);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private now(): number {
+    return (this.o.clock ?? Date.now)();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return;
+    const next = this.queue[0]!;
+    if (!this.o.idle() && this.now() - next.queuedAt < (this.o.maxWaitMs ?? 5000)) {
+      this.schedule(20);
+      return;
+    }
+    this.queue.shift();
+    this.running = true;
+    next.state = 'running';
+    next.startedAt = new Date(this.now()).toISOString();
+    next.run().then((result) => {
+      next.result = result;
+      this.finish(next, 'done');
+    }, (err: unknown) => {
+      const e = err instanceof ServerError ? err : fail('internal');
+      next.error = e.toJSON() as JobView['error'];
+      this.finish(next, 'failed');
+    }).finally(() => {
+      this.running = false;
+      this.schedule(0);
+    });
+  }
+
+  private finish(job: Job, state: JobState): void {
+    job.state = state;
+    job.finishedAt = new Date(this.now()).toISOString();
+    job.expiresAt = this.now() + this.o.ttlMs;
+  }
+
+  private purge(): void {
+    const now = this.now();
+    for (const [id, job] of this.jobs) if (job.expiresAt !== undefined && job.expiresAt <= now) this.jobs.delete(id);
+  }
+}
+
+function view(j: Job): JobView {
+  const { id, state, createdAt, startedAt, finishedAt, result, error } = j;
+  return { id, state, createdAt, ...(startedAt ? { startedAt } : {}), ...(finishedAt ? { finishedAt } : {}),
+    ...(result !== undefined ? { result } : {}), ...(error ? { error } : {}) };
+}
