@@ -50,6 +50,9 @@ export interface ServerConfig {
   readonly auditFile: string | undefined;
   readonly windowSize: number;
   readonly feedbackCapacity: number;
+  /** Multipart uploads: the largest file, and files per request. */
+  readonly uploadFileBytes: number;
+  readonly maxUploads: number;
   /** Asynchronous jobs held at once, and how long a finished one is kept. */
   readonly jobCapacity: number;
   readonly jobTtlMs: number;
@@ -178,6 +181,14 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     {
       key: 'feedbackCapacity', flag: '--feedback-capacity', arg: '<n>', env: 'CLINOPS_FEEDBACK_CAPACITY', kind: 'integer', default: 10_000, schema: int(1, 10_000_000),
       help: 'ground-truth reports kept for the operator to read (and recent predictions remembered to answer them)',
+    },
+    {
+      key: 'uploadFileBytes', flag: '--upload-file-limit', arg: '<size>', env: 'CLINOPS_UPLOAD_FILE_LIMIT', kind: 'integer', parse: size, default: 10 * 1024 ** 2,
+      schema: int(1, 1024 ** 3), help: 'largest file in a multipart upload (the request stays within --body-limit); larger gets 413 naming the field',
+    },
+    {
+      key: 'maxUploads', flag: '--max-uploads', arg: '<n>', env: 'CLINOPS_MAX_UPLOADS', kind: 'integer', default: 16, schema: int(1, 1024),
+      help: 'files in one multipart upload; more gets 413',
     },
     {
       key: 'jobCapacity', flag: '--job-capacity', arg: '<n>', env: 'CLINOPS_JOB_CAPACITY', kind: 'integer', default: 100, schema: int(1, 100_000),

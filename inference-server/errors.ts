@@ -41,6 +41,10 @@ export type ErrorCode = keyof typeof ERRORS;
 export const MESSAGES = {
   shuttingDown: ['SHUTTING_DOWN', 'the server is shutting down'],
   queueFull: ['QUEUE_FULL', 'the inference queue is full ({{maxQueue}} instances); retry shortly'],
+  badMultipart: ['BAD_REQUEST', 'the multipart form cannot be read: {{reason}}'],
+  uploadTooLarge: ['PAYLOAD_TOO_LARGE', 'the uploaded file is larger than {{limit}} bytes'],
+  tooManyUploads: ['PAYLOAD_TOO_LARGE', 'at most {{max}} files may be uploaded in one request'],
+  noUploads: ['MISSING_FIELD', 'the form has no file: upload PNG or JPEG images as its file parts'],
   jobsFull: ['QUEUE_FULL', 'the job store is full ({{capacity}} jobs not yet expired); retry shortly'],
   jobNotFound: ['NOT_FOUND', 'no job with this id for this API key (finished jobs are kept a while, and none survives a server restart)'],
   jobNotCancellable: ['CONFLICT', 'the job is {{state}}: only a queued job can be cancelled'],

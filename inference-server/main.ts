@@ -67,7 +67,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const jobs = new JobStore({ capacity: cfg.jobCapacity, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {
     state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
-    bodyLimitBytes: cfg.bodyLimitBytes, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
+    bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
     epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
   };
   const apart = cfg.monitoringPort !== undefined;

@@ -13,7 +13,7 @@ import type { FeatureCounts } from '../monitoring/feature-counts.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { FeedbackStore } from '../monitoring/feedback.js';
 import type { PredictionWindow } from '../monitoring/window.js';
-import { type Accepts, readBody, type RequestBody } from './body.js';
+import { type Accepts, readBody, type RequestBody, type UploadLimits } from './body.js';
 import { Router } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { monitoringRoutes } from './routes/monitoring.js';
@@ -32,6 +32,8 @@ export interface AppDeps {
   /** The current model card (it may change while the server runs). */
   modelCard: () => Readonly<Record<string, string>>;
   bodyLimitBytes: number;
+  /** Multipart uploads: bytes per file, files per request. */
+  uploads?: UploadLimits;
   keys: ApiKeys | undefined;
   /** The key the operator reads the monitoring signals with; when set, only it opens /v1/monitoring/*. */
   monitoringKey?: ApiKeys;
@@ -81,7 +83,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   const serving = new Serving(d.state, d.modelName, d.modelVersion);
   const router = new Router<RouteDef>();
   const routes = [
-    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving) : [])]),
+    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving, d.uploads) : [])]),
     ...(surface === 'serving' ? [] : monitoringRoutes(d)),
   ];
   for (const r of routes) router.add(r.method, r.path, r);

@@ -1,23 +1,36 @@
 // Reading a request body, the one place that does: the bytes up to the configured limit (413 past it,
 // before reading when Content-Length already says so), gzip or deflate undone within the same limit,
 // then what the content type says it is — JSON, the Open Inference Protocol's binary tensor extension
-// (a JSON header of Inference-Header-Content-Length bytes, then raw tensor bytes), or an uploaded image.
+// (a JSON header of Inference-Header-Content-Length bytes, then raw tensor bytes), an uploaded image, or
+// images uploaded as a multipart form (busboy parses it: each file within its own limit, the request
+// within the body limit).
 import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
+import busboy from 'busboy';
 import { fail, ServerError } from '../errors.js';
 
 export type RequestBody =
   | { kind: 'json'; value: unknown }
   /** `binary` lies in a buffer of this request's own, aligned for its tensors: it may be viewed and moved, not copied. */
   | { kind: 'tensors'; header: unknown; binary: Uint8Array; owned: boolean }
-  | { kind: 'image'; bytes: Buffer };
+  | { kind: 'image'; bytes: Buffer }
+  /** multipart/form-data: the uploaded files, in order, each with its form field's name. */
+  | { kind: 'images'; files: Array<{ field: string; bytes: Buffer }> };
+
+export interface UploadLimits {
+  /** Bytes per uploaded file. */
+  fileBytes: number;
+  /** Files per request. */
+  files: number;
+}
 
 export interface Accepts {
   /** The OIP binary tensor extension. */
   tensors?: boolean;
-  /** image/png and image/jpeg as the raw body. */
+  /** image/png and image/jpeg as the raw body, or files of a multipart form within these limits. */
   images?: boolean;
+  uploads?: UploadLimits;
 }
 
 const unzip = { gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: promisify(inflate) } as const;
@@ -79,6 +92,10 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
     const header = parseJson(bytes.subarray(0, len), 'inferenceHeaderNotJson');
     return { kind: 'tensors', header, binary: bytes.subarray(len), owned };
   }
+  if (/^multipart\/form-data\b/.test(type)) {
+    if (!accepts.images) throw unsupported(type);
+    return { kind: 'images', files: await readForm(req, limit, accepts.uploads ?? { fileBytes: limit, files: 16 }) };
+  }
   if (/^image\//.test(type)) {
     if (!accepts.images) throw unsupported(type);
     if (!/^image\/(png|jpeg|jpg)\b/.test(type)) {
@@ -106,4 +123,71 @@ function parseJson(bytes: Buffer, invalid: 'bodyNotJson' | 'inferenceHeaderNotJs
 
 function unsupported(type: string): ServerError {
   return fail('unsupportedContentType', { type: type.slice(0, 64) }, 'content-type');
+}
+
+const IMAGE_TYPES = /^image\/(png|jpeg|jpg)$/;
+
+/**
+ * The files of a multipart form: PNG or JPEG (as their part's Content-Type says, or as their first
+ * bytes say when that is application/octet-stream), each within `uploads.fileBytes`, at most
+ * `uploads.files`, all within `limit`. Form fields other than files are ignored.
+ */
+async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimits): Promise<Array<{ field: string; bytes: Buffer }>> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw fail('bodyTooLarge', { limit }, 'body', { connection: 'close' });
+  if ((req.headers['content-encoding'] ?? 'identity').toLowerCase().trim() !== 'identity') {
+    throw fail('unsupportedEncoding', { encoding: String(req.headers['content-encoding']).slice(0, 32) }, 'content-encoding');
+  }
+  let form: busboy.Busboy;
+  try {
+    form = busboy({ headers: req.headers, limits: { fileSize: uploads.fileBytes, files: uploads.files, fields: 32, parts: uploads.files + 32 } });
+  } catch {
+    throw fail('badMultipart', { reason: 'no boundary in its Content-Type' }, 'content-type');
+  }
+  return new Promise((resolve, reject) => {
+    const files: Array<{ field: string; bytes: Buffer }> = [];
+    let total = 0;
+    let failed = false;
+    const stop = (err: ServerError) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(form);
+      req.resume(); // discard the rest; the connection closes after the answer
+      reject(err);
+    };
+    form.on('file', (field, stream, info) => {
+      const name = field.slice(0, 64);
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => {
+        total += c.length;
+        if (total > limit) stop(fail('bodyTooLarge', { limit }, 'body', { connection: 'close' }));
+        else chunks.push(c);
+      });
+      stream.on('limit', () => stop(fail('uploadTooLarge', { limit: uploads.fileBytes }, name, { connection: 'close' })));
+      stream.on('end', () => {
+        if (failed) return;
+        const bytes = Buffer.concat(chunks);
+        const type = info.mimeType.toLowerCase();
+        const sniffed = type === 'application/octet-stream' ? sniff(bytes) : type;
+        if (!IMAGE_TYPES.test(sniffed ?? '')) stop(fail('unsupportedImageType', { type: type.slice(0, 64) }, name));
+        else files.push({ field: name, bytes });
+      });
+    });
+    form.on('filesLimit', () => stop(fail('tooManyUploads', { max: uploads.files }, 'body')));
+    form.on('error', (err: Error) => stop(fail('badMultipart', { reason: err.message.slice(0, 120) }, 'body')));
+    form.on('close', () => {
+      if (failed) return;
+      if (files.length === 0) stop(fail('noUploads', {}, 'body'));
+      else resolve(files);
+    });
+    req.once('aborted', () => stop(fail('requestAborted', {}, 'body')));
+    req.pipe(form);
+  });
+}
+
+/** PNG or JPEG by their first bytes. */
+function sniff(b: Buffer): string | undefined {
+  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47) return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  return undefined;
 }

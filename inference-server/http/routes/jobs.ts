@@ -5,22 +5,25 @@
 import { fail } from '../../errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import type { RouteDef } from '../app.js';
+import type { UploadLimits } from '../body.js';
 import type { Serving } from '../serving.js';
 
 const NOTE = 'jobs are kept in this server process\'s memory: a restart loses them; finished ones expire';
 
-export function jobRoutes(jobs: JobStore, serving: Serving): RouteDef[] {
+export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimits | undefined): RouteDef[] {
   return [
     {
       method: 'POST', path: '/v1/models/:model/jobs',
       handler: async (ctx) => {
         serving.checkModel(ctx.params);
         const predictor = serving.predictor();
-        const body = await ctx.body({ images: true });
+        const body = await ctx.body({ images: true, uploads });
         const { keyId, requestId } = ctx;
         const job = jobs.submit(keyId, () => (body.kind === 'image'
           ? predictor.predictImages([body.bytes], keyId, requestId)
-          : predictor.predictInstances(body.kind === 'json' ? body.value : undefined, keyId)));
+          : body.kind === 'images'
+            ? predictor.predictImages(body.files.map((f) => f.bytes), keyId, requestId, (i) => body.files[i]!.field)
+            : predictor.predictInstances(body.kind === 'json' ? body.value : undefined, keyId)));
         const location = `/v1/jobs/${job.id}`;
         return { status: 202, headers: { location }, json: { ...job, location, note: NOTE } };
       },

@@ -3,15 +3,18 @@
 import type { AppDeps, RouteDef } from '../app.js';
 import type { Serving } from '../serving.js';
 
-export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard'>, serving: Serving): RouteDef[] {
+export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>, serving: Serving): RouteDef[] {
   return [
     {
       method: 'POST', path: '/v1/models/:model/predict',
       handler: async (ctx) => {
         serving.checkModel(ctx.params);
         const predictor = serving.predictor();
-        const body = await ctx.body({ images: true });
+        const body = await ctx.body({ images: true, uploads: d.uploads });
         if (body.kind === 'image') return { json: await predictor.predictImages([body.bytes], ctx.keyId, ctx.requestId) };
+        if (body.kind === 'images') {
+          return { json: await predictor.predictImages(body.files.map((f) => f.bytes), ctx.keyId, ctx.requestId, (i) => body.files[i]!.field) };
+        }
         return { json: await predictor.predictInstances(body.kind === 'json' ? body.value : undefined, ctx.keyId) };
       },
     },

@@ -30,7 +30,7 @@ async function upload(body: Buffer, type: string) {
 beforeAll(async () => {
   png = await sharp(pixels, { raw: { width: SMALL_CNN_SIZE, height: SMALL_CNN_SIZE, channels: 1 } }).png().toBuffer();
   jpeg = await sharp(Buffer.alloc(64 * 64 * 3, 128), { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
-  s = await serve({ model: 'cnn-small', args: ['--preprocessing', JSON.stringify(PRE)] });
+  s = await serve({ model: 'cnn-small', args: ['--preprocessing', JSON.stringify(PRE), '--upload-file-limit', '200kb', '--max-uploads', '4'] });
 });
 afterAll(async () => {
   await s?.stop();
@@ -74,6 +74,41 @@ it.each([
 it('rejects an undecodable upload with 400 and an unsupported image type with 415', async () => {
   expect(await upload(Buffer.from('definitely not an image'), 'image/png')).toMatchObject({ status: 400, json: { code: 'INVALID_IMAGE', field: 'body' } });
   expect(await upload(png, 'image/webp')).toMatchObject({ status: 415, json: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+});
+
+it('takes images uploaded as a multipart form, one or several, each named by its field in errors and within the limits', async () => {
+  const form = (...parts: Array<[string, Buffer, string]>) => {
+    const f = new FormData();
+    for (const [field, bytes, type] of parts) f.append(field, new Blob([bytes], { type }), `${field}.bin`);
+    f.append('note', 'a text field is ignored');
+    return f;
+  };
+  const send = async (f: FormData) => {
+    const res = await fetch(`${s.url}/v1/models/pneumonia-cxr/predict`, { method: 'POST', body: f });
+    return { status: res.status, json: await res.json() as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const single = (await upload(png, 'image/png')).json.predictions[0].probabilities.Normal;
+  // Two files: the PNG as image/png and the JPEG as application/octet-stream (known by its first bytes).
+  const two = await send(form(['frontal', png, 'image/png'], ['lateral', jpeg, 'application/octet-stream']));
+  expect(two.status).toBe(200);
+  expect(two.json.predictions).toHaveLength(2);
+  expect(two.json.predictions[0].probabilities.Normal).toBeCloseTo(single, 6);
+  // As an asynchronous job too.
+  const job = await fetch(`${s.url}/v1/models/pneumonia-cxr/jobs`, { method: 'POST', body: form(['frontal', png, 'image/png']) });
+  expect(job.status).toBe(202);
+  // Errors name the part: not an image type, not decodable, too large, too many, none.
+  expect(await send(form(['frontal', png, 'image/png'], ['report', Buffer.from('%PDF-1.7'), 'application/pdf'])))
+    .toMatchObject({ status: 415, json: { code: 'UNSUPPORTED_MEDIA_TYPE', field: 'report' } });
+  expect(await send(form(['frontal', Buffer.from('not really a png'), 'image/png']))).toMatchObject({ status: 400, json: { code: 'INVALID_IMAGE', field: 'frontal' } });
+  expect(await send(form(['huge', Buffer.alloc(300_000, 1), 'image/png']))).toMatchObject({ status: 413, json: { code: 'PAYLOAD_TOO_LARGE', field: 'huge' } });
+  expect(await send(form(...Array.from({ length: 5 }, (_, i): [string, Buffer, string] => [`f${i}`, png, 'image/png']))))
+    .toMatchObject({ status: 413, json: { code: 'PAYLOAD_TOO_LARGE', error: 'at most 4 files may be uploaded in one request' } });
+  const empty = new FormData();
+  empty.append('note', 'no file');
+  expect(await send(empty)).toMatchObject({ status: 400, json: { code: 'MISSING_FIELD' } });
+  // A tensor endpoint takes no form.
+  const oip = await fetch(`${s.url}/v2/models/pneumonia-cxr/infer`, { method: 'POST', body: form(['frontal', png, 'image/png']) });
+  expect(oip.status).toBe(415);
 });
 
 it('tells a client of a tensor model that it takes no images', async () => {
