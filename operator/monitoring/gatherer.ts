@@ -95,7 +95,7 @@ export class DriftGatherer {
   /** Each model's latest predictions (ids and confidences only). */
   private readonly recent = new Map<string, Array<{ id: string; confidence: number }>>();
   /** Each model's label store, as loaded (for the model object uid) and changed since. */
-  private readonly stores = new Map<string, { uid: string; store: LabelStore; saved: boolean; problem?: string }>();
+  private readonly stores = new Map<string, { uid: string; store: LabelStore; problem?: string }>();
   private readonly counts = new Map<string, FeatureCountsCollector>();
   /** Models whose counts collector skips its first read (see gather). */
   private readonly skipping = new Set<string>();
@@ -243,11 +243,6 @@ export class DriftGatherer {
     this.counts.get(key)?.clear();
   }
 
-  /** The model's label store: the sliding window of labelled predictions, for the performance check. */
-  labelStoreOf(key: string): LabelStore | undefined {
-    return this.stores.get(key)?.store;
-  }
-
   /**
    * Ids of recent predictions worth relabelling: those without ground truth the model was least sure
    * of (from the label store when the model has one, else from the latest predictions read).
@@ -276,7 +271,6 @@ export class DriftGatherer {
         },
         data: { [STORE_KEY]: store.encode().toString('base64') },
       }, FIELD_MANAGER, true);
-      entry.saved = true;
     } catch (err) {
       store.dirty = true;
       throw err;
@@ -299,13 +293,13 @@ export class DriftGatherer {
     if (entry && entry.uid === uid) {
       // The spec's window, age limit or positive label changed: the same predictions under new terms.
       const { store, problem } = LabelStore.decode(entry.store.encode(), positive, limits);
-      entry = { uid, store, saved: entry.saved, ...(problem ? { problem } : {}) };
+      entry = { uid, store, ...(problem ? { problem } : {}) };
     } else {
       const secret = await this.client.get<{ data?: Record<string, string> }>(
         { ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: labelStoreName(cr.metadata.name) });
       const bytes = secret?.data?.[STORE_KEY];
       const decoded = bytes ? LabelStore.decode(Buffer.from(bytes, 'base64'), positive, limits) : { store: new LabelStore(positive, limits) };
-      entry = { uid, store: decoded.store, saved: bytes !== undefined, ...(decoded.problem ? { problem: decoded.problem } : {}) };
+      entry = { uid, store: decoded.store, ...(decoded.problem ? { problem: decoded.problem } : {}) };
     }
     this.stores.set(key, entry);
     return entry;
