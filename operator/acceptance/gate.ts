@@ -6,7 +6,7 @@
 // model with none serves nothing.
 // The Job has no access to the API: its verdict comes back in its container's termination message.
 import type { AcceptanceResult, AcceptanceStatus, ApprovalStatus, ClinicalModel, OwnerReference } from '../api/types.js';
-import { MODEL_MOUNT, ownerReference } from '../desired/deployment.js';
+import { CONTAINER_SECURITY, MODEL_MOUNT, modelVolume, ownerReference, POD_SECURITY } from '../desired/deployment.js';
 import { objectLabels } from '../desired/labels.js';
 import { parseModelUri } from '../desired/model-uri.js';
 
@@ -111,7 +111,7 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
   const name = acceptanceJobName(cr);
   const namespace = cr.metadata.namespace ?? 'default';
   const source = parseModelUri(model.uri);
-  const modelPath = source.kind === 'pvc' ? `${MODEL_MOUNT}/${source.path}` : `${MODEL_MOUNT}/model.onnx`;
+  const { path: modelPath, volume: modelVol } = modelVolume(model.uri);
   const holdoutPath = acc.holdout.path ? `${MODEL_MOUNT}/${acc.holdout.path}` : `${HOLDOUT_MOUNT}/holdout.json`;
   const flag = (f: string, v: number | undefined) => (v === undefined ? [] : [f, String(v)]);
   const args = [
@@ -123,16 +123,8 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
     ...(acc.lowerBound ? ['--lower-bound'] : []),
     '--summary-file', '/dev/termination-log',
   ];
-  const security = {
-    allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
-    capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
-  };
-  const volumes: object[] = [
-    source.kind === 'pvc'
-      ? { name: 'model', persistentVolumeClaim: { claimName: source.claim, readOnly: true } }
-      : { name: 'model', emptyDir: {} },
-    { name: 'tmp', emptyDir: {} },
-  ];
+  const security = CONTAINER_SECURITY;
+  const volumes: object[] = [modelVol, { name: 'tmp', emptyDir: {} }];
   const mounts: object[] = [{ name: 'model', mountPath: MODEL_MOUNT, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }];
   if (acc.holdout.configMapRef) {
     const ref = acc.holdout.configMapRef;
@@ -158,7 +150,7 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: { runAsNonRoot: true, fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: POD_SECURITY,
           ...(source.kind === 'https' ? {
             initContainers: [{
               name: 'fetch-model', image, imagePullPolicy: pullPolicy, terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -235,6 +227,6 @@ export function nextAcceptance(cr: ClinicalModel, result: AcceptanceResult): Acc
   const next: AcceptanceStatus = { ...prev, candidate: result };
   const finished = result.state !== 'Running';
   if (finished && prev.candidate?.sha256 === result.sha256 && prev.candidate.state === result.state && prev.candidate.finishedAt === result.finishedAt) return prev;
-  if (finished) next.history = [...(prev.history ?? []), { ...result, metrics: result.metrics }].slice(-HISTORY);
+  if (finished) next.history = [...(prev.history ?? []), result].slice(-HISTORY);
   return next;
 }

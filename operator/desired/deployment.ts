@@ -50,6 +50,29 @@ export function ownerReference(cr: ClinicalModel): OwnerReference {
   };
 }
 
+/** Pod Security "restricted", for every container the operator runs (servers, model fetchers, acceptance Jobs). */
+export const CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/**
+ * And for their pods. fsGroup: volumes that support ownership (most PVCs) become readable and writable
+ * by the image's user; OnRootMismatch skips the recursive chown when the volume's root already matches.
+ */
+export const POD_SECURITY = { runAsNonRoot: true, fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } } as const;
+
+/** Where the model file lies in a pod, and the volume that holds it (the claim read-only, or an emptyDir its fetcher fills). */
+export function modelVolume(uri: string): { path: string; volume: Record<string, unknown> } {
+  const source = parseModelUri(uri);
+  return source.kind === 'pvc'
+    ? { path: `${MODEL_MOUNT}/${source.path}`, volume: { name: 'model', persistentVolumeClaim: { claimName: source.claim, readOnly: true } } }
+    : { path: `${MODEL_MOUNT}/model.onnx`, volume: { name: 'model', emptyDir: {} } };
+}
+
 /** Replicas the Deployment should run: the declared count, as the escalation level allows. */
 export function desiredReplicas(cr: ClinicalModel): number {
   return replicasAtLevel(cr.spec.serving?.replicas ?? 1, cr.status?.escalation?.level ?? 0, cr.spec.escalation);
@@ -68,10 +91,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     { name: ENV.modelVersion, value: model.version },
     { name: ENV.sha256, value: model.sha256.toLowerCase() },
     { name: ENV.labels, value: JSON.stringify(model.labels) },
-    {
-      name: ENV.modelPath,
-      value: source.kind === 'pvc' ? `${MODEL_MOUNT}/${source.path}` : `${MODEL_MOUNT}/model.onnx`,
-    },
+    { name: ENV.modelPath, value: modelVolume(model.uri).path },
     { name: ENV.port, value: String(SERVER_PORT) },
     // The monitoring signals on a port of their own, for the operator's key alone.
     { name: ENV.monitoringPort, value: String(MONITORING_PORT) },
@@ -96,9 +116,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     { name: 'monitoring-key', mountPath: MONITORING_KEY_MOUNT, readOnly: true },
   ];
   const volumes: Array<Record<string, unknown>> = [
-    source.kind === 'pvc'
-      ? { name: 'model', persistentVolumeClaim: { claimName: source.claim, readOnly: true } }
-      : { name: 'model', emptyDir: {} },
+    modelVolume(model.uri).volume,
     { name: 'tmp', emptyDir: {} },
     // Not optional: a server without its monitoring key would not start rather than serve the signals open.
     { name: 'monitoring-key', secret: { secretName: monitoringKeyName(name), items: [{ key: MONITORING_KEY, path: MONITORING_KEY }] } },
@@ -136,13 +154,6 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     volumes.push({ name: 'audit', persistentVolumeClaim: { claimName: serving.audit.claimName } });
   }
 
-  const containerSecurity = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    runAsNonRoot: true,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
 
   const container: Record<string, unknown> = {
     name: 'server',
@@ -156,7 +167,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     ],
     env,
     volumeMounts,
-    securityContext: containerSecurity,
+    securityContext: CONTAINER_SECURITY,
     livenessProbe: {
       httpGet: { path: '/health/live', port: 'http' },
       periodSeconds: 10,
@@ -181,11 +192,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const podSpec: Record<string, unknown> = {
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    // fsGroup: volumes that support ownership (most PVCs) become readable and writable by the image's
-    // user 65532; OnRootMismatch skips the walk when a large model volume already belongs to it.
-    securityContext: {
-      runAsNonRoot: true, fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: POD_SECURITY,
     containers: [container],
     volumes,
   };
@@ -198,7 +205,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
         terminationMessagePolicy: 'FallbackToLogsOnError',
         args: ['fetch-model', '--url', source.url, '--sha256', model.sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`],
         volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }],
-        securityContext: containerSecurity,
+        securityContext: CONTAINER_SECURITY,
       },
     ];
   }
