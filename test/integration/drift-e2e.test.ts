@@ -145,7 +145,12 @@ async function driftStory(): Promise<void> {
   await eventually('level 2 and Paused', async () => {
     const x = await clm();
     return x.status?.escalation?.level === 2 && x.status.phase === 'Paused';
-  }, 40_000);
+  }, 40_000).catch(async (err: Error) => {
+    // Say what the last check found, so a failure explains itself.
+    const x = await clm();
+    throw new Error(`${err.message}; status.drift ${JSON.stringify(x.status?.drift)}, escalation ${JSON.stringify(x.status?.escalation)}, ` +
+      `phase ${x.status?.phase}, window seq ${((await (await fetch(`${server.url}/v1/monitoring/window?limit=1`)).json()) as { seq: number }).seq}`);
+  });
   await eventually('Deployment at 0 replicas', async () => (await deploymentReplicas()) === 0);
   expect((await clm()).status?.drift?.verdict).toBe('Significant');
 
