@@ -21,6 +21,7 @@ import { JobStore } from './jobs/job-store.js';
 import { FeedbackStore } from './monitoring/feedback.js';
 import { PredictionWindow } from './monitoring/window.js';
 import { Predictor } from './predictor.js';
+import { ShadowMirror } from './shadow/mirror.js';
 
 export interface RunningServer {
   port: number;
@@ -63,11 +64,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     monitoringKey = new ApiKeys(cfg.monitoringKeyFile, (msg, f) => log.info(msg.replace('api keys', 'monitoring key'), f), parseSingleKey('monitoring'));
     monitoringKey.watch();
   }
+  const mirror = new ShadowMirror({ onOutcome: (outcome) => metrics.shadow(outcome) });
   let scheduler: Scheduler | undefined;
   const jobs = new JobStore({ capacity: cfg.jobCapacity, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {
     state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
-    bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics,
+    bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics, mirror,
     epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
   };
   const apart = cfg.monitoringPort !== undefined;
@@ -150,7 +152,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       }
       state.predictor = new Predictor({
         scheduler, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, window, feedback, audit, metrics,
-        preprocessing: cfg.preprocessing, features,
+        preprocessing: cfg.preprocessing, features, mirror,
       });
       const pool = scheduler;
       state.workersAlive = () => pool.liveWorkers;

@@ -7,6 +7,7 @@ export class ServerMetrics {
   readonly requests: Counter<'model' | 'route' | 'code'>;
   readonly confidence: Histogram;
   readonly predictions: Counter<'label'>;
+  readonly shadowCopies: Counter<'outcome'>;
   /** Reads the scheduler's queue once it exists. */
   queueLength: () => number = () => 0;
 
@@ -37,6 +38,12 @@ export class ServerMetrics {
       labelNames: ['label'],
       registers: [this.registry],
     });
+    this.shadowCopies = new Counter({
+      name: 'clinops_shadow_copies_total',
+      help: 'Predictions copied to a candidate version in shadow, by outcome: sent, dropped (too many in flight), failed, compared.',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
     const metrics = this;
     new Gauge({
       name: 'clinops_inference_queue_depth',
@@ -50,6 +57,10 @@ export class ServerMetrics {
   }
 
   private readonly byLabel = new Map<string, { predictions: { inc: () => void } }>();
+
+  shadow(outcome: 'sent' | 'dropped' | 'failed' | 'compared'): void {
+    this.shadowCopies.inc({ outcome });
+  }
 
   /** Count one prediction by its label, and its confidence. */
   predicted(label: string, confidence: number): void {

@@ -13,6 +13,7 @@ import type { Outputs, Scheduler } from './model/scheduler.js';
 import type { FeedbackStore } from './monitoring/feedback.js';
 import type { FeatureCounts } from './monitoring/feature-counts.js';
 import type { PredictionWindow } from './monitoring/window.js';
+import type { ShadowMirror } from './shadow/mirror.js';
 
 export interface Prediction {
   id: string;
@@ -40,6 +41,8 @@ export interface PredictorDeps {
   preprocessing?: ImagePreprocessing;
   /** Per-feature bin counts, when a feature reference is configured (rows of the primary input). */
   features?: FeatureCounts;
+  /** Copies of each prediction's input for a candidate version, while the operator runs a shadow. */
+  mirror?: ShadowMirror;
   clock?: () => number;
 }
 
@@ -147,8 +150,7 @@ export class Predictor {
     const tensor: Tensor = { name: spec.name, datatype: spec.datatype, shape: [n, ...perInstance], data };
     const started = this.clock();
     const inputs = summarize(tensor, this.deps.features);
-    const outputs = await this.deps.scheduler.infer([tensor], true);
-    return this.record(requestId, inputs, outputs, started, keyId);
+    return (await this.run([tensor], inputs, requestId, started, keyId)).result;
   }
 
   /** PNG or JPEG images, preprocessed as configured, one prediction each. */
@@ -163,8 +165,7 @@ export class Predictor {
     const tensor: Tensor = { name: spec.name, datatype: 'FP32', shape: [images.length, p.channels, p.height, p.width], data };
     const started = this.clock();
     const inputs = summarize(tensor, this.deps.features);
-    const outputs = await this.deps.scheduler.infer([tensor], true);
-    return this.record(requestId, inputs, outputs, started, keyId);
+    return (await this.run([tensor], inputs, requestId, started, keyId)).result;
   }
 
   /** POST /v2/models/{m}/infer, the Open Inference Protocol's request. */
@@ -212,8 +213,7 @@ export class Predictor {
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
     const started = this.clock();
     const inputs = summarize(feeds[0]!, this.deps.features);
-    const outputs = await this.deps.scheduler.infer(feeds, true);
-    const prediction = this.record(requestId, inputs, outputs, started, keyId);
+    const { result: prediction, outputs } = await this.run(feeds, inputs, requestId, started, keyId);
     return {
       id: requestId,
       prediction,
@@ -221,6 +221,18 @@ export class Predictor {
         .filter((s) => !wanted || wanted.includes(s.name))
         .map((s) => ({ name: s.name, datatype: s.datatype, shape: outputs[s.name]!.dims, data: jsonValues(outputs[s.name]!.data) })),
     };
+  }
+
+  /** Run the tensors (copied for a shadow first, and sent to it after), then record. */
+  private async run(feeds: Tensor[], inputs: RowSummary[], requestId: string, started: number, keyId: string | null): Promise<{ result: PredictResult; outputs: Outputs }> {
+    const copy = this.deps.mirror?.capture(feeds);
+    const outputs = await this.deps.scheduler.infer(feeds, true).catch((err: unknown) => {
+      copy?.drop();
+      throw err;
+    });
+    const result = this.record(requestId, inputs, outputs, started, keyId);
+    copy?.send(requestId, result.predictions);
+    return { result, outputs };
   }
 
   /** Label the probabilities, and feed monitoring, feedback and audit. */

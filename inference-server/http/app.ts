@@ -20,6 +20,8 @@ import { monitoringRoutes } from './routes/monitoring.js';
 import { oipRoutes } from './routes/oip.js';
 import { jobRoutes } from './routes/jobs.js';
 import { restRoutes } from './routes/rest.js';
+import { shadowRoutes } from './routes/shadow.js';
+import type { ShadowMirror } from '../shadow/mirror.js';
 import { Serving, type ServerState } from './serving.js';
 
 export type { ServerState } from './serving.js';
@@ -44,6 +46,8 @@ export interface AppDeps {
   jobs?: JobStore;
   /** Per-feature bin counts, when a feature reference is configured. */
   features?: FeatureCounts;
+  /** Shadow traffic to a candidate version (set by the operator on the monitoring port). */
+  mirror?: ShadowMirror;
   metrics: ServerMetrics;
   epoch: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -84,7 +88,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   const router = new Router<RouteDef>();
   const routes = [
     ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving, d.uploads) : [])]),
-    ...(surface === 'serving' ? [] : monitoringRoutes(d)),
+    ...(surface === 'serving' ? [] : [...monitoringRoutes(d), ...shadowRoutes(d.mirror, serving)]),
   ];
   for (const r of routes) router.add(r.method, r.path, r);
   const observe = d.metrics.requestObserver();

@@ -9,6 +9,7 @@ import type { AcceptanceResult, AcceptanceStatus, ApprovalStatus, ClinicalModel,
 import { CONTAINER_SECURITY, MODEL_MOUNT, modelVolume, ownerReference, POD_SECURITY } from '../desired/deployment.js';
 import { objectLabels } from '../desired/labels.js';
 import { parseModelUri } from '../desired/model-uri.js';
+import { inRollout } from '../rollout/rollout.js';
 
 export const ACCEPTANCE_LABEL = 'clinops.dev/acceptance-of';
 const HOLDOUT_MOUNT = '/etc/clinops/holdout';
@@ -26,8 +27,9 @@ export interface Served {
 /** The go/no-go checklist of the protocol (§16.6), the default of spec.approval.items. */
 export const PROTOCOL_CHECKLIST = ['performance-validation', 'infrastructure', 'monitoring', 'governance', 'compliance', 'go-no-go'];
 
+/** A model whose versions pass gates before they serve (acceptance, approval, or a rollout that needs a version to roll back to). */
 export function gated(cr: ClinicalModel): boolean {
-  return cr.spec.acceptance !== undefined || approvalRequired(cr);
+  return cr.spec.acceptance !== undefined || approvalRequired(cr) || cr.spec.rollout !== undefined;
 }
 
 export function approvalRequired(cr: ClinicalModel): boolean {
@@ -59,7 +61,8 @@ export function servable(cr: ClinicalModel): boolean {
 export function servedModel(cr: ClinicalModel): Served | undefined {
   const m = cr.spec.model;
   const spec = { sha256: m.sha256.toLowerCase(), version: m.version, uri: m.uri };
-  if (!gated(cr) || servable(cr)) return spec;
+  // In a rollout the candidate runs beside the accepted version until it is promoted (it becomes the accepted one).
+  if (!gated(cr) || (servable(cr) && !inRollout(cr))) return spec;
   const a = cr.status?.acceptance?.accepted;
   return a ? { sha256: a.sha256, version: a.version, uri: a.uri } : undefined;
 }
@@ -86,7 +89,7 @@ export function settleGates(cr: ClinicalModel, now: string): ClinicalModel {
     }
     status = { ...status, approval };
   }
-  if (servable({ ...cr, status }) && status.acceptance?.accepted?.sha256 !== sha) {
+  if (servable({ ...cr, status }) && status.acceptance?.accepted?.sha256 !== sha && !inRollout({ ...cr, status })) {
     status = { ...status, acceptance: { ...status.acceptance, accepted: { sha256: sha, version: m.version, uri: m.uri, acceptedAt: now } } };
   }
   return { ...cr, status };

@@ -165,6 +165,8 @@ export interface AcceptedModel {
   version: string;
   uri: string;
   acceptedAt: string;
+  /** When a rollout (spec.rollout) promoted it over the version before. */
+  promotedAt?: string;
 }
 
 /** The acceptance of one sha256. */
@@ -208,6 +210,60 @@ export interface NotificationStatus {
   gaveUp?: boolean;
 }
 
+/** spec.rollout: how a new version that passed its gates replaces the one serving. */
+export interface RolloutSpec {
+  /** Beside the serving version, on copies of live requests, compared with it. */
+  shadow?: {
+    /** Compared predictions needed for a verdict (default 200). */
+    requests?: number;
+    /** Share of predictions where the two versions' labels differ (default 0.1). */
+    maxDisagreement?: number;
+    /** Largest difference between the versions' rates of any label (default 0.05). */
+    maxLabelRateDifference?: number;
+    /** Mean |difference| between their top-class confidences (default 0.1). */
+    maxConfidenceDifference?: number;
+  };
+  /** Behind the model's Service beside the serving version, for a while, judged by the model's checks. */
+  canary?: {
+    /** The candidate's replicas (default 1): its share is replicas / (replicas + the serving version's). */
+    replicas?: number;
+    /** How long (default 10m). */
+    duration?: string;
+  };
+}
+
+export type RolloutStep = 'Shadow' | 'Canary' | 'Promoting' | 'Promoted' | 'RolledBack';
+
+/** What a shadow found so far (summed over the serving replicas). */
+export interface ShadowStatus {
+  compared: number;
+  sent: number;
+  dropped: number;
+  failed: number;
+  agreement?: number;
+  labelRateDifference?: number;
+  confidenceDifference?: number;
+  /** The candidate's own confidences against the model's reference. */
+  drift?: { verdict: string; psi?: number; ksStatistic?: number; ksPValue?: number };
+}
+
+/** status.rollout: the candidate in rollout (or the last one), step by step. */
+export interface RolloutStatus {
+  sha256: string;
+  version: string;
+  step: RolloutStep;
+  /** The version serving while the candidate is tried, and the one a rollback leaves serving. */
+  from: { sha256: string; version: string };
+  startedAt: string;
+  stepStartedAt: string;
+  /** The escalation level when the step began (a rise during a canary is a breach). */
+  levelAtStep?: number;
+  message?: string;
+  shadow?: ShadowStatus;
+  finishedAt?: string;
+  history?: Array<{ sha256: string; version: string; outcome: 'Promoted' | 'RolledBack'; at: string; reason: string }>;
+}
+
 export interface GovernanceSpec {
   /** The receiver of a CloudEvent on a drift or performance escalation. */
   notify?: NotifySpec;
@@ -221,6 +277,7 @@ export interface ClinicalModelSpec {
   model: ModelSpec;
   acceptance?: AcceptanceSpec;
   approval?: ApprovalSpec;
+  rollout?: RolloutSpec;
   governance?: GovernanceSpec;
   serving?: ServingSpec;
   monitoring?: MonitoringSpec;
@@ -340,6 +397,7 @@ export interface ClinicalModelStatus {
   phase?: Phase;
   approval?: ApprovalStatus;
   acceptance?: AcceptanceStatus;
+  rollout?: RolloutStatus;
   notification?: NotificationStatus;
   review?: ReviewStatus;
   drift?: DriftStatus;

@@ -16,6 +16,13 @@ import { type QueueOptions, WorkQueue } from './queue.js';
 import { ProviderReports } from './providers.js';
 import { ownerKey, podKey, Reconciler, StaleCacheError, TerminalError } from './reconciler.js';
 import type { ObservedPod } from './status.js';
+import { CANDIDATE_LABEL } from '../rollout/rollout.js';
+
+/** The key of the model whose candidate a pod runs (spec.rollout), from its label. */
+function candidateKey(o: KubernetesObject): string | undefined {
+  const model = o.metadata?.labels?.[CANDIDATE_LABEL];
+  return model ? `${o.metadata?.namespace ?? ''}/${model}` : undefined;
+}
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -65,7 +72,7 @@ export class Controller {
     this.pods = new Informer(kc, client, { group: '', version: 'v1', plural: 'pods', namespace }, {
       log,
       labelSelector: OWNED_SELECTOR,
-      onEvent: (_e, o) => enqueue(podKey(o as never)),
+      onEvent: (_e, o) => enqueue(podKey(o as never) ?? candidateKey(o)),
     });
     this.reconciler = new Reconciler({
       client,
@@ -85,6 +92,8 @@ export class Controller {
         service: (ns, name) => this.services.get(ns, name) as never,
         pods: (ns, instance) =>
           this.pods.list(ns).filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] === instance) as ObservedPod[],
+        candidatePods: (ns, model) =>
+          this.pods.list(ns).filter((p) => p.metadata?.labels?.[CANDIDATE_LABEL] === model) as ObservedPod[],
       },
     });
   }

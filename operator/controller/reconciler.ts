@@ -13,7 +13,9 @@ import { desiredService } from '../desired/service.js';
 import { judge } from '../drift/judge.js';
 import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
 import { escalationStep } from '../escalation/step.js';
-import { acceptanceJob, acceptanceJobName, asServed, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, settleGates } from '../acceptance/gate.js';
+import { acceptanceJob, acceptanceJobName, asServed, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, servable, settleGates } from '../acceptance/gate.js';
+import { CANDIDATE_LABEL, candidateDeployment, candidateName, inRollout, rolloutPass, sumShadow, type ShadowTotals } from '../rollout/rollout.js';
+import { desiredReplicas } from '../desired/deployment.js';
 import { afterAttempt, type DueNotification, escalationEvent, notificationDue, sendEvent } from '../governance/notify.js';
 import { reviewOutcome } from '../governance/review.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
@@ -28,7 +30,7 @@ import { mergePatch } from '../util/merge-patch.js';
 import { rfc3339 } from '../util/time.js';
 import { STUCK_REASONS } from './pod-problems.js';
 import type { ProviderReports } from './providers.js';
-import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, statusChanged } from './status.js';
+import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, servesSha, statusChanged } from './status.js';
 
 /** What the reconciler reads: the informers' caches. */
 export interface Caches {
@@ -36,6 +38,8 @@ export interface Caches {
   deployment(namespace: string, name: string): (ObservedDeployment & Owned) | undefined;
   service(namespace: string, name: string): (Record<string, unknown> & Owned) | undefined;
   pods(namespace: string, instance: string): readonly ObservedPod[];
+  /** The pods of a model's candidate Deployment (spec.rollout). */
+  candidatePods(namespace: string, model: string): readonly ObservedPod[];
 }
 
 interface Owned {
@@ -85,7 +89,7 @@ export class TerminalError extends Error {
 interface Change {
   kind: string;
   name: string;
-  verb: 'created' | 'updated';
+  verb: 'created' | 'updated' | 'deleted';
 }
 
 const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
@@ -216,6 +220,28 @@ export class Reconciler {
       }
     }
 
+    // The rollout of a new version beside the serving one (spec.rollout): a changed step is written to
+    // status before anything is done about it.
+    let rolloutDue = Infinity;
+    let written = false;
+    let candidate: 'none' | 'shadow' | 'canary' = 'none';
+    if (cr.spec.rollout || cr.status?.rollout || caches.deployment(namespace, candidateName(name))) {
+      const r = await this.rollout(cr, monitoringKey, objLog);
+      candidate = r.candidate;
+      rolloutDue = r.requeueAfterMs ?? Infinity;
+      if (r.changed) {
+        await this.writeStatus(r.cr, undefined, held);
+        written = true;
+        for (const e of r.events) {
+          objLog[e.type === 'Warning' ? 'warn' : 'info'](e.message, { reason: e.reason });
+          void this.deps.recorder.record(r.cr, e.type, e.reason, e.message);
+        }
+      }
+      cr = r.cr;
+      // The serving replicas stop copying at once (they would stop by themselves within two minutes).
+      if (r.shadowTarget === 'clear') await this.shadowTargets(cr, 'clear', monitoringKey, objLog);
+    }
+
     let applied = false;
     try {
       let deployment;
@@ -234,17 +260,27 @@ export class Reconciler {
         deployment.metadata.annotations?.[CARD_DIGEST_ANNOTATION]
         ? await this.ensure(cr, 'ConfigMap', { ...CONFIGMAPS, namespace, name: card.metadata.name }, card, undefined, objLog)
         : undefined;
-      // The two children are independent: apply them side by side.
+      // The children are independent: apply them side by side.
+      const candidateRef = { ...DEPLOYMENTS, namespace, name: candidateName(name) };
       const changes = await Promise.all([
         cardChange,
         this.ensure(cr, 'Deployment', { ...DEPLOYMENTS, namespace, name }, deployment, caches.deployment(namespace, name), objLog),
         this.ensure(cr, 'Service', { ...SERVICES, namespace, name }, service, caches.service(namespace, name), objLog),
+        candidate !== 'none'
+          ? this.ensure(cr, 'Deployment', candidateRef, candidateDeployment(cr, candidate, this.deps.settings), caches.deployment(namespace, candidateRef.name), objLog)
+          : caches.deployment(namespace, candidateRef.name)
+            ? this.deps.client.delete(candidateRef).then((gone): Change | undefined => {
+              this.deps.onWrite('deployments');
+              return gone ? { kind: 'Deployment', name: candidateRef.name, verb: 'deleted' } : undefined;
+            })
+            : undefined,
       ]);
       const done = changes.filter((c): c is Change => c !== undefined);
       applied = done.length > 0;
       if (applied) {
         // One Event per pass, not per child: Events are API writes too. Sent without waiting for it.
         const created = done.every((c) => c.verb === 'created');
+        const verbs = (c: Change) => (c.verb === 'deleted' ? ' (deleted)' : '');
         // Say when the update was a change of size, and why: the escalation level or the spec.
         const before = caches.deployment(namespace, name)?.spec?.replicas;
         const after = deployment.spec.replicas;
@@ -252,7 +288,7 @@ export class Reconciler {
         const resized = !created && before !== undefined && before !== after
           ? ` (${before} → ${after} replicas${level > 0 ? `, escalation level ${level}` : ''})` : '';
         void this.deps.recorder.record(cr, 'Normal', created ? 'Created' : 'Updated',
-          `${done.map((c) => `${c.kind} ${c.name}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}${resized}`);
+          `${done.map((c) => `${c.kind} ${c.name}${verbs(c)}`).join(' and ')} ${created ? 'created' : 'updated to match the spec'}${resized}`);
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -269,13 +305,72 @@ export class Reconciler {
     }
     // A child that just changed will report its new state through the watch, which queues this key
     // again; a status computed now would describe the old state and cost a second write.
-    if (!applied && !step.changed) await this.writeStatus(cr, undefined, held);
+    if (!applied && !step.changed && !written) await this.writeStatus(cr, undefined, held);
     // Look again when a review falls due, if that comes before the next drift check.
     const review = reviewOutcome(cr, this.deps.clock());
     this.deps.driftMetrics.observeReview(namespace, name, review.review?.overdue === true);
     const reviewDue = review.nextDueMs === undefined ? Infinity : review.nextDueMs + 1000;
     const notifyDue = notification ? Math.max(1, notification.at - now) : Infinity;
-    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue) };
+    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue, rolloutDue) };
+  }
+
+  /**
+   * One pass of the declared version's rollout: what the candidate's pods and (in shadow) the serving
+   * replicas' comparisons say, judged by rolloutPass; the ClinicalModel with status.rollout (and, on a
+   * promotion, status.acceptance.accepted) as it follows.
+   */
+  private async rollout(cr: ClinicalModel, monitoringKey: string, log: Logger): Promise<ReturnType<typeof rolloutPass> & { cr: ClinicalModel }> {
+    const namespace = cr.metadata.namespace ?? 'default';
+    const name = cr.metadata.name;
+    const key = `${namespace}/${name}`;
+    const sha = cr.spec.model.sha256.toLowerCase();
+    const candidatePods = this.deps.caches.candidatePods(namespace, name);
+    const r = cr.status?.rollout;
+    let shadow: ShadowTotals | undefined;
+    let reference: readonly number[] | undefined;
+    if (r?.step === 'Shadow' && r.sha256 === sha && inRollout(cr)) {
+      const urls = candidatePods.filter(isReady).flatMap((p) => (p.status?.podIP ? [monitoringUrl(p.status.podIP)] : []));
+      if (urls.length > 0) {
+        const reports = await this.shadowTargets(cr, 'set', monitoringKey, log, { sha256: sha, urls, token: monitoringKey, ttlSeconds: 120 });
+        const mine = reports.filter((x) => x.sha256 === sha);
+        if (mine.length > 0) shadow = sumShadow(mine);
+      }
+      const ref = await this.deps.gatherer.referenceValues(key, cr);
+      if (Array.isArray(ref)) reference = ref;
+    }
+    const serving = this.deps.caches.pods(namespace, name).filter((p) => !p.metadata?.labels?.[CANDIDATE_LABEL] && !p.metadata?.deletionTimestamp);
+    const servingCurrent = serving.filter((p) => isReady(p) && servesSha(p, sha)).length >= desiredReplicas(cr) && serving.every((p) => servesSha(p, sha));
+    const pass = rolloutPass(cr, { now: rfc3339(this.deps.clock()), candidatePods, servingCurrent, shadow, reference }, servable(cr));
+    const acceptance = pass.accepted ? { ...cr.status?.acceptance, accepted: pass.accepted } : cr.status?.acceptance;
+    const next = pass.rollout || pass.accepted ? { ...cr, status: { ...cr.status, rollout: pass.rollout ?? cr.status?.rollout, acceptance } } : cr;
+    return { ...pass, cr: next as ClinicalModel };
+  }
+
+  /**
+   * Tell each ready serving replica where the candidate's replicas are (set; renewed every pass, it lapses
+   * by itself) or to stop copying (clear); what each reported of its copies. A replica that cannot be
+   * reached is skipped: the next pass asks again.
+   */
+  private async shadowTargets(cr: ClinicalModel, action: 'set' | 'clear', monitoringKey: string, log: Logger, body?: object): Promise<Array<Partial<ShadowTotals> & { sha256?: string }>> {
+    const namespace = cr.metadata.namespace ?? 'default';
+    const pods = this.deps.caches.pods(namespace, cr.metadata.name).filter((p) => isReady(p) && !p.metadata?.labels?.[CANDIDATE_LABEL] && p.status?.podIP);
+    const fetchFn = this.deps.fetchFn ?? fetch;
+    const results = await Promise.all(pods.map(async (p) => {
+      try {
+        const res = await fetchFn(`${monitoringUrl(p.status!.podIP!)}/v1/monitoring/shadow`, {
+          method: action === 'set' ? 'POST' : 'DELETE',
+          headers: { authorization: `Bearer ${monitoringKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+          signal: AbortSignal.timeout(3000),
+        });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return (await res.json()) as Partial<ShadowTotals> & { sha256?: string };
+      } catch (err) {
+        log.debug('shadow target not reached', { pod: p.metadata?.name, error: err });
+        return undefined;
+      }
+    }));
+    return results.filter((x): x is NonNullable<typeof x> => x !== undefined);
   }
 
   /**
@@ -394,7 +489,8 @@ export class Reconciler {
     // An explicit URL stands in for the pods, so it is read only while the model has a ready replica
     // (a paused model is not read).
     if (explicit) return ready.length > 0 ? [...explicit] : [];
-    return ready.flatMap((p) => (p.status?.podIP ? [`http://${p.status.podIP.includes(':') ? `[${p.status.podIP}]` : p.status.podIP}:${MONITORING_PORT}`] : []));
+    // Candidate pods in a canary carry the model's labels: their predictions are the model's too.
+    return ready.flatMap((p) => (p.status?.podIP ? [monitoringUrl(p.status.podIP)] : []));
   }
 
   /** Apply a child if the observed object lacks any of the desired fields. Returns what changed, if anything. */
@@ -495,6 +591,10 @@ function assertOwned(cr: ClinicalModel, kind: string, observed: Owned | undefine
         'rename the ClinicalModel or delete that object (the operator retries with backoff)',
     );
   }
+}
+
+function monitoringUrl(ip: string): string {
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${MONITORING_PORT}`;
 }
 
 export function splitKey(key: string): [string, string] {

@@ -31,7 +31,7 @@ interface ContainerState {
 }
 
 export interface ObservedPod {
-  metadata?: { name?: string; uid?: string; deletionTimestamp?: string };
+  metadata?: { name?: string; uid?: string; deletionTimestamp?: string; labels?: Record<string, string> };
   spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
   status?: {
     phase?: string;
@@ -58,7 +58,7 @@ export function isReady(pod: ObservedPod): boolean {
     (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-function servesSha(pod: ObservedPod, sha256: string): boolean {
+export function servesSha(pod: ObservedPod, sha256: string): boolean {
   const server = pod.spec?.containers?.find((c) => c.name === 'server');
   return server?.env?.some((e) => e.name === 'CLINOPS_MODEL_SHA256' && e.value === sha256) ?? false;
 }
@@ -151,6 +151,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (gpu) conditions.push(acceleratedCondition(input.providers ?? []));
   conditions.push(driftCondition(cr), escalatedCondition(cr), acceptedCondition(cr, served));
   if (approvalRequired(cr)) conditions.push(approvedCondition(cr, served));
+  if (cr.status?.rollout) conditions.push(rolloutCondition(cr));
   const { review } = reviewOutcome(cr, Date.parse(now));
   if (review?.dueBy) conditions.push(reviewCondition(review));
 
@@ -172,6 +173,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.notification) status.notification = cr.status.notification;
   if (cr.status?.acceptance) status.acceptance = cr.status.acceptance;
   if (cr.status?.approval) status.approval = cr.status.approval;
+  if (cr.status?.rollout) status.rollout = cr.status.rollout;
   if (generation === undefined) delete status.observedGeneration;
   return status;
 }
@@ -259,6 +261,13 @@ function acceptedCondition(cr: ClinicalModel, served: Served | undefined): Condi
   if (c?.state === 'Failed') return { type: 'Accepted', status: 'False', reason: 'Rejected', message: `version ${version} failed acceptance: ${c.message}; ${meanwhile}` };
   if (c?.state === 'Error') return { type: 'Accepted', status: 'False', reason: 'AcceptanceError', message: `version ${version} could not be accepted: ${c.message}; ${meanwhile}` };
   return { type: 'Accepted', status: 'Unknown', reason: 'Accepting', message: `version ${version} is being accepted${c?.job ? ` (Job ${c.job})` : ''}; ${meanwhile} until it passes` };
+}
+
+/** Rollout: the last candidate's step — True once promoted, False when rolled back, Unknown while underway. */
+function rolloutCondition(cr: ClinicalModel): ConditionInput {
+  const r = cr.status!.rollout!;
+  const status = r.step === 'Promoted' ? 'True' : r.step === 'RolledBack' ? 'False' : 'Unknown';
+  return { type: 'RolledOut', status, reason: r.step, message: r.message ?? `version ${r.version}: ${r.step}` };
 }
 
 /** Approved: every go/no-go item signed for the declared sha256, by whom; or what is missing. */

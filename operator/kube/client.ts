@@ -160,6 +160,17 @@ export class KubeClient {
     return this.request<T>(HttpMethod.PATCH, resourcePath(ref), { query: { fieldManager }, body: patch, contentType: 'application/merge-patch+json' });
   }
 
+  /** DELETE one object (its dependents in the background); false when it was already gone. */
+  async delete(ref: ResourceRef): Promise<boolean> {
+    try {
+      await this.request(HttpMethod.DELETE, resourcePath(ref), { query: { propagationPolicy: 'Background' } });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 404) return false;
+      throw err;
+    }
+  }
+
   /** Close pooled connections (on shutdown). */
   async close(): Promise<void> {
     await this.agent?.close();

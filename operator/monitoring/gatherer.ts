@@ -229,6 +229,17 @@ export class DriftGatherer {
     return input;
   }
 
+  /** The model's reference confidences (spec.monitoring.reference), or why they cannot be used; undefined when none is declared. */
+  async referenceValues(key: string, cr: ClinicalModel): Promise<readonly number[] | { error: string } | undefined> {
+    const ref = cr.spec.monitoring?.reference?.configMapRef;
+    if (!ref) return undefined;
+    try {
+      return parsedKey(await this.referenceMap(key, cr), ref.key ?? 'reference.json', '', parseSample);
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
   /** Drop what a judgement used; call once its result is written to status. */
   commit(key: string, consumed: Consumed): void {
     if (consumed.window > 0) this.windows.get(key)?.drop(consumed.window);

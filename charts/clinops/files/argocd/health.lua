@@ -8,7 +8,9 @@
 --                accepted to serve, or fewer replicas ready than declared
 --   (Accepting, a candidate version on its acceptance Job with nothing accepted to serve yet, and
 --   AwaitingApproval, its go/no-go sign-off incomplete, are Progressing;
---   a rejected update while the accepted version serves is Healthy, the Accepted condition naming it)
+--   a rejected update while the accepted version serves is Healthy, the Accepted condition naming it;
+--   a rollout underway — shadow, canary, promoting — is Progressing while the version before serves;
+--   a rolled-back candidate leaves the model Healthy, the RolledOut condition naming why)
 local hs = { status = "Progressing", message = "waiting for the clinops operator to report status" }
 local s = obj.status
 if s == nil then
@@ -57,6 +59,11 @@ if s.phase == "Failed" or s.phase == "Degraded" or s.phase == "Rejected" then
   hs.message = readyMessage
   return hs
 end
+local rollout = s.rollout or {}
+if s.phase == "Serving" and (rollout.step == "Shadow" or rollout.step == "Canary" or rollout.step == "Promoting") then
+  hs.message = "version " .. (rollout.version or "?") .. " in " .. string.lower(rollout.step) .. ": " .. (rollout.message or "")
+  return hs
+end
 if s.phase == "Serving" and ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = readyMessage
@@ -69,6 +76,10 @@ if s.phase == "Serving" and ready ~= nil and ready.status == "True" then
   local accepted = condition("Accepted")
   if accepted ~= nil and accepted.reason ~= "Passed" and accepted.reason ~= "NoAcceptance" then
     hs.message = hs.message .. "; " .. (accepted.message or "")
+  end
+  local rolled = condition("RolledOut")
+  if rolled ~= nil and rolled.reason == "RolledBack" then
+    hs.message = hs.message .. "; " .. (rolled.message or "")
   end
   return hs
 end
