@@ -5,7 +5,8 @@
 // reference traffic → no drift; one lab value shifted (lactate, a new assay) → level 1 (an alert that
 // names lactate, while the confidences hardly move); the whole population shifted → level 2 (pause:
 // the pods stop); a reviewer's acknowledgement → pods back and serving; a worse version proposed →
-// rejected by its acceptance Job while the accepted version keeps serving; a patient-safety event →
+// rejected by its acceptance Job while the accepted version keeps serving; a better one rolled out in
+// shadow, then as a canary, then promoted; a patient-safety event →
 // level 3 (shut down, incident). With a terminal attached, the cluster stays up afterwards for you to
 // look around (Ctrl-C stops it). Needs root, as the real node does.
 import { execFileSync } from 'node:child_process';
@@ -278,6 +279,30 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="Accepted")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
   await send(mlpInputs(606, 25));
   console.log('   Predictions through the Service are still answered, by the accepted version.');
+
+  say('A better version rolls out: shadow, canary, promotion', 'Version 2.1.0 (the same network, retrained: weights nudged) is applied\n' +
+    'with spec.rollout. It passes its acceptance Job; then it runs in shadow beside 2.0.0 — the serving pod copies each\n' +
+    'prediction to it after answering and compares — then as a canary behind the same Service for 20 s, then it is promoted.');
+  const better = writeModel(join(models, 'sepsis', '2.1'), 'model.onnx', mlpGraph({ ...sepsisWeights, w1: sepsisWeights.w1.map((v) => v + 1e-4) }));
+  execFileSync('chmod', ['-R', 'a+rX', models]);
+  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', JSON.stringify({ spec: {
+    model: { uri: 'pvc://models/sepsis/2.1/model.onnx', sha256: better.sha256, version: '2.1.0' },
+    rollout: { shadow: { requests: 100 }, canary: { replicas: 1, duration: '20s' } },
+  } })]);
+  await until('in shadow', async () => (await status()).rollout?.step === 'Shadow', 180_000);
+  await until('the candidate pod ready', async () => (await jsonOf(cp, [...ICU, 'get', 'pods', '-l', `clinops.dev/candidate-of=${SEPSIS}`])).items
+    .some((p: { status?: { conditions?: Array<{ type: string; status: string }> } }) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')), 120_000);
+  await show(cp, [...ICU, 'get', 'pods', '-l', SERVER_PODS, '-L', 'clinops.dev/candidate-of,app.kubernetes.io/version']);
+  console.log('   400 predictions from the reference population through the Service; 2.0.0 answers them, 2.1.0 sees copies.');
+  await send(sepsisTraffic.clean);
+  await until('the canary', async () => ['Canary', 'Promoting', 'Promoted'].includes((await status()).rollout?.step), 120_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=shadow: {.status.rollout.shadow}{"\\n"}']);
+  await until('promoted', async () => (await status()).rollout?.step === 'Promoted', 180_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'wide']);
+  const story = (await jsonOf(cp, [...ICU, 'get', 'events', '--field-selector', `involvedObject.name=${SEPSIS}`, '--sort-by=.lastTimestamp'])).items
+    .filter((e: { reason: string }) => ['RolloutStarted', 'ShadowPassed', 'Promoting', 'Promoted', 'RolledBack'].includes(e.reason));
+  console.log(`$ kubectl -n icu describe clm ${SEPSIS}   # its Events, the rollout's story:`);
+  for (const e of story) console.log(`   ${e.reason.padEnd(15)} ${e.message}`);
 
   say('A patient-safety event', 'Reported with an annotation; level 3 at once: Shutdown, an incident record, and leaving level 3 will need a new model version.');
   await show(cp, [...ICU, 'annotate', 'clm', SEPSIS, 'clinops.dev/safety-event=INC-2041: sepsis alert missed in a deteriorating patient']);

@@ -157,6 +157,7 @@ export function rolloutPass(cr: ClinicalModel, obs: RolloutObservation, gatesPas
     return { ...finish(base, 'RolledBack', message, now, { type: 'Warning', reason: 'RolledBack', message }), shadowTarget: r.step === 'Shadow' ? 'clear' : 'none' };
   };
   if (r.step !== 'Promoting') {
+    if (!gatesPassed) return rollback('it no longer passes its gates (a go/no-go signature withdrawn?)');
     if (level >= 2) return rollback(`the model was ${level === 3 ? 'shut down' : 'paused'} at escalation level ${level}`);
     const health = candidateHealth(obs.candidatePods, Date.parse(now) - Date.parse(r.stepStartedAt));
     if (health) return rollback(health);

@@ -15,6 +15,8 @@
 //   the leader's pod deleted: another operator pod takes over and reconciles
 //   acceptance: a version that passes its Job serves; a worse update is rejected (the operator's leader deleted
 //   while its Job runs) and the accepted one keeps serving
+//   rollout: a new version in shadow (copies of live predictions compared), a canary behind the one Service,
+//   promoted through a change of the operator's leader; a worse one rolled back in shadow while the version before serves
 //   a wrong sha256, a missing image: named in status and Events
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -569,6 +571,121 @@ it('acceptance gates serving: a version that passes on the holdout serves; a wor
   const once = (reason: string, version: string) => evs.items.filter((e) => e.reason === reason && e.message.includes(`version ${version}`))
     .reduce((n, e) => n + (e.count ?? 1), 0);
   expect([once('AcceptanceStarted', '2.0.0'), once('Rejected', '2.0.0'), once('Accepted', '1.0.0')]).toEqual([1, 1, 1]);
+});
+
+it('rolls a new version out in shadow, then as a canary behind the one Service, then promotes it (the operator\'s leader deleted mid-canary); a worse one is rolled back in shadow while the version before serves', async () => {
+  const name = 'sepsis-rollout';
+  // 1.1.0: the same weights nudged by 1e-4 (the same decisions); 2.0.0: other weights of the same shape.
+  const nudged = { ...weights, w1: weights.w1.map((v) => v + 1e-4) };
+  const worse = mlpWeights(8, 16, 2, 4711);
+  const v11 = writeModel(join(modelDir, 'rollout-1.1'), 'model.onnx', mlpGraph(nudged));
+  const v20 = writeModel(join(modelDir, 'rollout-2.0'), 'model.onnx', mlpGraph(worse));
+  for (const d of ['rollout-1.1', 'rollout-2.0']) chmodSync(join(modelDir, d), 0o755);
+  const xs = mlpInputs(77, 120);
+  const label = (w: typeof weights, x: number[]) => { const p = mlpForward(w, x); return p[1]! > p[0]! ? 1 : 0; };
+  // The premise, from the same forward pass: 1.1.0 decides as 1.0.0 does; 2.0.0 differs on over a fifth.
+  expect(xs.filter((x) => label(nudged, x) !== label(weights, x))).toHaveLength(0);
+  expect(xs.filter((x) => label(worse, x) !== label(weights, x)).length / xs.length).toBeGreaterThan(0.2);
+  const spec = (dir: string, sha: string, version: string) => ({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+    spec: {
+      model: { uri: `pvc://models/${dir}/model.onnx`, sha256: sha, version, labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, apiKeySecretRef: { name: 'sepsis-api-keys' }, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      rollout: { shadow: { requests: 100 }, canary: { replicas: 1, duration: '30s' } },
+    },
+  });
+  const apply = (o: object) => cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(o));
+  const explain = async (err: unknown) => {
+    const x = await clm(name);
+    const cand = await cp.kubectl(['-n', ns, 'get', 'pods', '-l', `clinops.dev/candidate-of=${name}`, '-o', 'wide']).catch((e: Error) => e.message);
+    throw new Error(`${(err as Error).message}; phase ${x.status?.phase}, rollout ${JSON.stringify(x.status?.rollout)}, ` +
+      `events ${JSON.stringify((await events(name)).map((e) => e.message))}; candidate pods:\n${cand}`);
+  };
+  const candidatePods = async () => (await json<{ items: Array<Pod & { metadata: { labels: Record<string, string> } }> }>(['-n', ns, 'get', 'pods', '-l', `clinops.dev/candidate-of=${name}`])).items;
+  const endpointIPs = async () => ((await json<{ subsets?: Array<{ addresses?: Array<{ ip: string }> }> }>(['-n', ns, 'get', 'endpoints', name])).subsets ?? [])
+    .flatMap((s) => (s.addresses ?? []).map((a) => a.ip));
+  const servedSha = async () => ((await json<any>(['-n', ns, 'get', 'deployment', name])).spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>) // eslint-disable-line @typescript-eslint/no-explicit-any
+    .find((e) => e.name === 'CLINOPS_MODEL_SHA256')!.value;
+  const send = async () => {
+    const url = `http://${await clusterIP(name)}:8080/v1/models/${name}/predict`;
+    for (let i = 0; i < xs.length; i += 20) {
+      const res = await clusterFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ instances: xs.slice(i, i + 20) }) });
+      expect(res.status).toBe(200);
+    }
+  };
+  const inShadow = async (sha: string) => eventually('the candidate in shadow, its pod ready', async () => {
+    const x = await clm(name);
+    const ps = (await candidatePods()).filter(ready);
+    return x.status?.rollout?.sha256 === sha && x.status.rollout.step === 'Shadow' && ps.length === 1 ? ps[0] : undefined;
+  }, 120_000).catch(explain);
+
+  // The first version serves at once: there is nothing to roll out beside.
+  await apply(spec('sepsis', sha256, '1.0.0'));
+  await eventually('1.0.0 serving', async () => {
+    const x = await clm(name);
+    return x.status?.phase === 'Serving' && x.status.acceptance?.accepted?.sha256 === sha256 ? x : undefined;
+  }, 120_000).catch(explain);
+
+  // 1.1.0 in shadow: its pod is outside the Service; the serving pod copies each prediction to it.
+  const applied = Date.now();
+  await apply(spec('rollout-1.1', v11.sha256, '1.1.0'));
+  const shadowPod = await inShadow(v11.sha256);
+  expect(shadowPod.metadata.labels['app.kubernetes.io/instance']).toBeUndefined();
+  expect(await endpointIPs()).not.toContain(shadowPod.status.podIP);
+  await assertLocalRoute(shadowPod.status.podIP!);
+  await send();
+  const canary = await eventually('the shadow passed: a canary', async () => {
+    const x = await clm(name);
+    return x.status?.rollout?.step === 'Canary' ? x : undefined;
+  }, 90_000).catch(explain);
+  expect(canary.status?.rollout?.shadow).toMatchObject({ compared: 120, agreement: 1, labelRateDifference: 0, failed: 0 });
+  expect(canary.status?.rollout?.shadow?.confidenceDifference).toBeLessThan(0.01);
+  expect(await servedSha()).toBe(sha256);
+  // As a canary its pod joins the Service beside the serving one. Then the operator's leader goes.
+  const canaryPod = await eventually('the canary behind the Service', async () => {
+    const p = (await candidatePods()).filter((c) => ready(c) && c.metadata.labels['app.kubernetes.io/instance'] === name);
+    return p.length === 1 && (await endpointIPs()).includes(p[0]!.status.podIP!) ? p[0] : undefined;
+  }, 90_000).catch(explain);
+  expect((await endpointIPs()).length).toBe(2);
+  expect(canaryPod.metadata.name).not.toBe(shadowPod.metadata.name);
+  const leader = (await json<{ spec: { holderIdentity: string } }>(['-n', 'clinops-system', 'get', 'lease', 'clinops'])).spec.holderIdentity;
+  await cp.kubectl(['-n', 'clinops-system', 'delete', 'pod', leader, '--wait=false']);
+  const promoted = await eventually('1.1.0 promoted', async () => {
+    const x = await clm(name);
+    return x.status?.rollout?.step === 'Promoted' ? x : undefined;
+  }, 180_000).catch(explain);
+  const toServe = (Date.now() - applied) / 1000;
+  expect(promoted.status?.acceptance?.accepted).toMatchObject({ sha256: v11.sha256, version: '1.1.0', promotedAt: expect.any(String) });
+  expect(promoted.status?.rollout?.history).toEqual([expect.objectContaining({ sha256: v11.sha256, outcome: 'Promoted' })]);
+  expect(condition(promoted, 'RolledOut')).toMatchObject({ status: 'True', reason: 'Promoted' });
+  expect(await servedSha()).toBe(v11.sha256);
+  await eventually('the candidate Deployment gone', async () => (await cp.kubectl(['-n', ns, 'get', 'deployments', '-o', 'name'])).includes(`${name}-candidate`) ? undefined : true, 60_000);
+  const r = promoted.status!.rollout!;
+  process.stdout.write(`rollout: applied → promoted ${toServe.toFixed(1)} s (shadow of 120 predictions, canary 30 s; started ${r.startedAt}, finished ${r.finishedAt})\n`);
+  const evs = await json<{ items: Array<{ reason: string; count?: number; message: string }> }>(['-n', ns, 'get', 'events',
+    '--field-selector', `involvedObject.name=${name},involvedObject.kind=ClinicalModel`]);
+  const count = (reason: string) => evs.items.filter((e) => e.reason === reason && e.message.includes('version 1.1.0')).reduce((n, e) => n + (e.count ?? 1), 0);
+  // Through the change of leader: each step once.
+  expect(['RolloutStarted', 'ShadowPassed', 'Promoting', 'Promoted'].map(count)).toEqual([1, 1, 1, 1]);
+
+  // 2.0.0 disagrees with the serving version in shadow: rolled back; 1.1.0 never stopped serving.
+  await apply(spec('rollout-2.0', v20.sha256, '2.0.0'));
+  await inShadow(v20.sha256);
+  await send();
+  const back = await eventually('2.0.0 rolled back', async () => {
+    const x = await clm(name);
+    return x.status?.rollout?.sha256 === v20.sha256 && x.status.rollout.step === 'RolledBack' ? x : undefined;
+  }, 90_000).catch(explain);
+  expect(back.status?.rollout?.message).toMatch(/^version 2\.0\.0 rolled back in shadow: labels differ on \d+(\.\d+)?% of 1\d\d predictions \(at most 10%\).*; version 1\.1\.0 keeps serving$/);
+  expect(back.status?.phase).toBe('Serving');
+  expect(await servedSha()).toBe(v11.sha256);
+  await eventually('the candidate Deployment gone', async () => (await cp.kubectl(['-n', ns, 'get', 'deployments', '-o', 'name'])).includes(`${name}-candidate`) ? undefined : true, 60_000);
+  const wide = await cp.kubectl(['-n', ns, 'get', 'clm', name, '-o', 'wide']);
+  expect(wide).toMatch(/ROLLOUT/);
+  expect(wide).toMatch(/Serving.*2\.0\.0\s+1\.1\.0\s+\S*\s*RolledBack/);
+  const described = await cp.kubectl(['-n', ns, 'describe', 'clm', name]);
+  expect(described).toContain('rolled back in shadow: labels differ');
+  expect(described).toMatch(/Promoted\s+.*version 1\.1\.0 promoted/);
 });
 
 it('a wrong sha256 is named in status, from what the server said as it exited', async () => {

@@ -141,6 +141,7 @@ describe('rolloutPass', () => {
     expect(rolloutPass(paused, obs(), true).rollout?.message).toContain('the model was paused at escalation level 2');
     const crashing: ObservedPod = { metadata: { name: 'c-1' }, status: { containerStatuses: [{ name: 'server', restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } };
     expect(rolloutPass(model({ rollout: inStep('Shadow') }), obs({ candidatePods: [crashing] }), true).rollout?.message).toContain('CrashLoopBackOff');
+    expect(rolloutPass(model({ rollout: inStep('Shadow') }), obs(), false).rollout?.message).toContain('it no longer passes its gates');
     expect(candidateHealth([], 6 * 60_000)).toBe('no pod of it was ready within 5 minutes');
     expect(candidateHealth([], 60_000)).toBeUndefined();
   });
