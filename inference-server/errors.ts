@@ -88,7 +88,7 @@ export const MESSAGES = {
   shadowBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"sha256", "urls", "token", "ttlSeconds"}'],
   shadowShaInvalid: ['BAD_REQUEST', 'sha256 must be 64 lowercase hex digits: the candidate version the copies go to'],
   shadowUrlsInvalid: ['BAD_REQUEST', 'urls must be an array of at most {{max}} monitoring endpoints'],
-  shadowUrlInvalid: ['BAD_REQUEST', 'a url must be http(s)://host:port with no path'],
+  shadowUrlInvalid: ['BAD_REQUEST', 'a url must be http://host:port with no path'],
   shadowTokenInvalid: ['BAD_REQUEST', 'token must be a string of at most 512 characters'],
   shadowTtlInvalid: ['BAD_REQUEST', 'ttlSeconds must be a whole number from 1 to {{max}}'],
   predictBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"instances": [...]} or {"images": [...]}'],

@@ -199,6 +199,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       clearInterval(idle);
       keys?.stop();
       monitoringKey?.stop();
+      mirror.close();
       jobs.stop();
       await audit.close();
       log.info('stopped');

@@ -118,10 +118,13 @@ describe('rendering', () => {
     expect(deploy.spec.replicas).toBe(3);
     expect(deploy.spec.template.spec.containers[0].image).toMatch(/clinops-operator@sha256:[0-9a-f]{64}$/);
     expect(objs.find((o) => o.kind === 'ConfigMap')!.metadata.namespace).toBe('monitoring');
-    // The operator reaches both ports; the hospital's two callers the serving port alone, not the monitoring signals.
-    const [operator, callers] = objs.find((o) => o.kind === 'NetworkPolicy')!.spec.ingress;
+    // The operator reaches both ports; model pods (a serving version's copies to its candidate in shadow) the
+    // monitoring port; the hospital's two callers the serving port alone, not the monitoring signals.
+    const [operator, models, callers] = objs.find((o) => o.kind === 'NetworkPolicy')!.spec.ingress;
     expect(operator.from).toHaveLength(1);
     expect(operator.ports.map((p: { port: string }) => p.port)).toEqual(['http', 'monitoring']);
+    expect(models.from).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'clinops-model', 'app.kubernetes.io/managed-by': 'clinops-operator' } } }]);
+    expect(models.ports.map((p: { port: string }) => p.port)).toEqual(['monitoring']);
     expect(callers.from).toHaveLength(2);
     expect(callers.ports.map((p: { port: string }) => p.port)).toEqual(['http']);
   });

@@ -86,6 +86,15 @@ describe('Argo CD health check', () => {
     ['an update rejected while the accepted version serves', { status: { observedGeneration: 2, phase: 'Serving', conditions: [ready('True', 'AllReplicasReady', '2/2 replicas ready'),
       { type: 'Accepted', status: 'False', reason: 'Rejected', message: 'version 3.0.0 failed acceptance: auroc 0.61 < 0.85; version 2.0.0 keeps serving' }] } },
       'Healthy', 'version 2.0.0 keeps serving'],
+    ['a new version in shadow beside the serving one', { status: { observedGeneration: 2, phase: 'Serving', conditions: [ready('True', 'AllReplicasReady', '2/2 replicas ready')],
+      rollout: { step: 'Shadow', version: '2.1.0', message: 'in shadow: 40 of 200 predictions compared' } } },
+      'Progressing', 'version 2.1.0 in shadow: in shadow: 40 of 200 predictions compared'],
+    ['a canary', { status: { observedGeneration: 2, phase: 'Serving', conditions: [ready('True', 'AllReplicasReady', '2/2 replicas ready')], rollout: { step: 'Canary', version: '2.1.0' } } },
+      'Progressing', 'version 2.1.0 in canary'],
+    ['a rolled-back candidate while the version before serves', { status: { observedGeneration: 2, phase: 'Serving', rollout: { step: 'RolledBack', version: '2.1.0' },
+      conditions: [ready('True', 'AllReplicasReady', '2/2 replicas ready'),
+        { type: 'RolledOut', status: 'False', reason: 'RolledBack', message: 'version 2.1.0 rolled back in shadow: labels differ on 31% of 200 predictions (at most 10%); version 2.0.0 keeps serving' }] } },
+      'Healthy', 'rolled back in shadow'],
   ])('%s', async (_name, extra, status, message) => {
     const hs = await health({ ...base, ...extra });
     expect(hs.status).toBe(status);

@@ -630,6 +630,7 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
   const applied = Date.now();
   await apply(spec('rollout-1.1', v11.sha256, '1.1.0'));
   const shadowPod = await inShadow(v11.sha256);
+  const shadowReady = (Date.now() - applied) / 1000;
   expect(shadowPod.metadata.labels['app.kubernetes.io/instance']).toBeUndefined();
   expect(await endpointIPs()).not.toContain(shadowPod.status.podIP);
   await assertLocalRoute(shadowPod.status.podIP!);
@@ -638,6 +639,7 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
     const x = await clm(name);
     return x.status?.rollout?.step === 'Canary' ? x : undefined;
   }, 90_000).catch(explain);
+  const shadowDone = (Date.now() - applied) / 1000;
   expect(canary.status?.rollout?.shadow).toMatchObject({ compared: 120, agreement: 1, labelRateDifference: 0, failed: 0 });
   expect(canary.status?.rollout?.shadow?.confidenceDifference).toBeLessThan(0.01);
   expect(await servedSha()).toBe(sha256);
@@ -661,7 +663,8 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
   expect(await servedSha()).toBe(v11.sha256);
   await eventually('the candidate Deployment gone', async () => (await cp.kubectl(['-n', ns, 'get', 'deployments', '-o', 'name'])).includes(`${name}-candidate`) ? undefined : true, 60_000);
   const r = promoted.status!.rollout!;
-  process.stdout.write(`rollout: applied → promoted ${toServe.toFixed(1)} s (shadow of 120 predictions, canary 30 s; started ${r.startedAt}, finished ${r.finishedAt})\n`);
+  process.stdout.write(`rollout: applied → candidate ready in shadow ${shadowReady.toFixed(1)} s → shadow passed (120 predictions) ${shadowDone.toFixed(1)} s → ` +
+    `promoted ${toServe.toFixed(1)} s (canary 30 s; status: started ${r.startedAt}, finished ${r.finishedAt})\n`);
   const evs = await json<{ items: Array<{ reason: string; count?: number; message: string }> }>(['-n', ns, 'get', 'events',
     '--field-selector', `involvedObject.name=${name},involvedObject.kind=ClinicalModel`]);
   const count = (reason: string) => evs.items.filter((e) => e.reason === reason && e.message.includes('version 1.1.0')).reduce((n, e) => n + (e.count ?? 1), 0);
