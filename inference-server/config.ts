@@ -5,6 +5,7 @@
 import { ENV } from '../contract/env.js';
 import { resolveSettings, type Setting, SettingError } from '../contract/settings.js';
 import { usableCpus } from './runtime/cpu-limit.js';
+import type { DicomOptions } from './preprocess/dicom.js';
 
 export interface ImagePreprocessing {
   width: number;
@@ -12,6 +13,8 @@ export interface ImagePreprocessing {
   channels: 1 | 3;
   mean: number[];
   std: number[];
+  /** DICOM studies: the model's window, the Modality and Body Part it takes, one frame or all. */
+  dicom?: DicomOptions;
 }
 
 export interface ServerConfig {
@@ -115,9 +118,20 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       key: 'preprocessing', flag: '--preprocessing', arg: '<json>', env: ENV.preprocessing, kind: 'json',
       schema: {
         type: 'object', required: ['width', 'height', 'channels'], additionalProperties: false,
-        properties: { width: int(1, 8192), height: int(1, 8192), channels: { enum: [1, 3] }, mean: { type: 'array', items: { type: 'number' } }, std: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } } },
+        properties: {
+          width: int(1, 8192), height: int(1, 8192), channels: { enum: [1, 3] }, mean: { type: 'array', items: { type: 'number' } }, std: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } },
+          dicom: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              window: { type: 'object', required: ['center', 'width'], additionalProperties: false, properties: { center: { type: 'number' }, width: { type: 'number', minimum: 1 } } },
+              modalities: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 16 } },
+              bodyParts: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 16 } },
+              frames: { enum: ['first', 'all'] },
+            },
+          },
+        },
       },
-      expect: 'be {"width","height","channels"[,"mean","std"]}: width and height from 1 to 8192, channels 1 or 3, std > 0',
+      expect: 'be {"width","height","channels"[,"mean","std","dicom"]}: width and height from 1 to 8192, channels 1 or 3, std > 0; dicom {window {center, width ≥ 1}, modalities, bodyParts, frames first|all}',
       help: 'image preprocessing {width,height,channels,mean,std}',
     },
     {

@@ -8,6 +8,7 @@ import { sha256Hex } from './audit/audit-log.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ImagePreprocessing } from './config.js';
 import { decodeBase64, imageToTensor } from './preprocess/image.js';
+import { decodeDicom, framesToTensor, isDicom } from './preprocess/dicom.js';
 import { checkShape, jsonValues, probabilityOutput, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
 import type { Outputs, Scheduler } from './model/scheduler.js';
 import type { FeedbackStore } from './monitoring/feedback.js';
@@ -78,6 +79,13 @@ interface RowSummary {
   inputSha256: string;
   /** Each feature's bin, when per-feature counts are kept. */
   bins?: Uint16Array;
+  /** A DICOM row's digests for the audit record. */
+  dicom?: DicomDigests;
+}
+
+interface DicomDigests {
+  sopInstanceUidSha256?: string;
+  pixelDataSha256: string;
 }
 
 /**
@@ -153,18 +161,30 @@ export class Predictor {
     return (await this.run([tensor], inputs, requestId, started, keyId)).result;
   }
 
-  /** PNG or JPEG images, preprocessed as configured, one prediction each. */
+  /** PNG, JPEG or DICOM images, preprocessed as configured: one prediction each (a DICOM with every frame: one a frame). */
   async predictImages(images: Uint8Array[], keyId: string | null, requestId: string = randomUUID(), fieldOf = (_i: number) => 'body'): Promise<PredictResult> {
     const p = this.deps.preprocessing;
     if (!p) throw fail('noImagePreprocessing', {}, 'body');
     const spec = this.primaryInput;
-    const tensors = await Promise.all(images.map((b, i) => imageToTensor(b, p, fieldOf(i))));
+    // A DICOM file gives one row, or one per frame when the model takes every frame; its audit record
+    // carries digests of its SOP Instance UID and pixel data, and nothing else of its header.
+    const decoded = await Promise.all(images.map(async (b, i): Promise<Array<{ t: Float32Array; audit?: DicomDigests }>> => {
+      if (!isDicom(b)) return [{ t: await imageToTensor(b, p, fieldOf(i)) }];
+      const d = decodeDicom(b, p.dicom ?? {}, fieldOf(i));
+      const audit = { ...(d.sopInstanceUidSha256 ? { sopInstanceUidSha256: d.sopInstanceUidSha256 } : {}), pixelDataSha256: d.pixelDataSha256 };
+      return d.frames.map((f) => ({ t: framesToTensor(d, f, p), audit }));
+    }));
+    const rows = decoded.flat();
+    if (rows.length > MAX_INSTANCES) throw fail('tooManyImages', { max: MAX_INSTANCES }, 'body');
     const per = p.channels * p.height * p.width;
-    const data = new Float32Array(images.length * per);
-    tensors.forEach((t, i) => data.set(t, i * per));
-    const tensor: Tensor = { name: spec.name, datatype: 'FP32', shape: [images.length, p.channels, p.height, p.width], data };
+    const data = new Float32Array(rows.length * per);
+    rows.forEach((r, i) => data.set(r.t, i * per));
+    const tensor: Tensor = { name: spec.name, datatype: 'FP32', shape: [rows.length, p.channels, p.height, p.width], data };
     const started = this.clock();
     const inputs = summarize(tensor, this.deps.features);
+    rows.forEach((r, i) => {
+      if (r.audit) inputs[i]!.dicom = r.audit;
+    });
     return (await this.run([tensor], inputs, requestId, started, keyId)).result;
   }
 
@@ -252,14 +272,14 @@ export class Predictor {
       const id = rows === 1 ? requestId : `${requestId}.${r}`;
       const label = labels[best]!;
       const confidence = p[best]!;
-      const { inputMean, inputStd, inputSha256, bins } = inputs[r]!;
+      const { inputMean, inputStd, inputSha256, bins, dicom } = inputs[r]!;
       const seq = window.add({ time, id, confidence, label, probabilities: p, inputMean, inputStd });
       if (bins) this.deps.features?.add(seq, bins);
       feedback.remember({ id, label });
       metrics.predicted(label, confidence);
       records.push({
         time, requestId, predictionId: id, keyId,
-        inputSha256,
+        inputSha256, ...dicom,
         model: modelName, modelVersion, prediction: label, confidence, latencyMs: now - started,
       });
       const probabilities: Record<string, number> = {};

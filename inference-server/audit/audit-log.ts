@@ -12,6 +12,9 @@ export interface AuditRecord {
   predictionId: string;
   keyId: string | null;
   inputSha256: string;
+  /** A DICOM input: digests of its SOP Instance UID and its pixel data (never a header value). */
+  sopInstanceUidSha256?: string;
+  pixelDataSha256?: string;
   model: string;
   modelVersion: string;
   prediction: string;

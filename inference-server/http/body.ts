@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import busboy from 'busboy';
 import { fail, ServerError } from '../errors.js';
+import { isDicom } from '../preprocess/dicom.js';
 
 export type RequestBody =
   | { kind: 'json'; value: unknown }
@@ -96,12 +97,14 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
     if (!accepts.images) throw unsupported(type);
     return { kind: 'images', files: await readForm(req, limit, accepts.uploads ?? { fileBytes: limit, files: 16 }) };
   }
-  if (/^image\//.test(type)) {
+  if (/^image\//.test(type) || /^application\/dicom\b/.test(type)) {
     if (!accepts.images) throw unsupported(type);
-    if (!/^image\/(png|jpeg|jpg)\b/.test(type)) {
+    if (!/^(image\/(png|jpeg|jpg)|application\/dicom)\b/.test(type)) {
       throw fail('unsupportedImageType', { type: type.slice(0, 64) }, 'content-type');
     }
-    return { kind: 'image', bytes: (await readBytes(req, limit)).bytes };
+    const { bytes } = await readBytes(req, limit);
+    if (type.startsWith('application/dicom') && !isDicom(bytes)) throw notDicom('body');
+    return { kind: 'image', bytes };
   }
   // OIP clients (tritonclient among them) send JSON with no Content-Type at all; read that as JSON.
   if (type !== '' && !/^application\/json\b/.test(type)) throw unsupported(type);
@@ -121,14 +124,18 @@ function parseJson(bytes: Buffer, invalid: 'bodyNotJson' | 'inferenceHeaderNotJs
   }
 }
 
+function notDicom(field: string): ServerError {
+  return fail('dicomUnreadable', { reason: 'no "DICM" after its 128-byte preamble: not a DICOM Part 10 file' }, field);
+}
+
 function unsupported(type: string): ServerError {
   return fail('unsupportedContentType', { type: type.slice(0, 64) }, 'content-type');
 }
 
-const IMAGE_TYPES = /^image\/(png|jpeg|jpg)$/;
+const IMAGE_TYPES = /^(image\/(png|jpeg|jpg)|application\/dicom)$/;
 
 /**
- * The files of a multipart form: PNG or JPEG (as their part's Content-Type says, or as their first
+ * The files of a multipart form: PNG, JPEG or DICOM (as their part's Content-Type says, or as their first
  * bytes say when that is application/octet-stream), each within `uploads.fileBytes`, at most
  * `uploads.files`, all within `limit`. Form fields other than files are ignored.
  */
@@ -170,6 +177,7 @@ async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimi
         const type = info.mimeType.toLowerCase();
         const sniffed = type === 'application/octet-stream' ? sniff(bytes) : type;
         if (!IMAGE_TYPES.test(sniffed ?? '')) stop(fail('unsupportedImageType', { type: type.slice(0, 64) }, name));
+        else if (sniffed === 'application/dicom' && !isDicom(bytes)) stop(notDicom(name));
         else files.push({ field: name, bytes });
       });
     });
@@ -185,8 +193,9 @@ async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimi
   });
 }
 
-/** PNG or JPEG by their first bytes. */
+/** PNG, JPEG or DICOM by their first bytes. */
 function sniff(b: Buffer): string | undefined {
+  if (isDicom(b)) return 'application/dicom';
   if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47) return 'image/png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
   return undefined;

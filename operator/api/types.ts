@@ -35,6 +35,8 @@ export interface ImagePreprocessing {
   channels: 1 | 3;
   mean?: number[];
   std?: number[];
+  /** DICOM studies: the model's window, the Modality and Body Part it takes, one frame or all. */
+  dicom?: { window?: { center: number; width: number }; modalities?: string[]; bodyParts?: string[]; frames?: 'first' | 'all' };
 }
 
 export interface Toleration {

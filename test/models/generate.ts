@@ -250,3 +250,17 @@ if (process.argv[1]?.endsWith('generate.js')) {
   const dir = i > 0 ? process.argv[i + 1]! : '.clinops/models';
   for (const [name, m] of Object.entries(generateAll(dir))) console.log(`${name}\t${m.sha256}\t${m.path}`);
 }
+
+/**
+ * A model that shows what it was given: its "probabilities" are its input image flattened
+ * ([batch, channels·size·size]), so a test reads the exact tensor the server made from an upload.
+ */
+export function identityImageGraph(size: number, channels = 1): Graph {
+  return {
+    name: 'identity-image',
+    nodes: [{ op: 'Flatten', inputs: ['input'], outputs: ['probabilities'], attrs: { axis: 1 } }],
+    initializers: [],
+    inputs: [{ name: 'input', elemType: FLOAT, shape: ['batch', channels, size, size] }],
+    outputs: [{ name: 'probabilities', elemType: FLOAT, shape: ['batch', channels * size * size] }],
+  };
+}

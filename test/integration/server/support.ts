@@ -39,10 +39,14 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const m = opts.file ?? testModels()[opts.model ?? 'mlp']!;
   const labels = opts.file ? JSON.stringify(opts.file.labels) : opts.model === 'cnn-small' ? '["Normal","Pneumonia"]' : '["No sepsis","Sepsis"]';
   const name = opts.file?.name ?? (opts.model === 'cnn-small' ? 'pneumonia-cxr' : 'sepsis');
+  // Thousands of labels (an identity model's) go by the environment, comma-separated: on this Node a
+  // process with an argument that long (~25 KB) segfaults when it starts its worker thread, and one
+  // environment string may not pass 128 KiB.
+  const long = labels.length > 8192 && opts.file !== undefined;
   const proc = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve',
     '--model', m.path, '--name', name, '--model-version', '1.0.0',
-    '--sha256', opts.sha256 ?? m.sha256, '--labels', labels, '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])],
-  { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...opts.env } });
+    '--sha256', opts.sha256 ?? m.sha256, ...(long ? [] : ['--labels', labels]), '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...(long ? { CLINOPS_MODEL_LABELS: opts.file!.labels.join(',') } : {}), ...opts.env } });
   const logs: string[] = [];
   let buffered = '';
   const onData = (chunk: Buffer) => {
