@@ -114,10 +114,14 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
   const wanted = opts.frames === 'all' ? frameCount : 1;
   const rle = syntax === '1.2.840.10008.1.2.5';
   // Each frame's samples, as stored values (before the Modality LUT), planar: sample s of pixel i at s*n + i.
-  const raw: Float64Array[] = [];
+  // Each frame's stored values (Bits Stored of each sample, sign-extended), planar: sample s of pixel i at s*n + i.
+  const mask = bitsStored >= 32 ? -1 : 2 ** bitsStored - 1;
+  const signBit = signed ? 2 ** (bitsStored - 1) : 0;
+  const plain = !signed && bitsStored === bitsAllocated;
+  const raw: Int32Array[] = [];
   const digest: Uint8Array[] = [];
   for (let f = 0; f < wanted; f++) {
-    const values = new Float64Array(n * spp);
+    const values = new Int32Array(n * spp);
     if (rle) {
       if (!pixels.encapsulatedPixelData) throw unsupported('RLE pixel data that is not encapsulated');
       let frame: Uint8Array;
@@ -129,21 +133,26 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
         throw unsupported(`RLE frame ${f + 1} cannot be found in its fragments`);
       }
       digest.push(frame);
-      decodeRle(frame, n, spp, bytesPerSample, (s, i, v) => (values[s * n + i] = stored(v, bitsStored, signed)), unsupported);
+      decodeRle(frame, n, spp, bytesPerSample, (s, i, v) => (values[s * n + i] = v), unsupported);
     } else {
       const frameBytes = n * spp * bytesPerSample;
       const start = pixels.dataOffset + f * frameBytes;
       if (start + frameBytes > ds.byteArray.length || (pixels.length > 0 && (f + 1) * frameBytes > pixels.length)) throw unsupported(`frame ${f + 1}: the Pixel Data is shorter than ${rows}×${columns}×${spp} samples of ${bitsAllocated} bits`);
       const data = ds.byteArray.subarray(start, start + frameBytes);
       digest.push(data);
-      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      for (let i = 0; i < n; i++) {
-        for (let s = 0; s < spp; s++) {
-          // Planar Configuration 0: R1 G1 B1 R2 …; 1: all R, then G, then B.
-          const k = planar === 1 ? s * n + i : i * spp + s;
-          const v = bytesPerSample === 1 ? view.getUint8(k) : view.getUint16(k * 2, true);
-          values[s * n + i] = stored(v, bitsStored, signed);
-        }
+      // Little endian, as every supported syntax is: a typed view (copied when the offset is odd).
+      const aligned = bytesPerSample === 1 || data.byteOffset % 2 === 0 ? data : data.slice();
+      const samples = bytesPerSample === 1 ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+      if (spp === 1 || planar === 1) values.set(samples);
+      else {
+        // Planar Configuration 0: R1 G1 B1 R2 …
+        for (let i = 0; i < n; i++) for (let s = 0; s < spp; s++) values[s * n + i] = samples[i * spp + s]!;
+      }
+    }
+    if (!plain) {
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]! & mask;
+        values[i] = signBit && v >= signBit ? v - 2 * signBit : v;
       }
     }
     raw.push(values);
@@ -166,30 +175,22 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
   const fileWindow = ds.floatString('x00281050', 0) !== undefined && ds.floatString('x00281051', 0) !== undefined
     ? { center: ds.floatString('x00281050', 0)!, width: ds.floatString('x00281051', 0)! } : undefined;
   const window = opts.window ?? (fileWindow && fileWindow.width >= 1 ? fileWindow : undefined);
-  for (const v of raw) {
-    const modalityValues = v.map((x) => x * slope + intercept);
-    out.frames.push(voi(modalityValues, window, photometric === 'MONOCHROME1'));
-  }
+  for (const v of raw) out.frames.push(voi(v, slope, intercept, window, photometric === 'MONOCHROME1'));
   return out;
 }
 
-/** A stored value: Bits Stored of it, two's complement when Pixel Representation is 1. */
-function stored(v: number, bits: number, signed: boolean): number {
-  const masked = bits >= 32 ? v : v % 2 ** bits;
-  return signed && masked >= 2 ** (bits - 1) ? masked - 2 ** bits : masked;
-}
-
 /**
- * The VOI LUT to [0, 1]: the linear window function of PS3.3 C.11.2.1.2.1, or (no window) the frame's
- * own range; MONOCHROME1 (white is low) inverted.
+ * Modality LUT (x·slope + intercept), then the VOI LUT to [0, 1]: the linear window function of PS3.3
+ * C.11.2.1.2.1, or (no window) the frame's own range; MONOCHROME1 (white is low) inverted.
  */
-export function voi(values: Float64Array, window: { center: number; width: number } | undefined, invert: boolean): Float32Array {
-  const out = new Float32Array(values.length);
+export function voi(stored: ArrayLike<number>, slope: number, intercept: number, window: { center: number; width: number } | undefined, invert: boolean): Float32Array {
+  const n = stored.length;
+  const out = new Float32Array(n);
   if (window) {
     const c = window.center - 0.5;
     const w = Math.max(1, window.width) - 1;
-    for (let i = 0; i < values.length; i++) {
-      const x = values[i]!;
+    for (let i = 0; i < n; i++) {
+      const x = stored[i]! * slope + intercept;
       const y = w === 0 ? (x <= c ? 0 : 1) : x <= c - w / 2 ? 0 : x > c + w / 2 ? 1 : (x - c) / w + 0.5;
       out[i] = invert ? 1 - y : y;
     }
@@ -197,13 +198,18 @@ export function voi(values: Float64Array, window: { center: number; width: numbe
   }
   let lo = Infinity;
   let hi = -Infinity;
-  for (const x of values) {
+  for (let i = 0; i < n; i++) {
+    const x = stored[i]!;
     if (x < lo) lo = x;
     if (x > hi) hi = x;
   }
-  const span = hi - lo;
-  for (let i = 0; i < values.length; i++) {
-    const y = span > 0 ? (values[i]! - lo) / span : 0;
+  // The range of the rescaled values (a negative slope swaps its ends).
+  const a = lo * slope + intercept;
+  const b = hi * slope + intercept;
+  const min = Math.min(a, b);
+  const span = Math.abs(b - a);
+  for (let i = 0; i < n; i++) {
+    const y = span > 0 ? (stored[i]! * slope + intercept - min) / span : 0;
     out[i] = invert ? 1 - y : y;
   }
   return out;
