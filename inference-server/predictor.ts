@@ -21,6 +21,33 @@ export interface Prediction {
   label: string;
   confidence: number;
   probabilities: Record<string, number>;
+  /** ?explain=occlusion: how much the predicted label's probability drops when each patch is masked. */
+  explanation?: Occlusion;
+}
+
+/** Occlusion sensitivity over a grid×grid of patches, row by row from the image's top left. */
+export interface Occlusion {
+  method: 'occlusion';
+  grid: number;
+  label: string;
+  probability: number;
+  /** drops[row][column]: the label's probability minus its probability with that patch masked. */
+  drops: number[][];
+}
+
+export interface Explain {
+  method: 'occlusion';
+  grid: number;
+}
+
+/** ?explain=occlusion[&grid=N] (N from 2 to 16, default 8); undefined when not asked. */
+export function parseExplain(query: URLSearchParams): Explain | undefined {
+  const method = query.get('explain');
+  if (method === null) return undefined;
+  if (method !== 'occlusion') throw fail('explainUnknown', { given: method.slice(0, 32) }, 'explain');
+  const g = query.get('grid') ?? '8';
+  if (!/^\d{1,2}$/.test(g) || Number(g) < 2 || Number(g) > 16) throw fail('explainGrid', {}, 'grid');
+  return { method, grid: Number(g) };
 }
 
 export interface PredictResult {
@@ -126,7 +153,7 @@ export class Predictor {
    * POST /v1/models/{m}/predict with {"instances": [...]}: each instance is one input without its
    * batch dimension, as a nested or flat array. Single-input models only.
    */
-  async predictInstances(body: unknown, keyId: string | null): Promise<PredictResult> {
+  async predictInstances(body: unknown, keyId: string | null, explain?: Explain): Promise<PredictResult> {
     if (!isPlainObject(body)) throw fail('predictBodyNotObject', {}, '');
     rejectUnknown(body, ['instances', 'images', 'id'], '');
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
@@ -135,9 +162,10 @@ export class Predictor {
       if (!Array.isArray(body.images) || body.images.length === 0) throw fail('imagesEmpty', {}, 'images');
       if (body.images.length > MAX_INSTANCES) throw fail('tooManyImages', { max: MAX_INSTANCES }, 'images');
       const bytes = body.images.map((b: unknown, i: number) => decodeBase64(b, `images[${i}]`));
-      return this.predictImages(bytes, keyId, requestId, (i) => `images[${i}]`);
+      return this.predictImages(bytes, keyId, requestId, (i) => `images[${i}]`, explain);
     }
     const { instances } = body;
+    if (explain) throw fail('explainNeedsImage', {}, 'explain');
     if (instances === undefined) throw fail('instancesMissing', {}, 'instances');
     if (!Array.isArray(instances) || instances.length === 0) throw fail('instancesEmpty', {}, 'instances');
     if (instances.length > MAX_INSTANCES) throw fail('tooManyInstances', { max: MAX_INSTANCES }, 'instances');
@@ -162,7 +190,7 @@ export class Predictor {
   }
 
   /** PNG, JPEG or DICOM images, preprocessed as configured: one prediction each (a DICOM with every frame: one a frame). */
-  async predictImages(images: Uint8Array[], keyId: string | null, requestId: string = randomUUID(), fieldOf = (_i: number) => 'body'): Promise<PredictResult> {
+  async predictImages(images: Uint8Array[], keyId: string | null, requestId: string = randomUUID(), fieldOf = (_i: number) => 'body', explain?: Explain): Promise<PredictResult> {
     const p = this.deps.preprocessing;
     if (!p) throw fail('noImagePreprocessing', {}, 'body');
     const spec = this.primaryInput;
@@ -185,7 +213,45 @@ export class Predictor {
     rows.forEach((r, i) => {
       if (r.audit) inputs[i]!.dicom = r.audit;
     });
-    return (await this.run([tensor], inputs, requestId, started, keyId)).result;
+    if (explain && rows.length * explain.grid ** 2 > MAX_INSTANCES) {
+      throw fail('explainTooMany', { images: rows.length, grid: explain.grid, max: MAX_INSTANCES }, 'grid');
+    }
+    // The scheduler takes the tensor's buffer: the explanation works on a copy.
+    const original = explain ? data.slice() : undefined;
+    const { result } = await this.run([tensor], inputs, requestId, started, keyId);
+    if (explain && original) {
+      for (let r = 0; r < rows.length; r++) {
+        result.predictions[r]!.explanation = await this.occlusion(original.subarray(r * per, (r + 1) * per), [p.channels, p.height, p.width], result.predictions[r]!, explain.grid);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Occlusion sensitivity (Zeiler & Fergus): the image again with each of grid×grid patches masked — set
+   * to 0 in the model's input, the normalization's mean — run as one batch; each patch's drop in the
+   * predicted label's probability. These runs are not predictions: no window, audit record or metric.
+   */
+  private async occlusion(image: Float32Array, [c, h, w]: number[], prediction: Prediction, grid: number): Promise<Occlusion> {
+    const k = this.deps.labels.indexOf(prediction.label);
+    const per = image.length;
+    const data = new Float32Array(grid * grid * per);
+    for (let gy = 0; gy < grid; gy++) {
+      for (let gx = 0; gx < grid; gx++) {
+        const cell = gy * grid + gx;
+        const out = data.subarray(cell * per, (cell + 1) * per);
+        out.set(image);
+        const [y0, y1] = [Math.floor((gy * h!) / grid), Math.floor(((gy + 1) * h!) / grid)];
+        const [x0, x1] = [Math.floor((gx * w!) / grid), Math.floor(((gx + 1) * w!) / grid)];
+        for (let ch = 0; ch < c!; ch++) for (let y = y0; y < y1; y++) out.fill(0, ch * h! * w! + y * w! + x0, ch * h! * w! + y * w! + x1);
+      }
+    }
+    const outputs = await this.deps.scheduler.infer([{ name: this.primaryInput.name, datatype: 'FP32', shape: [grid * grid, c!, h!, w!], data }], true);
+    const probs = outputs[(this.probabilities ??= probabilityOutput(this.signature.outputs, this.deps.labels.length)!.name)]!;
+    const classes = this.deps.labels.length;
+    const drops = Array.from({ length: grid }, (_, gy) => Array.from({ length: grid }, (_, gx) =>
+      Number((prediction.confidence - Number(probs.data[(gy * grid + gx) * classes + k])).toPrecision(6))));
+    return { method: 'occlusion', grid, label: prediction.label, probability: prediction.confidence, drops };
   }
 
   /** POST /v2/models/{m}/infer, the Open Inference Protocol's request. */

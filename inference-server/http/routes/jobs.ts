@@ -7,6 +7,7 @@ import type { JobStore } from '../../jobs/job-store.js';
 import type { RouteDef } from '../app.js';
 import type { UploadLimits } from '../body.js';
 import type { Serving } from '../serving.js';
+import { parseExplain } from '../../predictor.js';
 
 const NOTE = 'jobs are kept in this server process\'s memory: a restart loses them; finished ones expire';
 
@@ -17,13 +18,14 @@ export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimit
       handler: async (ctx) => {
         serving.checkModel(ctx.params);
         const predictor = serving.predictor();
+        const explain = parseExplain(ctx.query);
         const body = await ctx.body({ images: true, uploads });
         const { keyId, requestId } = ctx;
         const job = jobs.submit(keyId, () => (body.kind === 'image'
-          ? predictor.predictImages([body.bytes], keyId, requestId)
+          ? predictor.predictImages([body.bytes], keyId, requestId, undefined, explain)
           : body.kind === 'images'
-            ? predictor.predictImages(body.files.map((f) => f.bytes), keyId, requestId, (i) => body.files[i]!.field)
-            : predictor.predictInstances(body.kind === 'json' ? body.value : undefined, keyId)));
+            ? predictor.predictImages(body.files.map((f) => f.bytes), keyId, requestId, (i) => body.files[i]!.field, explain)
+            : predictor.predictInstances(body.kind === 'json' ? body.value : undefined, keyId, explain)));
         const location = `/v1/jobs/${job.id}`;
         return { status: 202, headers: { location }, json: { ...job, location, note: NOTE } };
       },

@@ -2,6 +2,7 @@
 // ground truth for earlier predictions.
 import type { AppDeps, RouteDef } from '../app.js';
 import type { Serving } from '../serving.js';
+import { parseExplain } from '../../predictor.js';
 
 export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>, serving: Serving): RouteDef[] {
   return [
@@ -10,12 +11,13 @@ export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>,
       handler: async (ctx) => {
         serving.checkModel(ctx.params);
         const predictor = serving.predictor();
+        const explain = parseExplain(ctx.query);
         const body = await ctx.body({ images: true, uploads: d.uploads });
-        if (body.kind === 'image') return { json: await predictor.predictImages([body.bytes], ctx.keyId, ctx.requestId) };
+        if (body.kind === 'image') return { json: await predictor.predictImages([body.bytes], ctx.keyId, ctx.requestId, undefined, explain) };
         if (body.kind === 'images') {
-          return { json: await predictor.predictImages(body.files.map((f) => f.bytes), ctx.keyId, ctx.requestId, (i) => body.files[i]!.field) };
+          return { json: await predictor.predictImages(body.files.map((f) => f.bytes), ctx.keyId, ctx.requestId, (i) => body.files[i]!.field, explain) };
         }
-        return { json: await predictor.predictInstances(body.kind === 'json' ? body.value : undefined, ctx.keyId) };
+        return { json: await predictor.predictInstances(body.kind === 'json' ? body.value : undefined, ctx.keyId, explain) };
       },
     },
     {
