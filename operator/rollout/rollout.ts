@@ -7,15 +7,16 @@
 //   Canary     — its pods carry the model's selector labels, so the one Service sends them a share of
 //                traffic (by replicas; no mesh); the model's own drift and performance checks read them
 //                too. A rise in escalation or a drifted check meanwhile is a breach.
-//   Promoting  — the candidate becomes the accepted version: the serving Deployment rolls to it while
-//                the candidate's pods keep serving; Promoted once every serving replica runs it.
+//   Promoting  — the candidate becomes the accepted version and its Deployment goes: the serving
+//                Deployment rolls to it (its old pods answer until the new ones are ready); Promoted
+//                once every serving replica runs it.
 // Any breach — a failed verdict, the candidate's pods crashing or never ready, the model paused or shut
 // down — is RolledBack: the candidate's Deployment goes, the version before never stopped serving, and
 // the spec's sha256 is not tried again until it changes. Each step is recorded in status before it is
 // acted on, so a restarted operator goes on from where the record says: no step repeated, none lost.
 import type { AcceptedModel, ClinicalModel, RolloutStatus, ShadowStatus } from '../api/types.js';
 import { podProblem } from '../controller/pod-problems.js';
-import { isReady, type ObservedPod } from '../controller/status.js';
+import { isReady, type ObservedPod, unschedulableMessage } from '../controller/status.js';
 import { type Deployment, type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
 import { LABEL_INSTANCE } from '../desired/labels.js';
 import { judgeSignals } from '../drift/signals.js';
@@ -124,7 +125,7 @@ export function rolloutPass(cr: ClinicalModel, obs: RolloutObservation, gatesPas
     if (rolloutActive(r)) {
       // The rollout underway is for a version the spec no longer asks for in a rollout.
       if (r.step === 'Promoting' && cr.status?.acceptance?.accepted?.sha256 === r.sha256) {
-        if (!obs.servingCurrent) return { ...none, candidate: promotingMode(cr), requeueAfterMs: 5000 };
+        if (!obs.servingCurrent) return { ...none, requeueAfterMs: 5000 };
         const message = `version ${r.version} promoted: every serving replica runs it (rollout began ${r.startedAt})`;
         return finish(r, 'Promoted', message, now, { type: 'Normal', reason: 'Promoted', message });
       }
@@ -156,10 +157,12 @@ export function rolloutPass(cr: ClinicalModel, obs: RolloutObservation, gatesPas
     const message = `version ${r.version} rolled back in ${r.step.toLowerCase()}: ${why}; version ${r.from.version} keeps serving`;
     return { ...finish(base, 'RolledBack', message, now, { type: 'Warning', reason: 'RolledBack', message }), shadowTarget: r.step === 'Shadow' ? 'clear' : 'none' };
   };
+  // The pods of this step: as a canary, those behind the Service (the shadow's go as the Deployment changes).
+  const pods = r.step === 'Canary' ? obs.candidatePods.filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] !== undefined) : obs.candidatePods;
   if (r.step !== 'Promoting') {
     if (!gatesPassed) return rollback('it no longer passes its gates (a go/no-go signature withdrawn?)');
     if (level >= 2) return rollback(`the model was ${level === 3 ? 'shut down' : 'paused'} at escalation level ${level}`);
-    const health = candidateHealth(obs.candidatePods, Date.parse(now) - Date.parse(r.stepStartedAt));
+    const health = candidateHealth(pods, Date.parse(now) - Date.parse(r.stepStartedAt));
     if (health) return rollback(health);
   }
   switch (r.step) {
@@ -197,12 +200,12 @@ export function rolloutPass(cr: ClinicalModel, obs: RolloutObservation, gatesPas
       }
       const until = Date.parse(r.stepStartedAt) + parseDuration(c.duration ?? '10m');
       const left = until - Date.parse(now);
-      const ready = obs.candidatePods.filter(isReady).length;
+      const ready = pods.filter(isReady).length;
       if (left > 0 || ready < (c.replicas ?? 1)) return { ...none, candidate: 'canary', requeueAfterMs: Math.max(1000, Math.min(left, 15_000)) };
       return promote(cr, r, `version ${r.version} served as a canary from ${r.stepStartedAt} without a breach and is promoted`, now, 'none');
     }
     case 'Promoting':
-      if (!obs.servingCurrent) return { ...none, candidate: promotingMode(cr), requeueAfterMs: 5000 };
+      if (!obs.servingCurrent) return { ...none, requeueAfterMs: 5000 };
       return finish(r, 'Promoted', `version ${r.version} promoted: every serving replica runs it (rollout began ${r.startedAt})`, now,
         { type: 'Normal', reason: 'Promoted', message: `version ${r.version} promoted: every serving replica runs it (rollout began ${r.startedAt})` });
   }
@@ -218,15 +221,12 @@ function promote(cr: ClinicalModel, r: RolloutStatus, message: string, now: stri
     accepted: { sha256: r.sha256, version: m.version, uri: m.uri, acceptedAt, promotedAt: now },
     changed: true,
     events: [{ type: 'Normal', reason: 'Promoting', message }],
-    candidate: promotingMode(cr),
+    // The candidate's pods go: the serving Deployment's old pods answer until its new ones are ready,
+    // and its rolling update gets the room they held.
+    candidate: 'none',
     shadowTarget,
     requeueAfterMs: 1,
   };
-}
-
-/** While the serving Deployment rolls to the promoted version, the candidate's pods stay as they were. */
-function promotingMode(cr: ClinicalModel): 'shadow' | 'canary' {
-  return cr.spec.rollout?.canary ? 'canary' : 'shadow';
 }
 
 function finish(r: RolloutStatus, outcome: 'Promoted' | 'RolledBack', message: string, now: string, event?: RolloutEvent): RolloutPass {
@@ -248,7 +248,10 @@ export function candidateHealth(pods: readonly ObservedPod[], inStepMs: number):
     const restarted = p.status?.containerStatuses?.find((c) => (c.restartCount ?? 0) > 0);
     if (restarted && !p.metadata?.deletionTimestamp) return `its pod ${p.metadata?.name ?? ''} restarted (${restarted.lastState?.terminated?.reason ?? 'exited'})`;
   }
-  if (inStepMs > READY_WITHIN_MS && !pods.some(isReady)) return `no pod of it was ready within ${READY_WITHIN_MS / 60_000} minutes`;
+  if (inStepMs > READY_WITHIN_MS && !pods.some(isReady)) {
+    const why = unschedulableMessage(pods);
+    return `no pod of it was ready within ${READY_WITHIN_MS / 60_000} minutes${why ? ` (${why})` : ''}`;
+  }
   return undefined;
 }
 
@@ -290,6 +293,7 @@ export function candidateDeployment(cr: ClinicalModel, mode: 'shadow' | 'canary'
   return {
     ...d,
     metadata: { ...d.metadata, name: candidateName(name), labels: objectLabels },
-    spec: { ...d.spec, replicas, selector: { matchLabels: { [CANDIDATE_LABEL]: name } }, template: { ...template, metadata: { ...template.metadata, labels } } },
+    // Recreate: from shadow to canary its pod is replaced, not doubled (it serves no patient until then).
+    spec: { ...d.spec, replicas, strategy: { type: 'Recreate' }, selector: { matchLabels: { [CANDIDATE_LABEL]: name } }, template: { ...template, metadata: { ...template.metadata, labels } } },
   };
 }

@@ -20,7 +20,9 @@ function model(status: ClinicalModel['status'] = {}, rollout: ClinicalModel['spe
   return cr;
 }
 
-const readyPod = (name = 'c-1'): ObservedPod => ({ metadata: { name }, status: { podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'server', ready: true, restartCount: 0 }] } });
+const readyPod = (name = 'c-1', labels: Record<string, string> = {}): ObservedPod => ({ metadata: { name, labels }, status: { podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'server', ready: true, restartCount: 0 }] } });
+/** A candidate pod behind the Service (a canary's). */
+const canaryPod = (name = 'c-2') => readyPod(name, { [LABEL_INSTANCE]: 'pneumonia-cxr' });
 const obs = (o: Partial<RolloutObservation> = {}): RolloutObservation => ({ now: T0, candidatePods: [], servingCurrent: false, ...o });
 const inStep = (step: RolloutStatus['step'], since = T0, extra: Partial<RolloutStatus> = {}): RolloutStatus =>
   ({ sha256: NEW, version: '2.0.0', step, from: { sha256: OLD, version: '1.0.0' }, startedAt: T0, stepStartedAt: since, levelAtStep: 0, ...extra });
@@ -110,17 +112,20 @@ describe('rolloutPass', () => {
     expect(rolloutPass(cr, obs({ candidatePods: [readyPod()], shadow: t }), true).rollout?.message).toContain('30 of 30 copies got no answer from the candidate (HTTP 500: boom)');
   });
 
-  it('as a canary: waits out its duration with a ready candidate, then promotes; the serving Deployment rolls, then Promoted', () => {
+  it('as a canary: waits out its duration with a ready candidate behind the Service, then promotes; the serving Deployment rolls, then Promoted', () => {
     const cr = model({ rollout: inStep('Canary', at(0)) });
-    expect(rolloutPass(cr, obs({ now: at(30), candidatePods: [readyPod()] }), true)).toMatchObject({ changed: false, candidate: 'canary', requeueAfterMs: 15_000 });
-    const promoting = rolloutPass(cr, obs({ now: at(61), candidatePods: [readyPod()] }), true);
-    expect(promoting).toMatchObject({ changed: true, candidate: 'canary', rollout: { step: 'Promoting' }, accepted: { sha256: NEW, version: '2.0.0', promotedAt: at(61) } });
+    expect(rolloutPass(cr, obs({ now: at(30), candidatePods: [canaryPod()] }), true)).toMatchObject({ changed: false, candidate: 'canary', requeueAfterMs: 15_000 });
+    // The shadow's pod, still ready while the Deployment changes, is not the canary.
+    expect(rolloutPass(cr, obs({ now: at(61), candidatePods: [readyPod()] }), true)).toMatchObject({ changed: false, candidate: 'canary' });
+    const promoting = rolloutPass(cr, obs({ now: at(61), candidatePods: [canaryPod()] }), true);
+    // The candidate's Deployment goes at once: the serving one's old pods answer until its new ones are ready.
+    expect(promoting).toMatchObject({ changed: true, candidate: 'none', rollout: { step: 'Promoting' }, accepted: { sha256: NEW, version: '2.0.0', promotedAt: at(61) } });
     // The accepted version is now the candidate: it serves, and the pass waits for every replica to run it.
     const after = model({ rollout: promoting.rollout, acceptance: { accepted: promoting.accepted } });
     expect(inRollout(after)).toBe(false);
     expect(servedModel(after)?.sha256).toBe(NEW);
-    expect(rolloutPass(after, obs({ now: at(62), candidatePods: [readyPod()] }), true)).toMatchObject({ changed: false, candidate: 'canary' });
-    const done = rolloutPass(after, obs({ now: at(70), candidatePods: [readyPod()], servingCurrent: true }), true);
+    expect(rolloutPass(after, obs({ now: at(62) }), true)).toMatchObject({ changed: false, candidate: 'none' });
+    const done = rolloutPass(after, obs({ now: at(70), servingCurrent: true }), true);
     expect(done).toMatchObject({ changed: true, candidate: 'none', rollout: { step: 'Promoted', finishedAt: at(70) } });
     expect(done.rollout!.history).toEqual([expect.objectContaining({ outcome: 'Promoted', sha256: NEW })]);
     // And then nothing more happens.
@@ -129,11 +134,11 @@ describe('rolloutPass', () => {
 
   it('as a canary: an escalation or a drifted check after it began rolls back; one from before does not', () => {
     const esc = model({ rollout: inStep('Canary', at(0)), escalation: { level: 1, reason: 'PSI 0.3' } } as ClinicalModel['status']);
-    expect(rolloutPass(esc, obs({ now: at(10), candidatePods: [readyPod()] }), true).rollout?.message)
+    expect(rolloutPass(esc, obs({ now: at(10), candidatePods: [canaryPod()] }), true).rollout?.message)
       .toBe("version 2.0.0 rolled back in canary: the model's escalation rose to level 1 (PSI 0.3); version 1.0.0 keeps serving");
     const drift = (time: string) => model({ rollout: inStep('Canary', at(0)), drift: { verdict: 'Moderate', lastCheckTime: time, samples: 300 } } as ClinicalModel['status']);
-    expect(rolloutPass(drift(at(20)), obs({ now: at(30), candidatePods: [readyPod()] }), true).rollout?.step).toBe('RolledBack');
-    expect(rolloutPass(drift(at(-20)), obs({ now: at(30), candidatePods: [readyPod()] }), true).changed).toBe(false);
+    expect(rolloutPass(drift(at(20)), obs({ now: at(30), candidatePods: [canaryPod()] }), true).rollout?.step).toBe('RolledBack');
+    expect(rolloutPass(drift(at(-20)), obs({ now: at(30), candidatePods: [canaryPod()] }), true).changed).toBe(false);
   });
 
   it('rolls back when the model is paused, or the candidate crash-loops or never gets ready', () => {
@@ -143,6 +148,8 @@ describe('rolloutPass', () => {
     expect(rolloutPass(model({ rollout: inStep('Shadow') }), obs({ candidatePods: [crashing] }), true).rollout?.message).toContain('CrashLoopBackOff');
     expect(rolloutPass(model({ rollout: inStep('Shadow') }), obs(), false).rollout?.message).toContain('it no longer passes its gates');
     expect(candidateHealth([], 6 * 60_000)).toBe('no pod of it was ready within 5 minutes');
+    const pending: ObservedPod = { metadata: { name: 'c-3' }, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 1 Insufficient cpu' }] } };
+    expect(candidateHealth([pending], 6 * 60_000)).toBe('no pod of it was ready within 5 minutes (pod c-3: 0/3 nodes are available: 1 Insufficient cpu)');
     expect(candidateHealth([], 60_000)).toBeUndefined();
   });
 
@@ -181,6 +188,7 @@ describe('candidateDeployment', () => {
     expect(shadow.spec.template.metadata.labels[LABEL_INSTANCE]).toBeUndefined();
     expect(shadow.spec.template.metadata.labels[CANDIDATE_LABEL]).toBe('pneumonia-cxr');
     expect(shadow.spec.replicas).toBe(1);
+    expect(shadow.spec.strategy).toEqual({ type: 'Recreate' });
     const env = shadow.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
     expect(env.find((e) => e.name === 'CLINOPS_MODEL_SHA256')?.value).toBe(NEW);
     const canary = candidateDeployment(cr, 'canary', { serverImage: 'clinops/server:dev' }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
