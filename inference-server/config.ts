@@ -36,6 +36,9 @@ export interface ServerConfig {
   /** The operator's key for /v1/monitoring/*: when set, no other key opens them. */
   readonly monitoringKeyFile: string | undefined;
   readonly apiKeysFile: string | undefined;
+  /** TLS on every listener: PEM certificate (chain) and key files, read again when they change. */
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
   /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/* too. */
   readonly protectHealth: boolean;
   readonly bodyLimitBytes: number;
@@ -143,6 +146,8 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       key: 'featureReferenceFile', flag: '--feature-reference', arg: '<file>', env: ENV.featureReferenceFile, kind: 'string', schema: { type: 'string' },
       help: 'JSON {"features": [{"name", "edges"}]}: each input column\'s reference bin edges; enables GET /v1/monitoring/features (counts, never values)',
     },
+    { key: 'tlsCertFile', flag: '--tls-cert', arg: '<file>', env: 'CLINOPS_TLS_CERT_FILE', kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'serve HTTPS with this PEM certificate (chain), read again when it changes; needs --tls-key' },
+    { key: 'tlsKeyFile', flag: '--tls-key', arg: '<file>', env: 'CLINOPS_TLS_KEY_FILE', kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'the PEM private key of --tls-cert' },
     { key: 'host', flag: '--host', arg: '<host>', env: 'CLINOPS_HOST', kind: 'string', default: '0.0.0.0', schema: { type: 'string', minLength: 1 }, help: 'listen address' },
     { key: 'port', flag: '--port', arg: '<port>', env: ENV.port, kind: 'integer', default: 8080, schema: int(0, 65535), help: 'listen port, 0 for any' },
     {
@@ -237,6 +242,9 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   const table = serverSettings(cpus);
   // What the schema cannot say: mean and std, when given, have one value per channel.
   const pre = resolveSettings(table, flags, env) as ServerConfig;
+  if ((pre.tlsCertFile === undefined) !== (pre.tlsKeyFile === undefined)) {
+    throw new SettingError(pre.tlsCertFile ? '--tls-key (CLINOPS_TLS_KEY_FILE)' : '--tls-cert (CLINOPS_TLS_CERT_FILE)', 'TLS needs both a certificate and its key');
+  }
   const p = pre.preprocessing as Partial<ImagePreprocessing> | undefined;
   if (p && ((p.mean && p.mean.length !== p.channels) || (p.std && p.std.length !== p.channels))) {
     throw new SettingError('--preprocessing (CLINOPS_PREPROCESSING)', 'mean and std need one value per channel');

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import { readTlsPair, watchTlsPair } from './http/tls.js';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../contract/log.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -73,8 +75,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
   };
   const apart = cfg.monitoringPort !== undefined;
+  // TLS on every listener when a certificate is given; a bad pair at start stops the server, as a bad setting does.
+  const tls = cfg.tlsCertFile && cfg.tlsKeyFile ? { certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile } : undefined;
+  const pair = tls ? readTlsPair(tls) : undefined;
+  const secure: TlsServer[] = [];
   const listen = async (port: number, surface: 'all' | 'serving' | 'monitoring') => {
-    const server: Server = createServer(createHandler(deps, surface));
+    const handler = createHandler(deps, surface);
+    const server: Server = pair ? createTlsServer({ ...pair, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+    if (pair) secure.push(server as TlsServer);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -86,7 +94,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const monitoringServer = apart ? await listen(cfg.monitoringPort!, 'monitoring') : undefined;
   const port = (server.address() as AddressInfo).port;
   const monitoringPort = monitoringServer ? (monitoringServer.address() as AddressInfo).port : port;
-  log.info('listening', { port, monitoringPort });
+  log.info('listening', { port, monitoringPort, tls: tls !== undefined });
+  const stopTls = tls ? watchTlsPair(tls, (p) => secure.forEach((x) => x.setSecureContext({ ...p, minVersion: 'TLSv1.2' })), (level, msg, f) => log[level](msg, f)) : undefined;
 
   const loaded = (async () => {
     const t0 = Date.now();
@@ -200,6 +209,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       keys?.stop();
       monitoringKey?.stop();
       mirror.close();
+      stopTls?.();
       jobs.stop();
       await audit.close();
       log.info('stopped');
