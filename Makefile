@@ -70,12 +70,13 @@ demo: deps binaries image-archives build ## the local story: control plane, oper
 	node dist/hack/demo.js
 
 .PHONY: bench
-bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, statistics vs scipy, a pod vs loopback
+bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, statistics vs scipy, a pod vs loopback
 	node dist/bench/operator/main.js
 	node dist/bench/server/main.js
 	node dist/bench/server/tabular.js
 	node dist/bench/server/shadow.js
 	node dist/bench/server/dicom.js
+	node dist/bench/server/jobs.js
 	node dist/bench/statistics/main.js
 	node dist/bench/node/main.js
 
