@@ -202,6 +202,23 @@ def main(out_dir):
         "sopInstanceUidSha256": hashlib.sha256(str(ds.SOPInstanceUID).encode()).hexdigest(),
         "phi": [str(ds.get("PatientName", "")), str(ds.get("PatientID", ""))],
     }
+    # JPEG studies no test of ours wrote: lossless (Process 14 SV1) at 8 and 16 bits, and a baseline
+    # YCbCr one; decoded by pydicom's plugins (pylibjpeg-libjpeg, pillow), resized to the model's 64×64.
+    for name in ["JPGLosslessP14SV1_1s_1f_8b.dcm", "JPEG-LL.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPEG-lossy.dcm"]:
+        path = Path(get_testdata_file(name))
+        shutil.copy(path, out / name)
+        ds = pydicom.dcmread(path)
+        entry = {"syntax": str(ds.file_meta.TransferSyntaxUID), "rows": ds.Rows, "columns": ds.Columns, "samples": ds.SamplesPerPixel, "resizedTo": 64}
+        if ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.51":
+            entry["refused"] = True
+        else:
+            if ds.SamplesPerPixel == 3:
+                # pydicom gives RGB once the YCbCr is converted: planar, then each plane resized.
+                arr = ds.pixel_array.astype(np.float64) / 255
+                entry["frames"] = [np.concatenate([bilinear(arr[..., c], 64, 64).reshape(-1) for c in range(3)]).tolist()]
+            else:
+                entry["frames"] = expected(ds, size=64)
+        reference["files"][name] = entry
     (out / "reference.json").write_text(json.dumps(reference))
 
 

@@ -1,7 +1,8 @@
 // A DICOM Part 10 file (a CT slice, an X-ray) into the values a model sees. The format is read by
 // dicom-parser (cornerstone's parser: small, no dependencies, reads implicit and explicit VR, deflated
 // data sets with the inflater given here, and encapsulated pixel data); pixels are taken from the
-// uncompressed syntaxes as they lie and from RLE Lossless by its PackBits segments (PS3.5 Annex G).
+// uncompressed syntaxes as they lie, from RLE Lossless by its PackBits segments (PS3.5 Annex G), from
+// JPEG Baseline by jpeg-js and from JPEG Lossless by jpeg-lossless-decoder-js (cornerstone's).
 // Then, as PS3.3 C.11 says: Modality LUT (Rescale Slope and Intercept: Hounsfield units for CT), VOI LUT
 // (the window — the model's own, else the file's first Window Center/Width, else the frame's own range —
 // by the linear function of C.11.2.1.2.1, to [0, 1]), MONOCHROME1 inverted. The model's image
@@ -11,6 +12,8 @@
 // errors name only DICOM's own structure (a transfer syntax, a Modality).
 import { inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
+import jpegBaseline from 'jpeg-js';
+import { Decoder as LosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { sha256Hex } from '../audit/audit-log.js';
 import { fail } from '../errors.js';
 
@@ -41,13 +44,15 @@ export const TRANSFER_SYNTAXES: Record<string, string> = {
   '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
   '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
   '1.2.840.10008.1.2.5': 'RLE Lossless',
-};
-const OTHER_SYNTAXES: Record<string, string> = {
-  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
   '1.2.840.10008.1.2.4.50': 'JPEG Baseline',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended',
   '1.2.840.10008.1.2.4.57': 'JPEG Lossless',
   '1.2.840.10008.1.2.4.70': 'JPEG Lossless SV1',
+};
+const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
+const JPEG_LOSSLESS = new Set(['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70']);
+const OTHER_SYNTAXES: Record<string, string> = {
+  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
+  '1.2.840.10008.1.2.4.51': 'JPEG Extended',
   '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
   '1.2.840.10008.1.2.4.81': 'JPEG-LS Near-Lossless',
   '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless',
@@ -107,12 +112,16 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
   if (bitsAllocated !== 8 && bitsAllocated !== 16) throw unsupported(`Bits Allocated ${bitsAllocated} (8 and 16 are)`);
   if (bitsStored < 1 || bitsStored > bitsAllocated) throw unsupported(`Bits Stored ${bitsStored} with Bits Allocated ${bitsAllocated}`);
   const mono = photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2';
-  if (!(mono && spp === 1) && !(photometric === 'RGB' && spp === 3)) throw unsupported(`Photometric Interpretation ${photometric.slice(0, 16) || '(none)'} with ${spp} samples (MONOCHROME1, MONOCHROME2 and RGB are)`);
+  // A baseline JPEG's YCbCr comes out of its decoder as RGB.
+  const rgb = photometric === 'RGB' || (syntax === JPEG_BASELINE && photometric.startsWith('YBR_FULL'));
+  if (!(mono && spp === 1) && !(rgb && spp === 3)) throw unsupported(`Photometric Interpretation ${photometric.slice(0, 16) || '(none)'} with ${spp} samples (MONOCHROME1, MONOCHROME2 and RGB are)`);
 
   const n = rows * columns;
   const bytesPerSample = bitsAllocated / 8;
   const wanted = opts.frames === 'all' ? frameCount : 1;
   const rle = syntax === '1.2.840.10008.1.2.5';
+  const encapsulated = rle || syntax === JPEG_BASELINE || JPEG_LOSSLESS.has(syntax);
+  if (syntax === JPEG_BASELINE && bitsAllocated !== 8) throw unsupported(`JPEG Baseline with ${bitsAllocated} bits allocated`);
   // Each frame's samples, as stored values (before the Modality LUT), planar: sample s of pixel i at s*n + i.
   // Each frame's stored values (Bits Stored of each sample, sign-extended), planar: sample s of pixel i at s*n + i.
   const mask = bitsStored >= 32 ? -1 : 2 ** bitsStored - 1;
@@ -122,18 +131,19 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
   const digest: Uint8Array[] = [];
   for (let f = 0; f < wanted; f++) {
     const values = new Int32Array(n * spp);
-    if (rle) {
-      if (!pixels.encapsulatedPixelData) throw unsupported('RLE pixel data that is not encapsulated');
+    if (encapsulated) {
+      if (!pixels.encapsulatedPixelData) throw unsupported(`${TRANSFER_SYNTAXES[syntax]} pixel data that is not encapsulated`);
       let frame: Uint8Array;
       try {
         frame = pixels.fragments && pixels.fragments.length === frameCount
           ? dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixels, f, 1)
           : dicomParser.readEncapsulatedImageFrame(ds, pixels, f, pixels.basicOffsetTable?.length ? undefined : dicomParser.createJPEGBasicOffsetTable(ds, pixels));
       } catch {
-        throw unsupported(`RLE frame ${f + 1} cannot be found in its fragments`);
+        throw unsupported(`frame ${f + 1} cannot be found in its fragments`);
       }
       digest.push(frame);
-      decodeRle(frame, n, spp, bytesPerSample, (s, i, v) => (values[s * n + i] = v), unsupported);
+      if (rle) decodeRle(frame, n, spp, bytesPerSample, (s, i, v) => (values[s * n + i] = v), unsupported);
+      else decodeJpeg(syntax, frame, rows, columns, spp, bytesPerSample, values, unsupported);
     } else {
       const frameBytes = n * spp * bytesPerSample;
       const start = pixels.dataOffset + f * frameBytes;
@@ -251,6 +261,33 @@ export function decodeRle(frame: Uint8Array, n: number, spp: number, bytesPerSam
     if (out < n) throw bad(`RLE segment ${seg + 1} decodes to ${out} of ${n} bytes`);
   }
   for (let s = 0; s < spp; s++) for (let i = 0; i < n; i++) put(s, i, values[s * n + i]!);
+}
+
+/**
+ * One JPEG frame into planar samples: Baseline (8 bits) by jpeg-js, Lossless (Process 14) by
+ * jpeg-lossless-decoder-js; a stream whose size is not the header's is refused.
+ */
+function decodeJpeg(syntax: string, frame: Uint8Array, rows: number, columns: number, spp: number, bytesPerSample: number, values: Int32Array, bad: (what: string) => Error): void {
+  const n = rows * columns;
+  let samples: ArrayLike<number>;
+  let stride: number;
+  try {
+    if (syntax === JPEG_BASELINE) {
+      const img = jpegBaseline.decode(frame, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
+      if (img.width !== columns || img.height !== rows) throw new Error(`a ${img.width}×${img.height} image for ${columns}×${rows}`);
+      // Always three channels out: grey repeated, or RGB.
+      samples = img.data;
+      stride = 3;
+    } else {
+      const own = frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) as ArrayBuffer;
+      samples = new LosslessDecoder().decode(own, 0, own.byteLength, bytesPerSample);
+      stride = spp;
+      if (samples.length < n * spp) throw new Error(`${samples.length} samples for ${n * spp}`);
+    }
+  } catch (err) {
+    throw bad(`its JPEG frame cannot be decoded (${(err instanceof Error ? err.message : String(err)).slice(0, 120)})`);
+  }
+  for (let i = 0; i < n; i++) for (let s = 0; s < spp; s++) values[s * n + i] = samples[i * stride + s]!;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

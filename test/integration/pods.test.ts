@@ -640,7 +640,10 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
     return x.status?.rollout?.step === 'Canary' ? x : undefined;
   }, 90_000).catch(explain);
   const shadowDone = (Date.now() - applied) / 1000;
-  expect(canary.status?.rollout?.shadow).toMatchObject({ compared: 120, agreement: 1, labelRateDifference: 0, failed: 0 });
+  // Judged once 100 were compared: the check may come before the last copies are.
+  expect(canary.status?.rollout?.shadow).toMatchObject({ agreement: 1, labelRateDifference: 0, failed: 0 });
+  expect(canary.status!.rollout!.shadow!.compared).toBeGreaterThanOrEqual(100);
+  expect(canary.status!.rollout!.shadow!.compared).toBeLessThanOrEqual(120);
   expect(canary.status?.rollout?.shadow?.confidenceDifference).toBeLessThan(0.01);
   expect(await servedSha()).toBe(sha256);
   // As a canary its pod joins the Service beside the serving one. Then the operator's leader goes.
@@ -663,7 +666,7 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
   expect(await servedSha()).toBe(v11.sha256);
   await eventually('the candidate Deployment gone', async () => (await cp.kubectl(['-n', ns, 'get', 'deployments', '-o', 'name'])).includes(`${name}-candidate`) ? undefined : true, 60_000);
   const r = promoted.status!.rollout!;
-  process.stdout.write(`rollout: applied → candidate ready in shadow ${shadowReady.toFixed(1)} s → shadow passed (120 predictions) ${shadowDone.toFixed(1)} s → ` +
+  process.stdout.write(`rollout: applied → candidate ready in shadow ${shadowReady.toFixed(1)} s → shadow passed (≥ 100 of 120 predictions compared) ${shadowDone.toFixed(1)} s → ` +
     `promoted ${toServe.toFixed(1)} s (canary 30 s; status: started ${r.startedAt}, finished ${r.finishedAt})\n`);
   const evs = await json<{ items: Array<{ reason: string; count?: number; message: string }> }>(['-n', ns, 'get', 'events',
     '--field-selector', `involvedObject.name=${name},involvedObject.kind=ClinicalModel`]);

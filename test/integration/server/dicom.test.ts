@@ -1,7 +1,7 @@
 // DICOM studies into a real server on loopback, against what pydicom and numpy compute
-// (hack/python/dicom_reference.py): fixtures of every supported transfer syntax, photometric
-// interpretation and bit depth written here, pydicom's CT slice and a chest X-ray from pydicom-data
-// that no test of ours wrote. The models are identity models (their "probabilities" are their input
+// (hack/python/dicom_reference.py): fixtures of every uncompressed syntax, RLE, photometric
+// interpretation and bit depth written here; pydicom's CT slice, a chest X-ray and JPEG Lossless and
+// Baseline studies from pydicom and pydicom-data that no test of ours wrote. The models are identity models (their "probabilities" are their input
 // flattened), so each response is the exact tensor the server made. Then PHI: every fixture carries a
 // patient's name, ids and dates, and none of it appears in a response, an error, a log or audit line,
 // the metrics or the monitoring window.
@@ -27,6 +27,7 @@ let small: Served;
 let frames: Served;
 let ct: Served;
 let xray: Served;
+let any64: Served;
 
 async function start(size: number, dicom: object): Promise<Served> {
   const m = writeModel(join(dir, `identity-${size}-${servers.length}-${Math.random().toString(36).slice(2, 8)}`), 'model.onnx', identityImageGraph(size));
@@ -47,6 +48,7 @@ beforeAll(async () => {
   frames = await start(16, { frames: 'all' });
   ct = await start(128, { window: { center: 40, width: 400 }, modalities: ['CT'] });
   xray = await start(64, { modalities: ['CR', 'DX'], bodyParts: ['CHEST'] });
+  any64 = await start(64, {});
 }, 180_000);
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -111,6 +113,18 @@ describe('DICOM input', () => {
     expectClose(seen(r.json.predictions[0], 64 * 64), modelInput(f, f.frames[0]!, 64 * 64), 1e-5);
   });
 
+  it.each([
+    ['JPGLosslessP14SV1_1s_1f_8b.dcm', 1e-5],
+    ['JPEG-LL.dcm', 1e-5],
+    // Lossy: two decoders (jpeg-js here, libjpeg under pillow there) may round an IDCT differently.
+    ['SC_rgb_jpeg_dcmtk.dcm', 3 / 255 / STD],
+  ])('%s (JPEG, no test of ours wrote it): the pixels pydicom computes, resized to 64×64', async (name, tolerance) => {
+    const f = ref.files[name]!;
+    const r = await predictDicom(any64, name);
+    expect(r.status).toBe(200);
+    expectClose(seen(r.json.predictions[0], 64 * 64), modelInput(f, f.frames[0]!, 64 * 64), tolerance);
+  });
+
   it('DICOM parts of a multipart form, known by their first bytes', async () => {
     const form = new FormData();
     form.append('study', new Blob([file('rle-mono2-16.dcm')], { type: 'application/octet-stream' }), 'a.dcm');
@@ -125,7 +139,9 @@ describe('DICOM input', () => {
   it('refuses what it cannot use, naming the transfer syntax or the attribute', async () => {
     expect(await predictDicom(small, 'big-endian.dcm')).toMatchObject({ status: 415, json: { code: 'UNSUPPORTED_MEDIA_TYPE', field: 'body' } });
     expect((await predictDicom(small, 'big-endian.dcm')).json.error).toContain('1.2.840.10008.1.2.2 (Explicit VR Big Endian) is not supported');
-    expect((await predictDicom(small, 'jpeg-baseline.dcm')).json.error).toContain('1.2.840.10008.1.2.4.50 (JPEG Baseline)');
+    expect((await predictDicom(small, 'JPEG-lossy.dcm')).json.error).toContain('1.2.840.10008.1.2.4.51 (JPEG Extended) is not supported');
+    // A JPEG Baseline study whose fragment is not a JPEG stream.
+    expect(await predictDicom(small, 'jpeg-baseline.dcm')).toMatchObject({ status: 415, json: { error: expect.stringMatching(/^the DICOM pixels cannot be used: its JPEG frame cannot be decoded/) } });
     const wrong = await predictDicom(xray, 'CT_small.dcm');
     expect(wrong).toMatchObject({ status: 400, json: { field: 'body' } });
     expect(wrong.json.error).toBe("the study's Modality (0008,0060) is CT; this model takes CR, DX");
