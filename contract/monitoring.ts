@@ -89,3 +89,28 @@ export interface ReadyBody {
   /** Why the requested provider is not in use. */
   executionProviderNote?: string;
 }
+
+/**
+ * GET and POST /v1/monitoring/shadow (the monitoring key): what a serving replica's copies of its
+ * predictions to a candidate version in shadow found, for that candidate's sha256.
+ */
+export interface ShadowReport {
+  sha256?: string;
+  /** A target is set and has not lapsed. */
+  active: boolean;
+  expiresAt?: string;
+  /** Predictions copied to the candidate, not copied because too many were in flight, and copies that got no usable answer. */
+  sent: number;
+  dropped: number;
+  failed: number;
+  /** Rows compared, and those where both versions predicted the same label. */
+  compared: number;
+  agreed: number;
+  /** Sum over compared rows of |candidate confidence − serving confidence|. */
+  confidenceDifferenceSum: number;
+  /** Each version's predicted-label counts over the compared rows. */
+  labels: { serving: Record<string, number>; candidate: Record<string, number> };
+  /** The candidate's top-class confidences, the latest 5,000 of them. */
+  confidences: number[];
+  lastError?: string;
+}

@@ -7,6 +7,7 @@
 // The target lapses by itself unless the operator renews it, so an operator that goes away leaves no
 // mirroring behind.
 import { Agent, request } from 'node:http';
+import type { ShadowReport } from '../../contract/monitoring.js';
 import { fail } from '../errors.js';
 import type { Tensor } from '../model/signature.js';
 
@@ -19,26 +20,6 @@ export interface ShadowTarget {
   token?: string;
   /** ms since the epoch after which the target lapses. */
   expiresAt: number;
-}
-
-export interface ShadowReport {
-  sha256?: string;
-  active: boolean;
-  expiresAt?: string;
-  /** Predictions copied to the candidate, not copied because too many were in flight, and copies that got no usable answer. */
-  sent: number;
-  dropped: number;
-  failed: number;
-  /** Predictions compared, and those where both versions predicted the same label. */
-  compared: number;
-  agreed: number;
-  /** Sum over compared predictions of |candidate confidence − serving confidence|. */
-  confidenceDifferenceSum: number;
-  /** Each version's predicted-label counts over the compared predictions. */
-  labels: { serving: Record<string, number>; candidate: Record<string, number> };
-  /** The candidate's top-class confidences, the latest CONFIDENCES of them. */
-  confidences: number[];
-  lastError?: string;
 }
 
 export interface Answer {

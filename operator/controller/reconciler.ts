@@ -22,6 +22,7 @@ import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/difference.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../../contract/log.js';
+import type { ShadowReport } from '../../contract/monitoring.js';
 import type { DriftGatherer } from '../monitoring/gatherer.js';
 import { checkDue, nextCheckDue } from '../monitoring/schedule.js';
 import type { DriftMetrics } from '../observability/metrics.js';
@@ -351,7 +352,7 @@ export class Reconciler {
    * by itself) or to stop copying (clear); what each reported of its copies. A replica that cannot be
    * reached is skipped: the next pass asks again.
    */
-  private async shadowTargets(cr: ClinicalModel, action: 'set' | 'clear', monitoringKey: string, log: Logger, body?: object): Promise<Array<Partial<ShadowTotals> & { sha256?: string }>> {
+  private async shadowTargets(cr: ClinicalModel, action: 'set' | 'clear', monitoringKey: string, log: Logger, body?: object): Promise<Array<Partial<ShadowReport>>> {
     const namespace = cr.metadata.namespace ?? 'default';
     const pods = this.deps.caches.pods(namespace, cr.metadata.name).filter((p) => isReady(p) && !p.metadata?.labels?.[CANDIDATE_LABEL] && p.status?.podIP);
     const fetchFn = this.deps.fetchFn ?? fetch;
@@ -364,7 +365,7 @@ export class Reconciler {
           signal: AbortSignal.timeout(3000),
         });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        return (await res.json()) as Partial<ShadowTotals> & { sha256?: string };
+        return (await res.json()) as Partial<ShadowReport>;
       } catch (err) {
         log.debug('shadow target not reached', { pod: p.metadata?.name, error: err });
         return undefined;

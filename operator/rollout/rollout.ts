@@ -14,6 +14,7 @@
 // down — is RolledBack: the candidate's Deployment goes, the version before never stopped serving, and
 // the spec's sha256 is not tried again until it changes. Each step is recorded in status before it is
 // acted on, so a restarted operator goes on from where the record says: no step repeated, none lost.
+import type { ShadowReport } from '../../contract/monitoring.js';
 import type { AcceptedModel, ClinicalModel, RolloutStatus, ShadowStatus } from '../api/types.js';
 import { podProblem } from '../controller/pod-problems.js';
 import { isReady, type ObservedPod, unschedulableMessage } from '../controller/status.js';
@@ -46,17 +47,7 @@ export function rolloutActive(r: RolloutStatus | undefined): r is RolloutStatus 
 }
 
 /** What the serving replicas reported of their copies to the candidate, summed. */
-export interface ShadowTotals {
-  sent: number;
-  dropped: number;
-  failed: number;
-  compared: number;
-  agreed: number;
-  confidenceDifferenceSum: number;
-  labels: { serving: Record<string, number>; candidate: Record<string, number> };
-  confidences: number[];
-  lastError?: string;
-}
+export type ShadowTotals = Omit<ShadowReport, 'sha256' | 'active' | 'expiresAt'>;
 
 export function sumShadow(reports: readonly Partial<ShadowTotals>[]): ShadowTotals {
   const t: ShadowTotals = { sent: 0, dropped: 0, failed: 0, compared: 0, agreed: 0, confidenceDifferenceSum: 0, labels: { serving: {}, candidate: {} }, confidences: [] };
