@@ -336,8 +336,11 @@ export class Reconciler {
         const mine = reports.filter((x) => x.sha256 === sha);
         if (mine.length > 0) shadow = sumShadow(mine);
       }
-      const ref = await this.deps.gatherer.referenceValues(key, cr);
-      if (Array.isArray(ref)) reference = ref;
+      // The reference only for a verdict (a GET of its ConfigMap, parsed once per resourceVersion).
+      if (shadow && shadow.compared >= (cr.spec.rollout?.shadow?.requests ?? 200)) {
+        const ref = await this.deps.gatherer.referenceValues(key, cr);
+        if (Array.isArray(ref)) reference = ref;
+      }
     }
     const serving = this.deps.caches.pods(namespace, name).filter((p) => !p.metadata?.labels?.[CANDIDATE_LABEL] && !p.metadata?.deletionTimestamp);
     const servingCurrent = serving.filter((p) => isReady(p) && servesSha(p, sha)).length >= desiredReplicas(cr) && serving.every((p) => servesSha(p, sha));
