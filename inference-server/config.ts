@@ -39,6 +39,8 @@ export interface ServerConfig {
   /** TLS on every listener: PEM certificate (chain) and key files, read again when they change. */
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
+  /** The CA a candidate's certificate is verified against when shadow copies go over HTTPS. */
+  readonly tlsCaFile: string | undefined;
   /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/* too. */
   readonly protectHealth: boolean;
   readonly bodyLimitBytes: number;
@@ -146,8 +148,12 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       key: 'featureReferenceFile', flag: '--feature-reference', arg: '<file>', env: ENV.featureReferenceFile, kind: 'string', schema: { type: 'string' },
       help: 'JSON {"features": [{"name", "edges"}]}: each input column\'s reference bin edges; enables GET /v1/monitoring/features (counts, never values)',
     },
-    { key: 'tlsCertFile', flag: '--tls-cert', arg: '<file>', env: 'CLINOPS_TLS_CERT_FILE', kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'serve HTTPS with this PEM certificate (chain), read again when it changes; needs --tls-key' },
-    { key: 'tlsKeyFile', flag: '--tls-key', arg: '<file>', env: 'CLINOPS_TLS_KEY_FILE', kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'the PEM private key of --tls-cert' },
+    { key: 'tlsCertFile', flag: '--tls-cert', arg: '<file>', env: ENV.tlsCertFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'serve HTTPS with this PEM certificate (chain), read again when it changes; needs --tls-key' },
+    { key: 'tlsKeyFile', flag: '--tls-key', arg: '<file>', env: ENV.tlsKeyFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'the PEM private key of --tls-cert' },
+    {
+      key: 'tlsCaFile', flag: '--tls-ca', arg: '<file>', env: ENV.tlsCaFile, kind: 'string', schema: { type: 'string', minLength: 1 },
+      help: 'PEM CA that an https shadow target (a candidate version) is verified against',
+    },
     { key: 'host', flag: '--host', arg: '<host>', env: 'CLINOPS_HOST', kind: 'string', default: '0.0.0.0', schema: { type: 'string', minLength: 1 }, help: 'listen address' },
     { key: 'port', flag: '--port', arg: '<port>', env: ENV.port, kind: 'integer', default: 8080, schema: int(0, 65535), help: 'listen port, 0 for any' },
     {

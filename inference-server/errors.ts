@@ -99,6 +99,8 @@ export const MESSAGES = {
   shadowUrlsInvalid: ['BAD_REQUEST', 'urls must be an array of at most {{max}} monitoring endpoints'],
   shadowUrlInvalid: ['BAD_REQUEST', 'a url must be http://host:port with no path'],
   shadowTokenInvalid: ['BAD_REQUEST', 'token must be a string of at most 512 characters'],
+  shadowServerNameInvalid: ['BAD_REQUEST', 'serverName must be a DNS name'],
+  shadowNoCa: ['BAD_REQUEST', 'an https shadow target needs the CA to verify it: start the server with --tls-ca'],
   shadowTtlInvalid: ['BAD_REQUEST', 'ttlSeconds must be a whole number from 1 to {{max}}'],
   predictBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"instances": [...]} or {"images": [...]}'],
   instancesAndImages: ['BAD_REQUEST', 'send either instances or images, not both'],

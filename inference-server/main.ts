@@ -3,7 +3,7 @@
 // never ready, saying why. SIGTERM: not ready, keep serving for the drain delay (while the Service
 // forgets this replica), then stop accepting, finish what was accepted, exit.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
@@ -66,7 +66,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     monitoringKey = new ApiKeys(cfg.monitoringKeyFile, (msg, f) => log.info(msg.replace('api keys', 'monitoring key'), f), parseSingleKey('monitoring'));
     monitoringKey.watch();
   }
-  const mirror = new ShadowMirror({ onOutcome: (outcome) => metrics.shadow(outcome) });
+  const mirror = new ShadowMirror({ onOutcome: (outcome) => metrics.shadow(outcome), ca: cfg.tlsCaFile ? () => readFileSync(cfg.tlsCaFile!) : undefined });
   let scheduler: Scheduler | undefined;
   const jobs = new JobStore({ capacity: cfg.jobCapacity, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {

@@ -7,6 +7,8 @@
 // The target lapses by itself unless the operator renews it, so an operator that goes away leaves no
 // mirroring behind.
 import { Agent, request } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
+import { checkServerIdentity } from 'node:tls';
 import type { ShadowReport } from '../../contract/monitoring.js';
 import { fail } from '../errors.js';
 import type { Tensor } from '../model/signature.js';
@@ -18,6 +20,8 @@ export interface ShadowTarget {
   urls: string[];
   /** The bearer the candidate's monitoring port takes. */
   token?: string;
+  /** https targets: the name their certificate must carry (the model's Service name). */
+  serverName?: string;
   /** ms since the epoch after which the target lapses. */
   expiresAt: number;
 }
@@ -43,6 +47,8 @@ export interface MirrorOptions {
   timeoutMs?: number;
   clock?: () => number;
   onOutcome?: (outcome: 'sent' | 'dropped' | 'failed' | 'compared') => void;
+  /** The CA an https target's certificate is verified against (read again at each new target). */
+  ca?: () => Buffer;
 }
 
 export class ShadowMirror {
@@ -54,6 +60,7 @@ export class ShadowMirror {
   private readonly timeoutMs: number;
   /** Kept-alive connections to the candidate's replicas (plain node:http: cheaper per request than fetch). */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  private tlsAgent: TlsAgent | undefined;
   private readonly clock: () => number;
 
   constructor(private readonly opts: MirrorOptions = {}) {
@@ -72,19 +79,26 @@ export class ShadowMirror {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw fail('shadowBodyNotObject', {}, '');
     const b = body as Record<string, unknown>;
     for (const k of Object.keys(b)) {
-      if (!['sha256', 'urls', 'token', 'ttlSeconds'].includes(k)) throw fail('unknownField', { field: k, allowed: 'sha256, urls, token, ttlSeconds' }, k);
+      if (!['sha256', 'urls', 'token', 'ttlSeconds', 'serverName'].includes(k)) throw fail('unknownField', { field: k, allowed: 'sha256, urls, token, ttlSeconds, serverName' }, k);
     }
     if (typeof b.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(b.sha256)) throw fail('shadowShaInvalid', {}, 'sha256');
     if (!Array.isArray(b.urls) || b.urls.length > MAX_URLS) throw fail('shadowUrlsInvalid', { max: MAX_URLS }, 'urls');
     const urls = b.urls.map((u: unknown, i: number) => {
-      if (typeof u !== 'string' || !/^http:\/\/[^/?#\s]{1,256}$/.test(u)) throw fail('shadowUrlInvalid', {}, `urls[${i}]`);
+      if (typeof u !== 'string' || !/^https?:\/\/[^/?#\s]{1,256}$/.test(u)) throw fail('shadowUrlInvalid', {}, `urls[${i}]`);
       return u;
     });
     if (b.token !== undefined && (typeof b.token !== 'string' || b.token.length > 512)) throw fail('shadowTokenInvalid', {}, 'token');
     const ttl = b.ttlSeconds ?? 120;
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_S) throw fail('shadowTtlInvalid', { max: MAX_TTL_S }, 'ttlSeconds');
+    if (b.serverName !== undefined && (typeof b.serverName !== 'string' || !/^[a-z0-9.-]{1,253}$/.test(b.serverName))) throw fail('shadowServerNameInvalid', {}, 'serverName');
+    if (urls.some((u) => u.startsWith('https:')) && !this.tlsAgent) {
+      // The CA once, as the first https target comes; kept-alive connections verified against it.
+      const ca = this.opts.ca?.();
+      if (!ca) throw fail('shadowNoCa', {}, 'urls');
+      this.tlsAgent = new TlsAgent({ keepAlive: true, maxSockets: 16, ca, minVersion: 'TLSv1.2' });
+    }
     if (this.report_.sha256 !== b.sha256) this.report_ = { ...emptyReport(), sha256: b.sha256 };
-    this.target = { sha256: b.sha256, urls, token: b.token as string | undefined, expiresAt: this.clock() + ttl * 1000 };
+    this.target = { sha256: b.sha256, urls, token: b.token as string | undefined, serverName: b.serverName as string | undefined, expiresAt: this.clock() + ttl * 1000 };
     return this.report();
   }
 
@@ -130,18 +144,23 @@ export class ShadowMirror {
   /** Close the kept-alive connections (on shutdown). */
   close(): void {
     this.agent.destroy();
+    this.tlsAgent?.destroy();
   }
 
   /** POST the parts to url; the status and body, or an error past timeoutMs. */
-  private post(url: string, headers: Record<string, string>, parts: Uint8Array[]): Promise<{ status: number; text: string }> {
+  private post(url: string, headers: Record<string, string>, parts: Uint8Array[], serverName?: string): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const length = parts.reduce((n, p) => n + p.byteLength, 0);
-      const req = request(url, { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': String(length) }, timeout: this.timeoutMs }, (res) => {
+      const options = { method: 'POST', headers: { ...headers, 'content-length': String(length) }, timeout: this.timeoutMs };
+      const onResponse = (res: import('node:http').IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
-      });
+      };
+      const req = url.startsWith('https:')
+        ? tlsRequest(url, { ...options, agent: this.tlsAgent, ...(serverName ? { servername: serverName, checkServerIdentity: (_h: string, cert: import('node:tls').PeerCertificate) => checkServerIdentity(serverName, cert) } : {}) }, onResponse)
+        : request(url, { ...options, agent: this.agent }, onResponse);
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       req.on('error', reject);
       for (const p of parts) req.write(p);
@@ -160,7 +179,7 @@ export class ShadowMirror {
         'inference-header-content-length': String(header.byteLength),
         'x-request-id': requestId,
         ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-      }, [header, ...feeds.map((f) => f.bytes)]);
+      }, [header, ...feeds.map((f) => f.bytes)], target.serverName);
       if (status !== 200) throw new Error(`HTTP ${status}: ${text.slice(0, 200)}`);
       const answers = (JSON.parse(text) as { predictions?: Answer[] }).predictions;
       if (!Array.isArray(answers) || answers.length !== serving.length) throw new Error(`the candidate answered ${Array.isArray(answers) ? answers.length : 'no'} predictions for ${serving.length}`);

@@ -66,6 +66,8 @@ export interface ServingSpec {
   tolerations?: Toleration[];
   priorityClassName?: string;
   apiKeySecretRef?: { name: string; key?: string };
+  /** HTTPS: a kubernetes.io/tls Secret (tls.crt, tls.key, and the CA as ca.crt) for NAME.NAMESPACE.svc. */
+  tls?: { secretRef: { name: string } };
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   workers?: number;
   intraOpThreads?: number;

@@ -9,7 +9,8 @@ import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
 import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.js';
 import { ModelUriError } from '../desired/model-uri.js';
 import { desiredMonitoringSecret, MONITORING_KEY, MONITORING_PORT, monitoringKeyName, monitoringKeyOf } from '../desired/monitoring-key.js';
-import { desiredService } from '../desired/service.js';
+import { desiredService, serviceHost } from '../desired/service.js';
+import { tlsFetch } from '../kube/tls-fetch.js';
 import { judge } from '../drift/judge.js';
 import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
 import { escalationStep } from '../escalation/step.js';
@@ -109,6 +110,8 @@ export class Reconciler {
   private readonly monitoringKeys = new Map<string, { uid: string; key: string }>();
   /** Acceptance verdicts announced with an Event, so a pass repeating before status shows them says nothing twice. */
   private readonly announced = new Set<string>();
+  /** HTTPS models' fetch for their pods, with the TLS Secret's resourceVersion it was made from. */
+  private readonly podFetchers = new Map<string, { id: string; fetch: typeof fetch }>();
   /** The last notification attempt this process made, by key (ahead of the cache until its write shows). */
   private readonly notified = new Map<string, NotificationStatus>();
 
@@ -124,6 +127,7 @@ export class Reconciler {
       this.recordsRead.delete(key);
       this.monitoringKeys.delete(key);
       this.notified.delete(key);
+      this.podFetchers.delete(key);
       for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
       return {};
     }
@@ -156,7 +160,9 @@ export class Reconciler {
     const { gatherer } = this.deps;
     const now = this.deps.clock();
     const lastCheck = gatherer.lastCheck(key);
-    const input = checkDue(cr, lastCheck, now) ? await gatherer.gather(key, cr, this.endpoints(key), now, monitoringKey) : undefined;
+    const due = checkDue(cr, lastCheck, now);
+    const podFetch = cr.spec.serving?.tls && (due || cr.status?.rollout?.step === 'Shadow') ? await this.podFetch(cr) : undefined;
+    const input = due ? await gatherer.gather(key, cr, this.endpoints(key, cr), now, monitoringKey, podFetch) : undefined;
     // A replica refusing the key: the Secret was replaced or removed; read it again next time.
     if (input && gatherer.refused(key)) this.monitoringKeys.delete(key);
     const judgement = input ? judge(input, cr) : undefined;
@@ -227,7 +233,7 @@ export class Reconciler {
     let written = false;
     let candidate: 'none' | 'shadow' | 'canary' = 'none';
     if (cr.spec.rollout || cr.status?.rollout || caches.deployment(namespace, candidateName(name))) {
-      const r = await this.rollout(cr, monitoringKey, objLog);
+      const r = await this.rollout(cr, monitoringKey, objLog, podFetch);
       candidate = r.candidate;
       rolloutDue = r.requeueAfterMs ?? Infinity;
       if (r.changed) {
@@ -240,7 +246,7 @@ export class Reconciler {
       }
       cr = r.cr;
       // The serving replicas stop copying at once (they would stop by themselves within two minutes).
-      if (r.shadowTarget === 'clear') await this.shadowTargets(cr, 'clear', monitoringKey, objLog);
+      if (r.shadowTarget === 'clear') await this.shadowTargets(cr, 'clear', monitoringKey, objLog, undefined, podFetch);
     }
 
     let applied = false;
@@ -320,7 +326,7 @@ export class Reconciler {
    * replicas' comparisons say, judged by rolloutPass; the ClinicalModel with status.rollout (and, on a
    * promotion, status.acceptance.accepted) as it follows.
    */
-  private async rollout(cr: ClinicalModel, monitoringKey: string, log: Logger): Promise<ReturnType<typeof rolloutPass> & { cr: ClinicalModel }> {
+  private async rollout(cr: ClinicalModel, monitoringKey: string, log: Logger, podFetch?: typeof fetch): Promise<ReturnType<typeof rolloutPass> & { cr: ClinicalModel }> {
     const namespace = cr.metadata.namespace ?? 'default';
     const name = cr.metadata.name;
     const key = `${namespace}/${name}`;
@@ -330,9 +336,11 @@ export class Reconciler {
     let shadow: ShadowTotals | undefined;
     let reference: readonly number[] | undefined;
     if (r?.step === 'Shadow' && r.sha256 === sha && inRollout(cr)) {
-      const urls = candidatePods.filter(isReady).flatMap((p) => (p.status?.podIP ? [monitoringUrl(p.status.podIP)] : []));
+      const tls = cr.spec.serving?.tls !== undefined;
+      const urls = candidatePods.filter(isReady).flatMap((p) => (p.status?.podIP ? [monitoringUrl(p.status.podIP, tls)] : []));
       if (urls.length > 0) {
-        const reports = await this.shadowTargets(cr, 'set', monitoringKey, log, { sha256: sha, urls, token: monitoringKey, ttlSeconds: 120 });
+        const reports = await this.shadowTargets(cr, 'set', monitoringKey, log,
+          { sha256: sha, urls, token: monitoringKey, ttlSeconds: 120, ...(tls ? { serverName: serviceHost(cr) } : {}) }, podFetch);
         const mine = reports.filter((x) => x.sha256 === sha);
         if (mine.length > 0) shadow = sumShadow(mine);
       }
@@ -355,13 +363,14 @@ export class Reconciler {
    * by itself) or to stop copying (clear); what each reported of its copies. A replica that cannot be
    * reached is skipped: the next pass asks again.
    */
-  private async shadowTargets(cr: ClinicalModel, action: 'set' | 'clear', monitoringKey: string, log: Logger, body?: object): Promise<Array<Partial<ShadowReport>>> {
+  private async shadowTargets(cr: ClinicalModel, action: 'set' | 'clear', monitoringKey: string, log: Logger, body?: object, podFetch?: typeof fetch): Promise<Array<Partial<ShadowReport>>> {
     const namespace = cr.metadata.namespace ?? 'default';
     const pods = this.deps.caches.pods(namespace, cr.metadata.name).filter((p) => isReady(p) && !p.metadata?.labels?.[CANDIDATE_LABEL] && p.status?.podIP);
-    const fetchFn = this.deps.fetchFn ?? fetch;
+    const fetchFn = podFetch ?? this.deps.fetchFn ?? fetch;
+    const tls = cr.spec.serving?.tls !== undefined;
     const results = await Promise.all(pods.map(async (p) => {
       try {
-        const res = await fetchFn(`${monitoringUrl(p.status!.podIP!)}/v1/monitoring/shadow`, {
+        const res = await fetchFn(`${monitoringUrl(p.status!.podIP!, tls)}/v1/monitoring/shadow`, {
           method: action === 'set' ? 'POST' : 'DELETE',
           headers: { authorization: `Bearer ${monitoringKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
           ...(body ? { body: JSON.stringify(body) } : {}),
@@ -485,8 +494,26 @@ export class Reconciler {
     return value;
   }
 
+  /**
+   * How an HTTPS model's pods are read: verified against the CA in its TLS Secret (ca.crt) for its
+   * Service's name. Made again when the Secret changes (its resourceVersion, from the watch cache).
+   */
+  private async podFetch(cr: ClinicalModel): Promise<typeof fetch> {
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const name = cr.spec.serving!.tls!.secretRef.name;
+    const secret = await this.deps.client.get<{ metadata?: { resourceVersion?: string }; data?: Record<string, string> }>({ ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name }, { fromCache: true });
+    const ca = secret?.data?.['ca.crt'];
+    if (!ca) throw new TerminalError(secret ? `Secret ${name} has no "ca.crt": spec.serving.tls needs the CA that signed its certificate` : `Secret ${name} (spec.serving.tls) does not exist`);
+    const id = `${secret.metadata?.resourceVersion} ${serviceHost(cr)}`;
+    const cached = this.podFetchers.get(key);
+    if (cached?.id === id) return cached.fetch;
+    const made = { id, fetch: tlsFetch(Buffer.from(ca, 'base64').toString('utf8'), serviceHost(cr)) };
+    this.podFetchers.set(key, made);
+    return made.fetch;
+  }
+
   /** Where to read the model's monitoring signals: its ready pods, or the URLs given for it. */
-  private endpoints(key: string): string[] {
+  private endpoints(key: string, cr: ClinicalModel): string[] {
     const [namespace, name] = splitKey(key);
     const ready = this.deps.caches.pods(namespace, name).filter(isReady);
     const explicit = this.deps.modelEndpoints.get(key);
@@ -494,7 +521,7 @@ export class Reconciler {
     // (a paused model is not read).
     if (explicit) return ready.length > 0 ? [...explicit] : [];
     // Candidate pods in a canary carry the model's labels: their predictions are the model's too.
-    return ready.flatMap((p) => (p.status?.podIP ? [monitoringUrl(p.status.podIP)] : []));
+    return ready.flatMap((p) => (p.status?.podIP ? [monitoringUrl(p.status.podIP, cr.spec.serving?.tls !== undefined)] : []));
   }
 
   /** Apply a child if the observed object lacks any of the desired fields. Returns what changed, if anything. */
@@ -597,8 +624,8 @@ function assertOwned(cr: ClinicalModel, kind: string, observed: Owned | undefine
   }
 }
 
-function monitoringUrl(ip: string): string {
-  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${MONITORING_PORT}`;
+function monitoringUrl(ip: string, tls = false): string {
+  return `${tls ? 'https' : 'http'}://${ip.includes(':') ? `[${ip}]` : ip}:${MONITORING_PORT}`;
 }
 
 export function splitKey(key: string): [string, string] {

@@ -18,6 +18,7 @@ export const KEYS_MOUNT = '/etc/clinops/keys';
 export const CARD_MOUNT = '/etc/clinops/card';
 export const AUDIT_MOUNT = '/var/log/clinops';
 export const REFERENCE_MOUNT = '/etc/clinops/reference';
+export const TLS_MOUNT = '/etc/clinops/tls';
 export const DRAIN_DELAY_MS = 5000;
 
 export interface DeploymentSettings {
@@ -121,6 +122,16 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     // Not optional: a server without its monitoring key would not start rather than serve the signals open.
     { name: 'monitoring-key', secret: { secretName: monitoringKeyName(name), items: [{ key: MONITORING_KEY, path: MONITORING_KEY }] } },
   ];
+  if (serving.tls) {
+    // The pair the server serves (read again when the Secret is renewed) and the CA its shadow copies verify.
+    env.push(
+      { name: ENV.tlsCertFile, value: `${TLS_MOUNT}/tls.crt` },
+      { name: ENV.tlsKeyFile, value: `${TLS_MOUNT}/tls.key` },
+      { name: ENV.tlsCaFile, value: `${TLS_MOUNT}/ca.crt` },
+    );
+    volumeMounts.push({ name: 'tls', mountPath: TLS_MOUNT, readOnly: true });
+    volumes.push({ name: 'tls', secret: { secretName: serving.tls.secretRef.name, items: ['tls.crt', 'tls.key', 'ca.crt'].map((k) => ({ key: k, path: k })) } });
+  }
   const keys = serving.apiKeySecretRef;
   if (keys) {
     const key = keys.key ?? 'keys.json';
@@ -155,6 +166,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   }
 
 
+  const scheme = serving.tls ? { scheme: 'HTTPS' } : {};
   const container: Record<string, unknown> = {
     name: 'server',
     image,
@@ -169,19 +181,19 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     volumeMounts,
     securityContext: CONTAINER_SECURITY,
     livenessProbe: {
-      httpGet: { path: '/health/live', port: 'http' },
+      httpGet: { path: '/health/live', port: 'http', ...scheme },
       periodSeconds: 10,
       timeoutSeconds: 2,
       failureThreshold: 3,
     },
     readinessProbe: {
-      httpGet: { path: '/health/ready', port: 'http' },
+      httpGet: { path: '/health/ready', port: 'http', ...scheme },
       periodSeconds: 5,
       timeoutSeconds: 2,
       failureThreshold: 3,
     },
     startupProbe: {
-      httpGet: { path: '/health/live', port: 'http' },
+      httpGet: { path: '/health/live', port: 'http', ...scheme },
       periodSeconds: 2,
       failureThreshold: 60,
     },

@@ -24,12 +24,19 @@ export function desiredService(cr: ClinicalModel): Service {
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels(name),
-      ports: [{ name: 'http', port: SERVER_PORT, targetPort: 'http', protocol: 'TCP' }],
+      ports: [cr.spec.serving?.tls
+        ? { name: 'https', port: SERVER_PORT, targetPort: 'http', protocol: 'TCP', appProtocol: 'https' }
+        : { name: 'http', port: SERVER_PORT, targetPort: 'http', protocol: 'TCP' }],
     },
   };
 }
 
 /** In-cluster URL of the Service, as status.endpoint reports it. */
 export function serviceEndpoint(cr: ClinicalModel): string {
-  return `http://${cr.metadata.name}.${cr.metadata.namespace ?? 'default'}.svc:${SERVER_PORT}`;
+  return `${cr.spec.serving?.tls ? 'https' : 'http'}://${serviceHost(cr)}:${SERVER_PORT}`;
+}
+
+/** The Service's DNS name: what a model's certificate must name, and what the operator checks it for. */
+export function serviceHost(cr: ClinicalModel): string {
+  return `${cr.metadata.name}.${cr.metadata.namespace ?? 'default'}.svc`;
 }

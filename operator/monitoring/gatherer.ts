@@ -105,6 +105,8 @@ export class DriftGatherer {
 
   /** Each model's monitoring key, sent with every read of its replicas. */
   private readonly keys = new Map<string, string>();
+  /** Each HTTPS model's fetch (its CA, its Service name). */
+  private readonly fetchers = new Map<string, typeof fetch>();
   /** Models some replica of which refused the key at the last check. */
   private readonly refusing = new Set<string>();
 
@@ -122,7 +124,7 @@ export class DriftGatherer {
   private authorized(key: string): typeof fetch {
     return (url, init) => {
       const token = this.keys.get(key);
-      return this.fetchFn(url, token ? { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } } : init);
+      return (this.fetchers.get(key) ?? this.fetchFn)(url, token ? { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } } : init);
     };
   }
 
@@ -130,8 +132,13 @@ export class DriftGatherer {
     return this.lastChecks.get(key);
   }
 
-  async gather(key: string, cr: ClinicalModel, endpoints: readonly string[], now: number, monitoringKey?: string): Promise<DriftInput> {
+  /**
+   * `podFetch`: how the model's pods are reached when they serve HTTPS (verified against the model's CA).
+   */
+  async gather(key: string, cr: ClinicalModel, endpoints: readonly string[], now: number, monitoringKey?: string, podFetch?: typeof fetch): Promise<DriftInput> {
     this.lastChecks.set(key, now);
+    if (podFetch) this.fetchers.set(key, podFetch);
+    else this.fetchers.delete(key);
     if (monitoringKey) this.keys.set(key, monitoringKey);
     else this.keys.delete(key);
     const mon = cr.spec.monitoring ?? {};
@@ -325,6 +332,7 @@ export class DriftGatherer {
     this.references.delete(key);
     this.lastChecks.delete(key);
     this.keys.delete(key);
+    this.fetchers.delete(key);
     this.refusing.delete(key);
     this.stores.delete(key);
     this.recent.delete(key);

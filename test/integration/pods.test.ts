@@ -17,11 +17,14 @@
 //   while its Job runs) and the accepted one keeps serving
 //   rollout: a new version in shadow (copies of live predictions compared), a canary behind the one Service,
 //   promoted through a change of the operator's leader; a worse one rolled back in shadow while the version before serves
+//   TLS from a Secret: HTTPS probes, the Service's https port, predictions and the operator's reads verified against its CA
 //   a wrong sha256, a missing image: named in status and Events
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
@@ -692,6 +695,62 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
   const described = await cp.kubectl(['-n', ns, 'describe', 'clm', name]);
   expect(described).toContain('rolled back in shadow: labels differ');
   expect(described).toMatch(/Promoted\s+.*version 1\.1\.0 promoted/);
+});
+
+it('serves HTTPS with the certificate of its Secret: probes, the Service and the operator\'s own reads verified against the Secret\'s CA', async () => {
+  const name = 'sepsis-tls';
+  // A CA made here and a certificate it signed for the model's Service name (the operator reaches pods by IP and checks that name).
+  const dir = join(cp.dir, 'tls');
+  mkdirSync(dir, { recursive: true });
+  const ossl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=hospital test CA', '-days', '1']);
+  ossl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.csr'), '-subj', `/CN=${name}`]);
+  writeFileSync(join(dir, 'ext'), `subjectAltName=DNS:${name}.${ns}.svc,DNS:${name}.${ns}.svc.cluster.local\n`);
+  ossl(['x509', '-req', '-in', join(dir, 'tls.csr'), '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', join(dir, 'tls.crt'), '-days', '1', '-extfile', join(dir, 'ext')]);
+  const ca = readFileSync(join(dir, 'ca.crt'));
+  await cp.kubectl(['-n', ns, 'create', 'secret', 'generic', `${name}-cert`, '--type=kubernetes.io/tls',
+    `--from-file=tls.crt=${join(dir, 'tls.crt')}`, `--from-file=tls.key=${join(dir, 'tls.key')}`, `--from-file=ca.crt=${join(dir, 'ca.crt')}`]);
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+    spec: {
+      model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: { replicas: 1, tls: { secretRef: { name: `${name}-cert` } }, apiKeySecretRef: { name: 'sepsis-api-keys' },
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      monitoring: { interval: '10s', minSamples: 50, reference: { configMapRef: { name: 'sepsis-reference', key: 'confidence.json' } } },
+    },
+  }));
+  const serving = await eventually('Serving over HTTPS (its probes pass)', async () => {
+    const x = await clm(name);
+    return x.status?.phase === 'Serving' ? x : undefined;
+  }, 180_000);
+  expect(serving.status?.endpoint).toBe(`https://${name}.${ns}.svc:8080`);
+  const svc = await json<{ spec: { clusterIP: string; ports: Array<{ name: string; appProtocol?: string }> } }>(['-n', ns, 'get', 'service', name]);
+  expect(svc.spec.ports[0]).toMatchObject({ name: 'https', appProtocol: 'https' });
+  // Through the ClusterIP over HTTPS, verified against the CA for the Service's name; plain HTTP gets nothing.
+  await assertLocalRoute(svc.spec.clusterIP);
+  const post = (body: string) => new Promise<{ status: number; cn: string; body: string }>((resolve, reject) => {
+    const req = httpsRequest({ host: svc.spec.clusterIP, port: 8080, path: `/v1/models/${name}/predict`, method: 'POST', ca, servername: `${name}.${ns}.svc`,
+      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, cn: String((res.socket as TLSSocket).getPeerCertificate().subject?.CN), body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const xs = mlpInputs(31, 80);
+  for (let i = 0; i < xs.length; i += 20) {
+    const r = await post(JSON.stringify({ instances: xs.slice(i, i + 20) }));
+    expect(r).toMatchObject({ status: 200, cn: name });
+  }
+  await expect(clusterFetch(`http://${svc.spec.clusterIP}:8080/health/live`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status)).rejects.toThrow();
+  // The operator read the pod's window over HTTPS: a check with the 80 predictions, from one replica.
+  const checked = await eventually('a drift check that read the replica over HTTPS', async () => {
+    const x = await clm(name);
+    return (x.status?.drift?.samples ?? 0) >= 50 ? x : undefined;
+  }, 90_000);
+  expect(checked.status?.drift).toMatchObject({ replicasRead: 1 });
+  expect(checked.status?.drift?.message ?? '').not.toMatch(/unreadable/);
 });
 
 it('a wrong sha256 is named in status, from what the server said as it exited', async () => {

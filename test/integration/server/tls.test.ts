@@ -84,6 +84,38 @@ it('serves a renewed certificate to new connections without a restart, and keeps
   expect(await get(`${https}/health/live`, { ca })).toMatchObject({ status: 200, cn: 'sepsis-2' });
 });
 
+it('copies predictions to a candidate that serves HTTPS, verified against the CA for the name the operator gives', async () => {
+  // The candidate is the TLS server above; a serving one with the CA sends it copies by its IP, checking the Service name.
+  const serving = await serve({ args: ['--tls-ca', join(dir, 'ca.crt')] });
+  try {
+    const target = s.monitoringUrl.replace('http:', 'https:');
+    const set = await fetch(`${serving.url}/v1/monitoring/shadow`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sha256: 'e'.repeat(64), urls: [target], serverName: 'sepsis.icu.svc' }) });
+    expect(set.status).toBe(200);
+    const predict = await fetch(`${serving.url}/v1/models/sepsis/predict`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [[0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1]] }) });
+    expect(predict.status).toBe(200);
+    let report: { compared: number; failed: number; lastError?: string } = { compared: 0, failed: 0 };
+    for (const deadline = Date.now() + 10_000; report.compared < 2 && report.failed === 0 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100));
+      report = (await (await fetch(`${serving.url}/v1/monitoring/shadow`)).json()) as typeof report;
+    }
+    expect(report).toMatchObject({ compared: 2, failed: 0 });
+    // A name the certificate does not carry is refused.
+    await fetch(`${serving.url}/v1/monitoring/shadow`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sha256: 'f'.repeat(64), urls: [target], serverName: 'someone.else.svc' }) });
+    await fetch(`${serving.url}/v1/models/sepsis/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }) });
+    for (const deadline = Date.now() + 10_000; report.failed === 0 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100));
+      report = (await (await fetch(`${serving.url}/v1/monitoring/shadow`)).json()) as typeof report;
+    }
+    expect(report.failed).toBe(1);
+    expect(report.lastError).toMatch(/altnames|not in the cert/i);
+  } finally {
+    await serving.stop();
+  }
+});
+
 it('refuses to start with a certificate and no key', async () => {
   const out = (() => {
     try {

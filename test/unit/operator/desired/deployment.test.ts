@@ -75,6 +75,22 @@ describe('desiredDeployment', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
   });
 
+  it('with spec.serving.tls: mounts the Secret\'s pair and CA, tells the server where they are, probes over HTTPS', () => {
+    const d = desiredDeployment(clinicalModel({ serving: { tls: { secretRef: { name: 'cxr-cert' } } } }), settings) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const c = d.spec.template.spec.containers[0];
+    expect(c.env).toEqual(expect.arrayContaining([
+      { name: 'CLINOPS_TLS_CERT_FILE', value: '/etc/clinops/tls/tls.crt' },
+      { name: 'CLINOPS_TLS_KEY_FILE', value: '/etc/clinops/tls/tls.key' },
+      { name: 'CLINOPS_TLS_CA_FILE', value: '/etc/clinops/tls/ca.crt' },
+    ]));
+    expect(d.spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'cxr-cert', items: [
+      { key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }] } });
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) expect(c[probe].httpGet.scheme).toBe('HTTPS');
+    // Without TLS the probes leave the scheme to its default.
+    const plain = desiredDeployment(clinicalModel(), settings) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(plain.spec.template.spec.containers[0].readinessProbe.httpGet.scheme).toBeUndefined();
+  });
+
   it('mounts the API-key Secret and tells the server where the key file is', () => {
     const spec = podSpec(desiredDeployment(clinicalModel({ serving: { apiKeySecretRef: { name: 'pneumonia-keys' } } }), settings));
     expect(spec.volumes).toContainEqual({ name: 'api-keys', secret: { secretName: 'pneumonia-keys', items: [{ key: 'keys.json', path: 'keys.json' }] } });

@@ -15,4 +15,10 @@ describe('desiredService', () => {
   it('reports the in-cluster endpoint', () => {
     expect(serviceEndpoint(clinicalModel())).toBe('http://pneumonia-cxr.radiology.svc:8080');
   });
+
+  it('names its port https, and the endpoint https, when the model serves TLS', () => {
+    const cr = clinicalModel({ serving: { tls: { secretRef: { name: 'cxr-cert' } } } });
+    expect((desiredService(cr).spec.ports as unknown[])[0]).toEqual({ name: 'https', port: 8080, targetPort: 'http', protocol: 'TCP', appProtocol: 'https' });
+    expect(serviceEndpoint(cr)).toBe('https://pneumonia-cxr.radiology.svc:8080');
+  });
 });
