@@ -37,20 +37,20 @@ export class ProviderReports {
    * The reports of the model's ready pods that answered so far; starts a probe of every ready pod not
    * yet heard from (or an explicit endpoint instead, for an operator outside the cluster).
    */
-  observe(key: string, pods: readonly ObservedPod[], explicit?: readonly string[]): ProviderReport[] {
+  observe(key: string, pods: readonly ObservedPod[], explicit?: readonly string[], podFetch?: typeof fetch): ProviderReport[] {
     const targets = explicit
       ? (pods.some(isReady) ? explicit.map((url) => ({ id: url, pod: url, url })) : [])
       : pods.filter(isReady).flatMap((p) => {
         const ip = p.status?.podIP;
         if (!ip || !p.metadata?.uid) return [];
-        return [{ id: p.metadata.uid, pod: p.metadata.name ?? p.metadata.uid, url: `http://${ip.includes(':') ? `[${ip}]` : ip}:${SERVER_PORT}` }];
+        return [{ id: p.metadata.uid, pod: p.metadata.name ?? p.metadata.uid, url: `${podFetch ? 'https' : 'http'}://${ip.includes(':') ? `[${ip}]` : ip}:${SERVER_PORT}` }];
       });
     const old = this.byKey.get(key) ?? new Map<string, Entry>();
     const entries = new Map<string, Entry>();
     for (const t of targets) {
       const e = old.get(t.id) ?? {};
       entries.set(t.id, e);
-      if (!e.report && !e.inFlight && (e.retryAt ?? 0) <= this.clock()) void this.probe(key, t.pod, t.url, e);
+      if (!e.report && !e.inFlight && (e.retryAt ?? 0) <= this.clock()) void this.probe(key, t.pod, t.url, e, podFetch ?? this.fetchFn);
     }
     // Pods that went away are forgotten with their reports.
     if (entries.size > 0) this.byKey.set(key, entries);
@@ -62,10 +62,10 @@ export class ProviderReports {
     this.byKey.delete(key);
   }
 
-  private async probe(key: string, pod: string, url: string, e: Entry): Promise<void> {
+  private async probe(key: string, pod: string, url: string, e: Entry, fetchFn: typeof fetch): Promise<void> {
     e.inFlight = true;
     try {
-      const res = await this.fetchFn(`${url}/health/ready`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await fetchFn(`${url}/health/ready`, { signal: AbortSignal.timeout(this.timeoutMs) });
       const body = (await res.json()) as ReadyBody;
       if (res.ok && body.executionProvider) {
         e.report = { pod, active: body.executionProvider, requested: body.requestedExecutionProvider ?? body.executionProvider,

@@ -569,7 +569,7 @@ export class Reconciler {
       cr,
       deployment: caches.deployment(namespace, name),
       pods,
-      providers: (cr.spec.serving?.gpu?.count ?? 0) > 0 ? this.deps.providers.observe(key, pods, this.deps.modelEndpoints.get(key)) : undefined,
+      providers: (cr.spec.serving?.gpu?.count ?? 0) > 0 ? this.deps.providers.observe(key, pods, this.deps.modelEndpoints.get(key), this.podFetchers.get(key)?.fetch) : undefined,
       applyError,
       now: rfc3339(clock()),
     });

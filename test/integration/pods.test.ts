@@ -730,12 +730,15 @@ it('serves HTTPS with the certificate of its Secret: probes, the Service and the
   await assertLocalRoute(svc.spec.clusterIP);
   const post = (body: string) => new Promise<{ status: number; cn: string; body: string }>((resolve, reject) => {
     const req = httpsRequest({ host: svc.spec.clusterIP, port: 8080, path: `/v1/models/${name}/predict`, method: 'POST', ca, servername: `${name}.${ns}.svc`,
-      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (res) => {
+      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY, 'content-length': Buffer.byteLength(body) }, timeout: 10_000, agent: false }, (res) => {
+      // Read while the socket is the response's (a kept-alive one goes back to its pool at the end).
+      const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN);
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, cn: String((res.socket as TLSSocket).getPeerCertificate().subject?.CN), body: text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, cn, body: text }));
     });
     req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('no answer in 10 s')));
     req.end(body);
   });
   const xs = mlpInputs(31, 80);
