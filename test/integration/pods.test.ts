@@ -432,11 +432,11 @@ it('a GPU model that lands where CUDA cannot be used serves on CPU, and status s
       serving: { replicas: 1, gpu: { count: 1 }, nodeSelector: { [REAL_NODE_LABEL]: 'true' }, resources: { requests: { cpu: '100m' } } },
     },
   }));
-  const c = await eventually('GPUAccelerated=False', async () => {
+  // The replica's report can reach status a pass before the Deployment's ready count does: wait for both.
+  const c = await eventually('GPUAccelerated=False and Serving', async () => {
     const x = await clm('sepsis-gpu');
-    return condition(x, 'GPUAccelerated')?.status === 'False' ? x : undefined;
+    return condition(x, 'GPUAccelerated')?.status === 'False' && x.status?.phase === 'Serving' ? x : undefined;
   }, 180_000);
-  expect(c.status?.phase).toBe('Serving');
   expect(c.status?.executionProvider).toBe('cpu');
   expect(condition(c, 'GPUAccelerated')).toMatchObject({ reason: 'CUDAUnavailable' });
   expect(condition(c, 'GPUAccelerated')!.message).toMatch(/^1 of 1 reporting replicas serve on cpu, not CUDA \(pod sepsis-gpu-/);
