@@ -47,6 +47,8 @@ typecheck: $(NODE_STAMP)
 .PHONY: test
 test: deps binaries image-archives typecheck build ## everything CI runs: typecheck, unit tests, integration tests on a real control plane and a real node
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit
+	@# The tests' Python venv (reference values, fixtures) before the clusters start: no test pays for its install mid-run.
+	@bash hack/python-env.sh test >/dev/null
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand
 
 .PHONY: test-unit
