@@ -150,12 +150,11 @@ export function rolloutPass(cr: ClinicalModel, obs: RolloutObservation, gatesPas
   };
   // The pods of this step: as a canary, those behind the Service (the shadow's go as the Deployment changes).
   const pods = r.step === 'Canary' ? obs.candidatePods.filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] !== undefined) : obs.candidatePods;
-  if (r.step !== 'Promoting') {
-    if (!gatesPassed) return rollback('it no longer passes its gates (a go/no-go signature withdrawn?)');
-    if (level >= 2) return rollback(`the model was ${level === 3 ? 'shut down' : 'paused'} at escalation level ${level}`);
-    const health = candidateHealth(pods, Date.parse(now) - Date.parse(r.stepStartedAt));
-    if (health) return rollback(health);
-  }
+  // (Promoting is handled above: the promoted version is the accepted one, so it is no longer in rollout.)
+  if (!gatesPassed) return rollback('it no longer passes its gates (a go/no-go signature withdrawn?)');
+  if (level >= 2) return rollback(`the model was ${level === 3 ? 'shut down' : 'paused'} at escalation level ${level}`);
+  const health = candidateHealth(pods, Date.parse(now) - Date.parse(r.stepStartedAt));
+  if (health) return rollback(health);
   switch (r.step) {
     case 'Shadow': {
       const s = spec!.shadow ?? {};
@@ -195,10 +194,6 @@ export function rolloutPass(cr: ClinicalModel, obs: RolloutObservation, gatesPas
       if (left > 0 || ready < (c.replicas ?? 1)) return { ...none, candidate: 'canary', requeueAfterMs: Math.max(1000, Math.min(left, 15_000)) };
       return promote(cr, r, `version ${r.version} served as a canary from ${r.stepStartedAt} without a breach and is promoted`, now, 'none');
     }
-    case 'Promoting':
-      if (!obs.servingCurrent) return { ...none, requeueAfterMs: 5000 };
-      return finish(r, 'Promoted', `version ${r.version} promoted: every serving replica runs it (rollout began ${r.startedAt})`, now,
-        { type: 'Normal', reason: 'Promoted', message: `version ${r.version} promoted: every serving replica runs it (rollout began ${r.startedAt})` });
   }
   return none;
 }
