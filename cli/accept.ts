@@ -70,7 +70,7 @@ export async function acceptModel(o: { model: string; sha256: string; holdout: s
  */
 export function summary(r: Awaited<ReturnType<typeof acceptModel>>): string {
   const metrics = Object.fromEntries(r.metrics.map((m) => [m.name, Number(m.value.toPrecision(6))]));
-  const doc = { pass: r.pass, cases: r.n, positives: r.positives, metrics, holdout: r.holdout.sha256, failures: [] as string[] };
+  const doc = { pass: r.pass, sha256: r.model.sha256, cases: r.n, positives: r.positives, metrics, holdout: r.holdout.sha256, failures: [] as string[] };
   for (const f of r.failures) {
     const next = JSON.stringify({ ...doc, failures: [...doc.failures, f.slice(0, 300)] });
     if (Buffer.byteLength(next) > 4000) break;

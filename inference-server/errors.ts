@@ -90,6 +90,7 @@ export const MESSAGES = {
   methodNotAllowed: ['METHOD_NOT_ALLOWED', '{{method}} is not allowed on {{pattern}}'],
   apiKeyRequired: ['UNAUTHENTICATED', 'an API key is required: send X-API-Key or Authorization: Bearer'],
   apiKeyInvalid: ['FORBIDDEN', 'the API key is not valid'],
+  apiKeyScope: ['FORBIDDEN', 'the API key "{{id}}" may not {{what}}: it lacks the "{{scope}}" scope (its scopes: {{scopes}})'],
   internal: ['INTERNAL', 'internal error'],
   badCount: ['BAD_REQUEST', '{{field}} must be a whole number ≥ 0, given once'],
   tensorsOnly: ['UNSUPPORTED_MEDIA_TYPE', 'send tensors as JSON or with the binary tensor extension'],

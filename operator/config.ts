@@ -7,12 +7,18 @@ import { randomBytes } from 'node:crypto';
 import type { Level } from '../contract/log.js';
 import { resolveSettings, type Setting, SettingError } from '../contract/settings.js';
 import { parseDuration } from './util/duration.js';
+import { readFileSync } from 'node:fs';
+import type { NotifyPolicy } from './governance/notify-send.js';
 
 export interface OperatorConfig {
   readonly kubeconfig: string | undefined;
   readonly namespace: string | undefined;
   readonly workers: number;
   readonly serverImage: string;
+  /** The image the acceptance Job runs `clinops accept` from: the operator's, never the spec's. */
+  readonly acceptanceImage: string;
+  /** How far the retraining signal (spec.governance.notify) may reach. */
+  readonly notify: NotifyPolicy;
   readonly leaderElect: boolean;
   readonly leaseNamespace: string;
   readonly leaseName: string;
@@ -36,6 +42,10 @@ interface OperatorSettings {
   namespace?: string;
   workers: number;
   serverImage: string;
+  acceptanceImage: string;
+  notifyAllowClusterLocalHttp: boolean;
+  notifyAllowLoopback: boolean;
+  notifyCaFile?: string;
   leaderElect: boolean;
   leaseNamespace: string;
   leaseName: string;
@@ -72,6 +82,23 @@ export function operatorSettings(env: NodeJS.ProcessEnv = {}): readonly Setting<
     {
       key: 'serverImage', flag: '--server-image', arg: '<ref>', env: 'CLINOPS_SERVER_IMAGE', kind: 'string', default: 'clinops/inference-server:0.1.0',
       schema: { type: 'string', pattern: '^\\S+$' }, expect: 'be an image reference', help: 'inference server image',
+    },
+    {
+      key: 'acceptanceImage', flag: '--acceptance-image', arg: '<ref>', env: 'CLINOPS_ACCEPTANCE_IMAGE', kind: 'string',
+      default: (r: Partial<OperatorSettings>) => r.serverImage, schema: { type: 'string', pattern: '^\\S+$' }, expect: 'be an image reference',
+      help: 'image the acceptance Job runs clinops accept from (pin it by digest; default: the server image); never a ClinicalModel\'s own image',
+    },
+    {
+      key: 'notifyAllowClusterLocalHttp', flag: '--notify-allow-cluster-local-http', env: 'CLINOPS_NOTIFY_ALLOW_CLUSTER_LOCAL_HTTP', kind: 'boolean', default: false,
+      schema: { type: 'boolean' }, help: 'let spec.governance.notify use http to an in-cluster Service name (HOST.NAMESPACE.svc); https otherwise',
+    },
+    {
+      key: 'notifyAllowLoopback', flag: '--notify-allow-loopback', env: 'CLINOPS_NOTIFY_ALLOW_LOOPBACK', kind: 'boolean', default: false,
+      schema: { type: 'boolean' }, help: 'let spec.governance.notify reach loopback receivers (development outside the cluster only)',
+    },
+    {
+      key: 'notifyCaFile', flag: '--notify-ca-file', arg: '<path>', env: 'CLINOPS_NOTIFY_CA_FILE', kind: 'string', schema: { type: 'string' },
+      help: 'PEM CA certificates trusted for notification receivers, besides the system\'s',
     },
     {
       key: 'leaderElect', flag: '--no-leader-elect', env: 'CLINOPS_LEADER_ELECT', kind: 'boolean', default: true, schema: { type: 'boolean' },
@@ -114,6 +141,14 @@ export function loadOperatorConfig(flags: Record<string, unknown>, env: NodeJS.P
     namespace: s.namespace,
     workers: s.workers,
     serverImage: s.serverImage,
+    acceptanceImage: s.acceptanceImage,
+    notify: Object.freeze({
+      allowClusterLocalHttp: s.notifyAllowClusterLocalHttp,
+      allowLoopback: s.notifyAllowLoopback,
+      ...(s.notifyCaFile ? { ca: readCa(s.notifyCaFile) } : {}),
+      // In the cluster, the API server's Service address; the operator adds its kubeconfig's host.
+      apiServerAddresses: Object.freeze(env.KUBERNETES_SERVICE_HOST ? [env.KUBERNETES_SERVICE_HOST] : []),
+    }),
     leaderElect: s.leaderElect,
     leaseNamespace: s.leaseNamespace,
     leaseName: s.leaseName,
@@ -124,4 +159,12 @@ export function loadOperatorConfig(flags: Record<string, unknown>, env: NodeJS.P
     logLevel: s.logLevel,
     modelEndpoints,
   });
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SettingError('--notify-ca-file (CLINOPS_NOTIFY_CA_FILE)', `${path} cannot be read: ${(err as Error).message}`);
+  }
 }

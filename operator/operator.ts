@@ -10,6 +10,7 @@ import { LeaderElector } from './leader/lease.js';
 import { startProbeServer, type ProbeServer } from './observability/http.js';
 import { createLogger, type Logger } from '../contract/log.js';
 import { OperatorMetrics } from './observability/metrics.js';
+import { isIP } from 'node:net';
 
 export interface OperatorDeps {
   kc?: KubeConfig;
@@ -24,6 +25,13 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
+}
+
+/** The kubeconfig's API server host, when it is an address (a notification receiver may never be it). */
+function apiServerAddress(kc: KubeConfig): string[] {
+  const server = kc.getCurrentCluster()?.server;
+  const host = server ? new URL(server).hostname.replace(/^\[|\]$/g, '') : '';
+  return isIP(host) ? [host] : [];
 }
 
 export class Operator {
@@ -50,7 +58,8 @@ export class Operator {
       namespace: config.namespace,
       workers: config.workers,
       resyncPeriodMs: config.resyncPeriodMs,
-      settings: { serverImage: config.serverImage },
+      settings: { serverImage: config.serverImage, acceptanceImage: config.acceptanceImage },
+      notifyPolicy: { ...config.notify, apiServerAddresses: [...config.notify.apiServerAddresses, ...apiServerAddress(kc)] },
       recorder,
       metrics: this.metrics,
       log: this.log,

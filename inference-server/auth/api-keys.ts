@@ -1,5 +1,7 @@
 // API keys from a file mounted from a Secret, reloaded when it changes. The file is JSON:
-//   {"keys": [{"id": "pacs-gateway", "key": "…"}, {"id": "ehr", "sha256": "<hex of the key>"}]}
+//   {"keys": [{"id": "pacs-gateway", "key": "…"}, {"id": "ehr", "sha256": "<hex of the key>", "scopes": ["predict", "feedback"]}]}
+// A key does what its scopes allow: predict, feedback (report ground truth, which the operator judges
+// performance on — so a key that may predict cannot fake a dip), jobs. Without "scopes": predict and jobs.
 // Only hashes are kept in memory; a presented key is hashed and compared with every known hash in
 // constant time, so neither timing nor an early exit tells how close a guess was.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -7,9 +9,17 @@ import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { fail } from '../errors.js';
 
+/** What a key may do. */
+export type Scope = 'predict' | 'feedback' | 'jobs';
+export const SCOPES: readonly Scope[] = ['predict', 'feedback', 'jobs'];
+/** The scopes of a key that names none: everything but reporting ground truth. */
+export const DEFAULT_SCOPES: readonly Scope[] = ['predict', 'jobs'];
+const DOING: Record<Scope, string> = { predict: 'predict', feedback: 'report ground truth', jobs: 'run prediction jobs' };
+
 export interface KeyEntry {
   id: string;
   hash: Buffer;
+  scopes: ReadonlySet<Scope>;
 }
 
 export class ApiKeys {
@@ -68,24 +78,31 @@ export class ApiKeys {
     }
   }
 
-  /** The key's id, or an error to answer: 401 when no key is presented, 403 when it is unknown. */
-  authenticate(req: IncomingMessage): string {
+  /** The key's id, or an error to answer: 401 when no key is presented, 403 when it is unknown or lacks `scope`. */
+  authenticate(req: IncomingMessage, scope?: Scope): string {
     const auth = req.headers.authorization;
     const bearer = auth ? /^Bearer\s+(.+)$/i.exec(auth)?.[1] : undefined;
     const header = req.headers['x-api-key'];
     const presented = (typeof header === 'string' ? header : undefined) ?? bearer;
     if (!presented) throw fail('apiKeyRequired', {}, 'x-api-key', { 'www-authenticate': 'Bearer' });
-    const id = this.identify(presented);
-    if (!id) throw fail('apiKeyInvalid', {}, 'x-api-key');
-    return id;
+    const entry = this.match(presented);
+    if (!entry) throw fail('apiKeyInvalid', {}, 'x-api-key');
+    if (scope && !entry.scopes.has(scope)) {
+      throw fail('apiKeyScope', { id: entry.id, what: DOING[scope], scope, scopes: [...entry.scopes].join(', ') || 'none' }, 'x-api-key');
+    }
+    return entry.id;
   }
 
   /** The id of the key, or undefined when it matches none. */
   identify(presented: string): string | undefined {
+    return this.match(presented)?.id;
+  }
+
+  private match(presented: string): KeyEntry | undefined {
     const h = createHash('sha256').update(presented).digest();
-    let found: string | undefined;
+    let found: KeyEntry | undefined;
     for (const e of this.entries) {
-      if (timingSafeEqual(h, e.hash) && found === undefined) found = e.id;
+      if (timingSafeEqual(h, e.hash) && found === undefined) found = e;
     }
     return found;
   }
@@ -96,12 +113,16 @@ export function parseKeys(text: string): KeyEntry[] {
   const doc = JSON.parse(text) as { keys?: unknown };
   if (!doc || !Array.isArray(doc.keys) || doc.keys.length === 0) throw new Error('needs {"keys": [{"id": …, "key" or "sha256": …}, …]}');
   const ids = new Set<string>();
-  return doc.keys.map((k: { id?: unknown; key?: unknown; sha256?: unknown }, i: number) => {
+  return doc.keys.map((k: { id?: unknown; key?: unknown; sha256?: unknown; scopes?: unknown }, i: number) => {
     if (typeof k?.id !== 'string' || k.id === '') throw new Error(`keys[${i}] needs an id`);
     if (ids.has(k.id)) throw new Error(`keys[${i}]: id "${k.id}" appears twice`);
     ids.add(k.id);
-    if (typeof k.key === 'string' && k.key.length >= 16) return { id: k.id, hash: createHash('sha256').update(k.key).digest() };
-    if (typeof k.sha256 === 'string' && /^[0-9a-fA-F]{64}$/.test(k.sha256)) return { id: k.id, hash: Buffer.from(k.sha256, 'hex') };
+    if (k.scopes !== undefined && (!Array.isArray(k.scopes) || k.scopes.some((x) => !SCOPES.includes(x as Scope)))) {
+      throw new Error(`keys[${i}] ("${k.id}"): scopes must be a list of ${SCOPES.join(', ')}`);
+    }
+    const scopes = new Set((k.scopes as Scope[] | undefined) ?? DEFAULT_SCOPES);
+    if (typeof k.key === 'string' && k.key.length >= 16) return { id: k.id, hash: createHash('sha256').update(k.key).digest(), scopes };
+    if (typeof k.sha256 === 'string' && /^[0-9a-fA-F]{64}$/.test(k.sha256)) return { id: k.id, hash: Buffer.from(k.sha256, 'hex'), scopes };
     throw new Error(`keys[${i}] ("${k.id}") needs a key of at least 16 characters or the sha256 of one`);
   });
 }
@@ -111,6 +132,6 @@ export function parseSingleKey(id: string): (text: string) => KeyEntry[] {
   return (text) => {
     const key = text.trim();
     if (key.length < 16) throw new Error('needs a key of at least 16 characters');
-    return [{ id, hash: createHash('sha256').update(key).digest() }];
+    return [{ id, hash: createHash('sha256').update(key).digest(), scopes: new Set<Scope>() }];
   };
 }

@@ -6,7 +6,7 @@
 // model (see the README's benchmark section).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiKeys } from '../auth/api-keys.js';
+import type { ApiKeys, Scope } from '../auth/api-keys.js';
 import { fail, ServerError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { FeatureCounts } from '../monitoring/feature-counts.js';
@@ -73,6 +73,8 @@ export interface RouteDef {
   open?: boolean;
   /** A monitoring signal (/v1/monitoring/*): for the operator's key alone when one is configured. */
   monitoring?: boolean;
+  /** The scope an API key needs for the route (when keys are configured). */
+  scope?: Scope;
   handler: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 
@@ -158,7 +160,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
 function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps): string | null {
   if (route.monitoring && d.monitoringKey) return d.monitoringKey.authenticate(req);
   if (route.open && !d.protectHealth) return null;
-  return d.keys ? d.keys.authenticate(req) : null;
+  return d.keys ? d.keys.authenticate(req, route.scope) : null;
 }
 
 function toServerError(err: unknown): ServerError {

@@ -36,12 +36,32 @@ export function approvalRequired(cr: ClinicalModel): boolean {
   return cr.spec.approval !== undefined && cr.spec.approval.requireApproval !== false;
 }
 
-/** The checklist items not yet signed for the declared sha256. */
-export function missingItems(cr: ClinicalModel): string[] {
+/** The go/no-go decision item: it needs spec.approval.distinctSigners different people, not only the version's submitter. */
+export const DECISION_ITEM = 'go-no-go';
+export const DEFAULT_DISTINCT_SIGNERS = 2;
+
+/** Each checklist item not yet complete for the declared sha256, and what it lacks. */
+export function approvalShortfall(cr: ClinicalModel): Array<{ item: string; lacks: string }> {
   if (!approvalRequired(cr)) return [];
   const sha = cr.spec.model.sha256.toLowerCase();
   const signed = (cr.spec.approval?.signatures ?? []).filter((x) => x.sha256.toLowerCase() === sha);
-  return (cr.spec.approval?.items ?? PROTOCOL_CHECKLIST).filter((item) => !signed.some((x) => x.item === item));
+  const need = cr.spec.approval?.distinctSigners ?? DEFAULT_DISTINCT_SIGNERS;
+  const submitter = cr.spec.model.submittedBy;
+  const out: Array<{ item: string; lacks: string }> = [];
+  for (const item of cr.spec.approval?.items ?? PROTOCOL_CHECKLIST) {
+    const by = [...new Set(signed.filter((x) => x.item === item).map((x) => x.signedBy))];
+    if (by.length === 0) out.push({ item, lacks: 'unsigned' });
+    else if (item === DECISION_ITEM && by.length < need) out.push({ item, lacks: `signed by ${by.join(', ')}; needs ${need} different people` });
+    else if (item === DECISION_ITEM && submitter !== undefined && by.every((x) => x === submitter)) {
+      out.push({ item, lacks: `signed only by ${submitter}, who submitted this version; someone else must sign too` });
+    }
+  }
+  return out;
+}
+
+/** The checklist items not yet complete for the declared sha256. */
+export function missingItems(cr: ClinicalModel): string[] {
+  return approvalShortfall(cr).map((x) => x.item);
 }
 
 /** The declared version passed acceptance (or none is asked for). */
@@ -81,7 +101,8 @@ export function settleGates(cr: ClinicalModel, now: string): ClinicalModel {
     const seen = (x: { item: string; signedBy: string }) => prev?.signatures?.find((p) => p.item === x.item && p.signedBy === x.signedBy)?.seenAt ?? now;
     const signatures = (cr.spec.approval?.signatures ?? []).filter((x) => x.sha256.toLowerCase() === sha).map((x) => ({ ...x, seenAt: seen(x) }));
     const missing = missingItems(cr);
-    const approval: ApprovalStatus = { ...status.approval, sha256: sha, missing, signatures };
+    const approval: ApprovalStatus = { ...status.approval, sha256: sha, missing, signatures, ...(m.submittedBy ? { submittedBy: m.submittedBy } : {}) };
+    if (!m.submittedBy) delete approval.submittedBy;
     delete approval.approvedAt;
     if (missing.length === 0) {
       approval.approvedAt = prev?.approvedAt ?? now;
@@ -103,15 +124,18 @@ export function asServed(cr: ClinicalModel): ClinicalModel {
   return { ...cr, spec: { ...cr.spec, model: { ...cr.spec.model, ...served } } };
 }
 
-export function acceptanceJobName(cr: ClinicalModel): string {
-  return `${cr.metadata.name}-accept-${cr.spec.model.sha256.toLowerCase().slice(0, 10)}`;
+/**
+ * The start of the acceptance Job's name; the API server adds a random end (generateName), so nobody can
+ * make the Job before the operator does. The Job is then known by the uid recorded in status.
+ */
+export function acceptanceJobPrefix(cr: ClinicalModel): string {
+  return `${cr.metadata.name.slice(0, 40)}-accept-${cr.spec.model.sha256.toLowerCase().slice(0, 10)}-`;
 }
 
 /** The Job that runs `clinops accept` on the candidate: the model from the same volume, the holdout mounted. */
 export function acceptanceJob(cr: ClinicalModel, image: string): object {
   const { model, serving = {} } = cr.spec;
   const acc = cr.spec.acceptance!;
-  const name = acceptanceJobName(cr);
   const namespace = cr.metadata.namespace ?? 'default';
   const source = parseModelUri(model.uri);
   const { path: modelPath, volume: modelVol } = modelVolume(model.uri);
@@ -140,7 +164,7 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name, namespace, ownerReferences: [owner],
+      generateName: acceptanceJobPrefix(cr), namespace, ownerReferences: [owner],
       labels: { ...objectLabels(cr.metadata.name, model.version), [ACCEPTANCE_LABEL]: cr.metadata.name },
       annotations: { 'clinops.dev/sha256': model.sha256.toLowerCase() },
     },
@@ -184,44 +208,111 @@ function withoutGpu(limits: Record<string, unknown> | undefined): Record<string,
   return rest;
 }
 
+interface ContainerSpec {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  volumeMounts?: unknown[];
+}
+
+interface PodSpecShape {
+  containers?: ContainerSpec[];
+  initContainers?: ContainerSpec[];
+  volumes?: unknown[];
+}
+
 export interface ObservedJob {
-  metadata?: { name?: string; creationTimestamp?: string };
+  metadata?: { name?: string; uid?: string; creationTimestamp?: string };
+  spec?: { template?: { spec?: PodSpecShape } };
   status?: { succeeded?: number; failed?: number; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
 }
 
 export interface ObservedJobPod {
+  metadata?: { name?: string; ownerReferences?: Array<{ uid: string; controller?: boolean }> };
+  spec?: PodSpecShape;
   status?: { containerStatuses?: Array<{ name: string; state?: { terminated?: { exitCode: number; message?: string; finishedAt?: string } } }> };
 }
 
+/** What a verdict is checked against: the image the operator runs acceptance from, and the holdout's digest when the operator can read it. */
+export interface VerdictExpectation {
+  image: string;
+  holdoutSha256?: string;
+}
+
+const runs = (c: ContainerSpec | undefined) => JSON.stringify(c ? [c.name, c.image, c.command ?? [], c.args ?? [], c.volumeMounts ?? []] : null);
+
 /**
- * The candidate's result from its Job and the Job's pod: Running until the pod's accept container
- * ended; then Passed (exit 0), Failed (exit 1, the summary's failures) or Error (anything else).
+ * The Job's own pods: controlled by the Job (its uid), running exactly the Job's containers and volumes.
+ * A pod someone made with the Job's labels, an owner reference copied from it, or another image or
+ * command, is not the Job's pod and says nothing.
  */
-export function jobResult(cr: ClinicalModel, job: ObservedJob, pods: readonly ObservedJobPod[], now: string): AcceptanceResult {
+export function jobPods(job: ObservedJob, pods: readonly ObservedJobPod[]): ObservedJobPod[] {
+  const uid = job.metadata?.uid;
+  const template = job.spec?.template?.spec;
+  if (!uid || !template) return [];
+  const same = (a: ContainerSpec[] | undefined, b: ContainerSpec[] | undefined) =>
+    (a ?? []).length === (b ?? []).length && (a ?? []).every((c, i) => runs(c) === runs(b?.[i]));
+  return pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.controller && o.uid === uid) &&
+    same(p.spec?.containers, template.containers) && same(p.spec?.initContainers, template.initContainers) &&
+    JSON.stringify(p.spec?.volumes ?? []) === JSON.stringify(template.volumes ?? []));
+}
+
+interface Summary {
+  pass?: unknown;
+  sha256?: unknown;
+  cases?: number;
+  metrics?: Record<string, number>;
+  failures?: string[];
+  holdout?: unknown;
+}
+
+/**
+ * The candidate's result from its Job (the one whose uid status recorded) and that Job's pods: Running
+ * until the accept container ended; then Passed only when it exited 0 with a verdict that parses, says
+ * `pass: true`, names the candidate's sha256 and (when the operator knows it) the holdout's digest, from a
+ * Job running the operator's acceptance image; Failed on exit 1 with `pass: false`; Error otherwise.
+ */
+export function jobResult(cr: ClinicalModel, job: ObservedJob, pods: readonly ObservedJobPod[], now: string, expect: VerdictExpectation): AcceptanceResult {
   const m = cr.spec.model;
-  const base: AcceptanceResult = { sha256: m.sha256.toLowerCase(), version: m.version, state: 'Running', job: job.metadata?.name, startedAt: job.metadata?.creationTimestamp ?? now };
+  const sha = m.sha256.toLowerCase();
+  const base: AcceptanceResult = {
+    sha256: sha, version: m.version, state: 'Running', job: job.metadata?.name, ...(job.metadata?.uid ? { jobUid: job.metadata.uid } : {}),
+    startedAt: job.metadata?.creationTimestamp ?? now,
+  };
   const holdout = cr.spec.acceptance!.holdout;
   const source = holdout.configMapRef ? `ConfigMap ${holdout.configMapRef.name} key ${holdout.configMapRef.key ?? 'holdout.json'}` : `file ${holdout.path} on the model's claim`;
-  const ended = pods.map((p) => p.status?.containerStatuses?.find((c) => c.name === 'accept')?.state?.terminated).find((t) => t !== undefined);
+  const image = job.spec?.template?.spec?.containers?.find((c) => c.name === 'accept')?.image;
+  if (image !== expect.image) {
+    return { ...base, state: 'Error', finishedAt: now, holdout: { source }, message: `the acceptance Job runs ${image ?? 'no accept container'}, not the operator's acceptance image ${expect.image}` };
+  }
+  const ended = jobPods(job, pods).map((p) => p.status?.containerStatuses?.find((c) => c.name === 'accept')?.state?.terminated).find((t) => t !== undefined);
   if (!ended) {
     const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
     return failed ? { ...base, state: 'Error', finishedAt: now, message: `the acceptance Job failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() } : base;
   }
   const done = { ...base, finishedAt: ended.finishedAt ?? now };
-  let summary: { pass?: boolean; cases?: number; metrics?: Record<string, number>; failures?: string[]; holdout?: string } | undefined;
+  let summary: Summary | undefined;
   try {
-    summary = JSON.parse(ended.message ?? '') as typeof summary;
+    const parsed = JSON.parse(ended.message ?? '') as unknown;
+    summary = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Summary : undefined;
   } catch {
     summary = undefined;
   }
-  if ((ended.exitCode === 0 || ended.exitCode === 1) && summary) {
-    return {
-      ...done, state: ended.exitCode === 0 ? 'Passed' : 'Failed', cases: summary.cases, metrics: summary.metrics,
-      holdout: { source, ...(summary.holdout ? { sha256: summary.holdout } : {}) },
-      ...(ended.exitCode === 1 ? { failures: summary.failures ?? [], message: (summary.failures ?? []).join('; ') } : {}),
-    };
+  const error = (message: string): AcceptanceResult => ({ ...done, state: 'Error', message, holdout: { source } });
+  if (!summary || (ended.exitCode !== 0 && ended.exitCode !== 1)) return error((ended.message ?? `exit ${ended.exitCode}`).trim().slice(-1024));
+  if (summary.sha256 !== sha) return error(`the verdict is for sha256 ${String(summary.sha256).slice(0, 64)}, not the candidate's ${sha}`);
+  if (expect.holdoutSha256 && summary.holdout !== expect.holdoutSha256) {
+    return error(`the verdict is for holdout sha256 ${String(summary.holdout).slice(0, 64)}, not the ${source} the operator read (${expect.holdoutSha256})`);
   }
-  return { ...done, state: 'Error', message: (ended.message ?? `exit ${ended.exitCode}`).trim().slice(-1024), holdout: { source } };
+  const passed = ended.exitCode === 0 && summary.pass === true;
+  const failed = ended.exitCode === 1 && summary.pass === false;
+  if (!passed && !failed) return error(`exit ${ended.exitCode} with a verdict saying pass: ${JSON.stringify(summary.pass)}`);
+  return {
+    ...done, state: passed ? 'Passed' : 'Failed', cases: summary.cases, metrics: summary.metrics,
+    holdout: { source, ...(typeof summary.holdout === 'string' ? { sha256: summary.holdout } : {}) },
+    ...(failed ? { failures: summary.failures ?? [], message: (summary.failures ?? []).join('; ') } : {}),
+  };
 }
 
 /** status.acceptance after the candidate's result (finished results go to history; settleGates makes a servable one the accepted version). */

@@ -54,6 +54,8 @@ export interface ModelSpec {
   sha256: string;
   version: string;
   labels: string[];
+  /** Who submitted this version (the admission policy checks it names the writer of a new sha256). */
+  submittedBy?: string;
   preprocessing?: { image?: ImagePreprocessing };
 }
 
@@ -150,12 +152,16 @@ export interface ApprovalSpec {
   requireApproval?: boolean;
   /** The checklist (default: the protocol's six sections, §16.6). */
   items?: string[];
+  /** Different people who must sign the go-no-go item (default 2). */
+  distinctSigners?: number;
   signatures?: Signature[];
 }
 
 /** status.approval: the declared version's sign-off, and the versions approved before. */
 export interface ApprovalStatus {
   sha256?: string;
+  /** Who submitted the declared version (spec.model.submittedBy). */
+  submittedBy?: string;
   missing?: string[];
   signatures?: Array<Signature & { seenAt: string }>;
   approvedAt?: string;
@@ -179,6 +185,8 @@ export interface AcceptanceResult {
   version: string;
   state: 'Running' | 'Passed' | 'Failed' | 'Error';
   job?: string;
+  /** The uid of the Job the operator made for this candidate: only that Job, and only its pods, are believed. */
+  jobUid?: string;
   startedAt?: string;
   finishedAt?: string;
   /** Error: why no verdict; Failed: the failing checks. */

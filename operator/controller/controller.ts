@@ -1,6 +1,7 @@
 // Wires informers to the work queue and the queue to the reconciler. Informers only turn events
 // into keys; workers take one key at a time each, retry failures with per-key backoff, and forget a
 // key after a success. Every known key is queued again each resync period.
+import { DEFAULT_NOTIFY_POLICY, type NotifyPolicy } from '../governance/notify-send.js';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../api/types.js';
 import { GROUP, PLURAL, VERSION } from '../api/types.js';
@@ -39,6 +40,8 @@ export interface ControllerOptions {
   queueOptions?: QueueOptions;
   /** Explicit monitoring URLs per model key ("namespace/name"). */
   modelEndpoints?: ReadonlyMap<string, readonly string[]>;
+  /** How far spec.governance.notify may reach. */
+  notifyPolicy?: NotifyPolicy;
   /** fetch for the monitoring windows (tests may substitute one). */
   fetchFn?: typeof fetch;
 }
@@ -83,11 +86,14 @@ export class Controller {
       onWrite: (resource) => opts.metrics.apiWrites.inc({ resource }),
       gatherer: new DriftGatherer(client, opts.fetchFn),
       fetchFn: opts.fetchFn,
+      notifyPolicy: opts.notifyPolicy ?? DEFAULT_NOTIFY_POLICY,
       modelEndpoints: opts.modelEndpoints ?? new Map(),
       driftMetrics: opts.metrics.drift,
       providers: new ProviderReports((key) => enqueue(key), opts.clock, opts.fetchFn),
+      requeue: (key) => enqueue(key),
       caches: {
         model: (ns, name) => this.models.get(ns, name),
+        models: (ns) => this.models.list(ns),
         deployment: (ns, name) => this.deployments.get(ns, name) as never,
         service: (ns, name) => this.services.get(ns, name) as never,
         pods: (ns, instance) =>

@@ -1,23 +1,26 @@
 // One reconcile pass of one ClinicalModel, by key: gather what the caches hold, decide the desired
 // children and status with pure functions, then act — apply only what differs, write status only
 // when it changed. Level-triggered: the pass never looks at the event that queued the key.
-import type { ClinicalModel, ClinicalModelStatus, NotificationStatus } from '../api/types.js';
+import type { ClinicalModel, ClinicalModelStatus, EscalationStatus, NotificationStatus } from '../api/types.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
 import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.js';
 import { ModelUriError } from '../desired/model-uri.js';
 import { desiredMonitoringSecret, MONITORING_KEY, MONITORING_PORT, monitoringKeyName, monitoringKeyOf } from '../desired/monitoring-key.js';
 import { desiredService, serviceHost } from '../desired/service.js';
+import { isOperatorRecord, RecordConflictError, type RecordMeta } from '../desired/records.js';
 import { tlsFetch } from '../kube/tls-fetch.js';
 import { judge } from '../drift/judge.js';
-import { parseRecord, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
+import { parseRecord, RECORD_LABEL, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
+import { type Revocation, REVOKED_VERSIONS, type RevokedVersion, revokedMessage, revokedVersion } from '../escalation/revocation.js';
 import { escalationStep } from '../escalation/step.js';
-import { acceptanceJob, acceptanceJobName, asServed, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, servable, settleGates } from '../acceptance/gate.js';
+import { acceptanceJob, asServed, servedModel, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, servable, settleGates } from '../acceptance/gate.js';
 import { CANDIDATE_LABEL, candidateDeployment, candidateName, inRollout, rolloutPass, sumShadow, type ShadowTotals } from '../rollout/rollout.js';
 import { desiredReplicas } from '../desired/deployment.js';
-import { afterAttempt, type DueNotification, escalationEvent, notificationDue, sendEvent } from '../governance/notify.js';
+import { afterAttempt, type DueNotification, escalationEvent, notificationDue, NOTIFY_TOKEN_LABEL } from '../governance/notify.js';
+import { DEFAULT_NOTIFY_POLICY, type NotifyPolicy, sendEvent } from '../governance/notify-send.js';
 import { reviewOutcome } from '../governance/review.js';
 import { ApiError, type KubeClient, type ResourceRef } from '../kube/client.js';
 import { difference } from '../kube/difference.js';
@@ -37,6 +40,8 @@ import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, serv
 /** What the reconciler reads: the informers' caches. */
 export interface Caches {
   model(namespace: string, name: string): ClinicalModel | undefined;
+  /** The ClinicalModels of a namespace. */
+  models(namespace: string): readonly ClinicalModel[];
   deployment(namespace: string, name: string): (ObservedDeployment & Owned) | undefined;
   service(namespace: string, name: string): (Record<string, unknown> & Owned) | undefined;
   pods(namespace: string, instance: string): readonly ObservedPod[];
@@ -63,8 +68,12 @@ export interface ReconcilerDeps {
   /** What GPU models' replicas run on, read from their readiness answers in the background. */
   providers: ProviderReports;
   random?: () => number;
-  /** How the retraining signal is sent (spec.governance.notify). */
+  /** Queue a model's key for a pass (another model's record concerns it). */
+  requeue?: (key: string) => void;
+  /** fetch for the pods' monitoring port (shadow targets). */
   fetchFn?: typeof fetch;
+  /** How far the retraining signal (spec.governance.notify) may reach. */
+  notifyPolicy?: NotifyPolicy;
 }
 
 /** The status on the server moved on since the cache's copy; the pass runs again on fresher data. */
@@ -95,6 +104,8 @@ interface Change {
 }
 
 const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
+/** How long a revocation record read stays believed (a pass reads it at most this often per version). */
+const REVOCATION_TTL_MS = 15_000;
 const SERVICES = { group: '', version: 'v1', plural: 'services' };
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
@@ -114,6 +125,14 @@ export class Reconciler {
   private readonly podFetchers = new Map<string, { id: string; fetch: typeof fetch }>();
   /** The last notification attempt this process made, by key (ahead of the cache until its write shows). */
   private readonly notified = new Map<string, NotificationStatus>();
+  /** Objects in the way of a model's records, by key and object: the message its status carries. */
+  private readonly conflicts = new Map<string, Map<string, string>>();
+  /** Why a model's served version may not serve (revoked), by key. */
+  private readonly revoked = new Map<string, string>();
+  /** Revocation records read, by "namespace sha256", with when (the cache of a GET per pass). */
+  private readonly revocations = new Map<string, { at: number; revocation?: Revocation; liftSeen?: boolean }>();
+  /** Acceptance Jobs this process made, by "namespace/name sha256", until status records them. */
+  private readonly acceptanceJobs = new Map<string, { name: string; uid: string }>();
 
   async reconcile(key: string): Promise<Result> {
     const [namespace, name] = splitKey(key);
@@ -129,6 +148,9 @@ export class Reconciler {
       this.notified.delete(key);
       this.podFetchers.delete(key);
       for (const k of this.refused) if (k.startsWith(`${key} `)) this.refused.delete(k);
+      for (const k of this.acceptanceJobs.keys()) if (k.startsWith(`${key} `)) this.acceptanceJobs.delete(k);
+      this.conflicts.delete(key);
+      this.revoked.delete(key);
       return {};
     }
     const objLog = log.child({ kind: KIND, namespace, name });
@@ -137,7 +159,9 @@ export class Reconciler {
     // escalation record, if one outlived an earlier object of the same name.
     const uid = cr.metadata.uid;
     if (!cr.status?.escalation && uid && this.recordsRead.get(key) !== uid) {
-      const cm = await this.deps.client.get<{ data?: Record<string, string> }>({ ...CONFIGMAPS, namespace, name: recordName(name) }, { fromCache: true });
+      const found = await this.deps.client.get<RecordMeta & { data?: Record<string, string> }>({ ...CONFIGMAPS, namespace, name: recordName(name) }, { fromCache: true });
+      // Only the operator's own record (labelled for this model: the admission policy lets nobody else write one).
+      const cm = found && !this.recordConflict(cr, 'ConfigMap', recordName(name), found?.metadata?.labels?.[RECORD_LABEL] === name, "the model's escalation record") ? found : undefined;
       const record = cm ? parseRecord(cm.data) : undefined;
       if (cm && !record) objLog.warn('escalation record unreadable; starting at level 0', { configMap: recordName(name) });
       const restored = record ? restoredEscalation(cr, record) : undefined;
@@ -152,7 +176,13 @@ export class Reconciler {
     }
 
     // The key the monitoring signals are read with: before the check that reads them and the pods that mount it.
-    const monitoringKey = await this.monitoringKey(cr, objLog);
+    const keyed = cr;
+    const monitoringKey = await this.monitoringKey(keyed, objLog).catch(async (err: unknown) => {
+      if (!(err instanceof RecordConflictError)) throw err;
+      // Someone else's Secret in the key's place: said in status and once as an Event, retried with backoff.
+      if (await this.writeStatus(keyed, err.message, keyed.status).catch(() => false)) void this.deps.recorder.record(keyed, 'Warning', 'RecordConflict', err.message);
+      throw err;
+    });
 
     // Drift and escalation first: the level decides the Deployment's size. A changed level is written
     // to status before any child changes, so an action is never taken without its record.
@@ -172,10 +202,8 @@ export class Reconciler {
     if (step.changed) {
       const observed = cr.status;
       if (!jsonEqual(observed?.escalation ?? { level: 0 }, step.escalation)) {
-        // The record first: if it cannot be written the pass fails and both are tried again.
-        this.deps.onWrite('configmaps');
-        await this.deps.client.apply({ ...CONFIGMAPS, namespace, name: recordName(name) },
-          recordConfigMap(cr, step.escalation, rfc3339(now)), FIELD_MANAGER, true);
+        // The records first: if one cannot be written the pass fails and all are tried again.
+        await this.writeRecords(cr, observed?.escalation, step.escalation, rfc3339(now));
       }
       cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };
       await this.writeStatus(cr, undefined, observed);
@@ -249,12 +277,15 @@ export class Reconciler {
       if (r.shadowTarget === 'clear') await this.shadowTargets(cr, 'clear', monitoringKey, objLog, undefined, podFetch);
     }
 
+    // A revoked version serves nowhere (the admission policy refuses it first; this is the second line).
+    const revoked = await this.revocation(cr, objLog);
     let applied = false;
     try {
       let deployment;
       let service;
       try {
-        deployment = desiredDeployment(asServed(cr), this.deps.settings);
+        const served = asServed(cr);
+        deployment = desiredDeployment(revoked ? { ...served, spec: { ...served.spec, serving: { ...served.spec.serving, replicas: 0 } } } : served, this.deps.settings);
         service = desiredService(cr);
       } catch (err) {
         if (err instanceof ModelUriError) throw new TerminalError(err.message);
@@ -318,7 +349,9 @@ export class Reconciler {
     this.deps.driftMetrics.observeReview(namespace, name, review.review?.overdue === true);
     const reviewDue = review.nextDueMs === undefined ? Infinity : review.nextDueMs + 1000;
     const notifyDue = notification ? Math.max(1, notification.at - now) : Infinity;
-    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue, rolloutDue) };
+    // A revoked version is looked at again soon: a governance administrator's lift is a ConfigMap the operator does not watch.
+    const liftDue = revoked ? REVOCATION_TTL_MS + 1000 : Infinity;
+    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue, rolloutDue, liftDue) };
   }
 
   /**
@@ -396,23 +429,33 @@ export class Reconciler {
     const acc = cr.status?.acceptance;
     if (acc?.accepted?.sha256 === sha || (acc?.candidate?.sha256 === sha && acc.candidate.state !== 'Running')) return { cr };
     const namespace = cr.metadata.namespace ?? 'default';
-    const name = acceptanceJobName(cr);
-    const ref = { group: 'batch', version: 'v1', plural: 'jobs', namespace, name };
-    let job = await this.deps.client.get<ObservedJob>(ref);
+    const jobs = { group: 'batch', version: 'v1', plural: 'jobs', namespace };
+    const image = this.deps.settings.acceptanceImage ?? this.deps.settings.serverImage;
+    // The Job this operator made for the candidate, by the uid status recorded (or this process remembers,
+    // while its status write is not yet seen): never a Job found by its name alone.
+    const memo = `${namespace}/${cr.metadata.name} ${sha}`;
+    const recorded = acc?.candidate?.sha256 === sha && acc.candidate.jobUid ? { name: acc.candidate.job!, uid: acc.candidate.jobUid } : this.acceptanceJobs.get(memo);
+    let job = recorded ? await this.deps.client.get<ObservedJob>({ ...jobs, name: recorded.name }) : undefined;
+    if (recorded && job?.metadata?.uid !== recorded.uid) {
+      const message = `the acceptance Job ${recorded.name} of version ${cr.spec.model.version} is gone or is not the one the operator made; starting another`;
+      log.warn(message, { reason: 'AcceptanceRestarted' });
+      void this.deps.recorder.record(cr, 'Warning', 'AcceptanceRestarted', message);
+      job = undefined;
+    }
     if (!job) {
       this.deps.onWrite('jobs');
-      job = await this.deps.client.create<ObservedJob>(ref, acceptanceJob(cr, cr.spec.serving?.image ?? this.deps.settings.serverImage))
-        .catch(async (err: unknown) => {
-          if (err instanceof ApiError && err.statusCode === 409) return (await this.deps.client.get<ObservedJob>(ref))!;
-          throw err;
-        });
-      const message = `version ${cr.spec.model.version} (sha256 ${sha.slice(0, 12)}…) is a candidate: Job ${name} runs acceptance on the holdout`;
+      job = await this.deps.client.create<ObservedJob>(jobs, acceptanceJob(cr, image));
+      this.acceptanceJobs.set(memo, { name: job.metadata!.name!, uid: job.metadata!.uid! });
+      const message = `version ${cr.spec.model.version} (sha256 ${sha.slice(0, 12)}…) is a candidate: Job ${job.metadata?.name} runs acceptance on the holdout`;
       log.info(message, { reason: 'AcceptanceStarted' });
       void this.deps.recorder.record(cr, 'Normal', 'AcceptanceStarted', message);
     }
-    const pods = await this.deps.client.list<ObservedJobPod>({ group: '', version: 'v1', plural: 'pods', namespace }, { labelSelector: `job-name=${name}` });
+    // Its pods by the Job's controller uid; jobResult believes only those the Job controls and that run its template.
+    const pods = await this.deps.client.list<ObservedJobPod>({ group: '', version: 'v1', plural: 'pods', namespace },
+      { labelSelector: `batch.kubernetes.io/controller-uid=${job.metadata!.uid!}` });
+    const holdoutSha256 = await this.holdoutDigest(cr);
     const now = rfc3339(this.deps.clock());
-    const result = jobResult(cr, job, pods.items, now);
+    const result = jobResult(cr, job, pods.items, now, { image, ...(holdoutSha256 ? { holdoutSha256 } : {}) });
     const acceptance = nextAcceptance(cr, result);
     const next = { ...cr, status: { ...cr.status, acceptance } };
     const announced = `${cr.metadata.namespace}/${cr.metadata.name} ${sha} ${result.state}`;
@@ -427,7 +470,17 @@ export class Reconciler {
       log[type === 'Normal' ? 'info' : 'warn'](message, { reason });
       void this.deps.recorder.record(next, type, reason, message);
     }
+    if (result.state !== 'Running') this.acceptanceJobs.delete(memo);
     return { cr: next, requeueAfterMs: result.state === 'Running' ? 3000 : undefined };
+  }
+
+  /** The sha256 of a holdout kept in a ConfigMap (a file on the model's claim the operator cannot read: undefined). */
+  private async holdoutDigest(cr: ClinicalModel): Promise<string | undefined> {
+    const ref = cr.spec.acceptance?.holdout.configMapRef;
+    if (!ref) return undefined;
+    const cm = await this.deps.client.get<{ data?: Record<string, string> }>({ ...CONFIGMAPS, namespace: cr.metadata.namespace ?? 'default', name: ref.name }, { fromCache: true });
+    const text = cm?.data?.[ref.key ?? 'holdout.json'];
+    return text === undefined ? undefined : createHash('sha256').update(text).digest('hex');
   }
 
   /** One attempt at the current escalation's CloudEvent, recorded in status.notification and an Event. */
@@ -439,13 +492,19 @@ export class Reconciler {
     let error: string | undefined;
     let token: string | undefined;
     if (spec.tokenSecretRef) {
+      // Only a Secret that opted in is read: its labels first (metadata alone), its data only then.
       const { name, key: item } = spec.tokenSecretRef;
-      const secret = await this.deps.client.get<{ data?: Record<string, string> }>({ ...SECRETS, namespace, name });
-      const b64 = secret?.data?.[item];
-      if (b64 === undefined) error = secret ? `Secret ${name} has no key "${item}"` : `Secret ${name} does not exist`;
-      else token = Buffer.from(b64, 'base64').toString('utf8').trim();
+      const ref = { ...SECRETS, namespace, name };
+      const meta = await this.deps.client.getMetadata(ref);
+      if (!meta) error = `token Secret ${name} not found`;
+      else if (meta.metadata?.labels?.[NOTIFY_TOKEN_LABEL] !== 'true') error = `token Secret ${name} lacks the label ${NOTIFY_TOKEN_LABEL}=true`;
+      else {
+        const b64 = (await this.deps.client.get<{ data?: Record<string, string> }>(ref))?.data?.[item];
+        if (b64 === undefined) error = `token Secret ${name} has no key "${item.slice(0, 253)}"`;
+        else token = Buffer.from(b64, 'base64').toString('utf8').trim();
+      }
     }
-    error ??= await sendEvent(spec.url, token, escalationEvent(cr, due.id, this.deps.gatherer.relabelCandidates(key), now), this.deps.fetchFn);
+    error ??= await sendEvent(spec.url, token, escalationEvent(cr, due.id, this.deps.gatherer.relabelCandidates(key), now), this.deps.notifyPolicy ?? DEFAULT_NOTIFY_POLICY);
     const notification = afterAttempt(prev, due, error, now);
     this.notified.set(key, notification);
     // Only the operator writes status.notification: a merge patch without a precondition lands even
@@ -469,7 +528,8 @@ export class Reconciler {
 
   /**
    * The model's monitoring key: read from its Secret once per model object, or made (32 random bytes) and
-   * stored when the Secret is absent. A Secret someone else made is used as it is, if it holds a key.
+   * stored when the Secret is absent. A Secret of that name the operator did not make (no record label,
+   * another owner) is refused, never used: whoever made it would know the key to the model's signals.
    */
   private async monitoringKey(cr: ClinicalModel, log: Logger): Promise<string> {
     const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
@@ -477,21 +537,112 @@ export class Reconciler {
     const cached = this.monitoringKeys.get(key);
     if (cached?.uid === uid) return cached.key;
     const ref = { ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: monitoringKeyName(cr.metadata.name) };
-    let secret = await this.deps.client.get<{ data?: Record<string, string> }>(ref);
+    type KeySecret = RecordMeta & { data?: Record<string, string> };
+    let secret = await this.deps.client.getMetadata(ref) as KeySecret | undefined;
     if (!secret) {
       this.deps.onWrite('secrets');
-      secret = await this.deps.client.create<{ data?: Record<string, string> }>(ref, desiredMonitoringSecret(cr, randomBytes(32).toString('base64url')))
+      secret = await this.deps.client.create<KeySecret>(ref, desiredMonitoringSecret(cr, randomBytes(32).toString('base64url')))
         .catch(async (err: unknown) => {
-          // Made meanwhile (by an earlier leader, or by hand): use that one.
-          if (err instanceof ApiError && err.statusCode === 409) return this.deps.client.get<{ data?: Record<string, string> }>(ref);
+          // Made meanwhile (by an earlier leader, or by someone else: judged below).
+          if (err instanceof ApiError && err.statusCode === 409) return this.deps.client.getMetadata(ref) as Promise<KeySecret | undefined>;
           throw err;
         });
       log.info('monitoring key created', { secret: ref.name });
     }
+    if (!isOperatorRecord(secret, 'monitoring-key', uid)) throw new RecordConflictError('Secret', ref.name, "the model's monitoring key");
+    if (!secret?.data) secret = await this.deps.client.get<KeySecret>(ref);
     const value = monitoringKeyOf(secret);
     if (!value) throw new TerminalError(`Secret ${ref.name} holds no monitoring key: its "${MONITORING_KEY}" must be at least 16 characters (delete it and the operator makes one)`);
     this.monitoringKeys.set(key, { uid, key: value });
     return value;
+  }
+
+  /**
+   * Whether an object of a record's name is in the way (not the operator's): if so it is remembered for the
+   * model's RecordConflict condition and announced once; if not, a conflict it had is cleared.
+   */
+  private recordConflict(cr: ClinicalModel, kind: string, objectName: string, ours: boolean, what: string): boolean {
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const known = this.conflicts.get(key);
+    if (ours) {
+      known?.delete(`${kind}/${objectName}`);
+      return false;
+    }
+    const message = new RecordConflictError(kind, objectName, what).message;
+    if (known?.get(`${kind}/${objectName}`) !== message) {
+      this.conflicts.set(key, (known ?? new Map()).set(`${kind}/${objectName}`, message));
+      this.deps.log.warn(message, { kind: KIND, namespace: cr.metadata.namespace, name: cr.metadata.name, reason: 'RecordConflict' });
+      void this.deps.recorder.record(cr, 'Warning', 'RecordConflict', message);
+    }
+    return true;
+  }
+
+  /**
+   * The records a change of escalation leaves: the escalation record (which outlives the model), and on
+   * entering level 3 the version shut down, revoked (a RevokedVersion). A ConfigMap of the record's name
+   * that the operator did not make is left alone (RecordConflict); the escalation itself still goes ahead.
+   */
+  private async writeRecords(cr: ClinicalModel, before: EscalationStatus | undefined, escalation: EscalationStatus, now: string): Promise<void> {
+    const namespace = cr.metadata.namespace ?? 'default';
+    const name = cr.metadata.name;
+    const ref = { ...CONFIGMAPS, namespace, name: recordName(name) };
+    const existing = await this.deps.client.get<RecordMeta>(ref, { fromCache: true });
+    if (!existing || !this.recordConflict(cr, 'ConfigMap', ref.name, existing.metadata?.labels?.[RECORD_LABEL] === name, "the model's escalation record")) {
+      this.deps.onWrite('configmaps');
+      await this.deps.client.apply(ref, recordConfigMap(cr, escalation, now), FIELD_MANAGER, true);
+    }
+    if (escalation.level !== 3 || (before?.level ?? 0) === 3 || !escalation.shutdownSha256) return;
+    const desired = revokedVersion(cr, escalation, now);
+    const rref = { ...REVOKED_VERSIONS, namespace, name: desired.metadata.name };
+    const held = await this.deps.client.get<RevokedVersion>(rref);
+    this.deps.onWrite('revokedversions');
+    // A whole object: revoking again drops an earlier lift.
+    if (held) await this.deps.client.update(rref, { ...desired, metadata: { ...desired.metadata, resourceVersion: held.metadata.resourceVersion } });
+    else await this.deps.client.create(rref, desired);
+    // What was just written is what the next passes believe (the watch cache may lag behind it).
+    this.revocations.set(`${namespace} ${escalation.shutdownSha256}`, { at: this.deps.clock(), revocation: desired.spec });
+    // Every other model of the namespace that declares the version stops serving it now, not at its next pass.
+    for (const other of this.deps.caches.models(namespace)) {
+      if (other.metadata.name !== name && servedModel(other)?.sha256 === escalation.shutdownSha256) this.deps.requeue?.(`${namespace}/${other.metadata.name}`);
+    }
+  }
+
+  /**
+   * The second line behind the admission policy: is the version this model would serve revoked in its
+   * namespace? (A model at level 3 is shut down already.) Read at most every REVOCATION_TTL_MS per version; a lift is
+   * announced once.
+   */
+  private async revocation(cr: ClinicalModel, log: Logger): Promise<string | undefined> {
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const sha = servedModel(cr)?.sha256;
+    if (!sha || (cr.status?.escalation?.level ?? 0) === 3) {
+      this.revoked.delete(key);
+      return undefined;
+    }
+    const namespace = cr.metadata.namespace ?? 'default';
+    const memo = `${namespace} ${sha}`;
+    let seen = this.revocations.get(memo);
+    const now = this.deps.clock();
+    if (!seen || now - seen.at > REVOCATION_TTL_MS) {
+      const rv = await this.deps.client.get<RevokedVersion>({ ...REVOKED_VERSIONS, namespace, name: sha }, { fromCache: true });
+      seen = { at: now, revocation: rv?.spec, liftSeen: seen?.liftSeen };
+      this.revocations.set(memo, seen);
+    }
+    const r = seen.revocation;
+    if (r?.lift && !seen.liftSeen) {
+      seen.liftSeen = true;
+      const message = `the revocation of sha256 ${sha.slice(0, 12)}… (shut down as model ${r.model}) was lifted by ${r.lift.by}: ${r.lift.reason}`;
+      log.warn(message, { reason: 'RevocationLifted' });
+      void this.deps.recorder.record(cr, 'Warning', 'RevocationLifted', message);
+    }
+    const message = r && !r.lift ? revokedMessage(r) : undefined;
+    if (message && this.revoked.get(key) !== message) {
+      log.warn(message, { reason: 'Revoked' });
+      void this.deps.recorder.record(cr, 'Warning', 'Revoked', message);
+    }
+    if (message) this.revoked.set(key, message);
+    else this.revoked.delete(key);
+    return message;
   }
 
   /**
@@ -571,6 +722,8 @@ export class Reconciler {
       pods,
       providers: (cr.spec.serving?.gpu?.count ?? 0) > 0 ? this.deps.providers.observe(key, pods, this.deps.modelEndpoints.get(key), this.podFetchers.get(key)?.fetch) : undefined,
       applyError,
+      revoked: this.revoked.get(key),
+      conflicts: [...(this.conflicts.get(key)?.values() ?? [])],
       now: rfc3339(clock()),
     });
     if (!statusChanged(observed, status)) return false;

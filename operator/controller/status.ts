@@ -2,7 +2,7 @@
 // caches hold: the resource, its Deployment and its pods. Nothing here is remembered between passes
 // except each condition's lastTransitionTime.
 import { jsonEqual } from '../util/json-equal.js';
-import { acceptancePassed, approvalRequired, missingItems, type Served, servedModel } from '../acceptance/gate.js';
+import { acceptancePassed, approvalRequired, approvalShortfall, type Served, servedModel } from '../acceptance/gate.js';
 import type { ClinicalModel, ClinicalModelStatus, Phase, ReviewStatus } from '../api/types.js';
 import { levelPolicy, phaseAtLevel } from '../escalation/actions.js';
 import { desiredReplicas } from '../desired/deployment.js';
@@ -50,6 +50,10 @@ export interface StatusInput {
   applyError?: string;
   /** What the ready replicas of a GPU model said they run on (see providers.ts). */
   providers?: readonly ProviderReport[];
+  /** Why the served version may not serve: it is revoked in the namespace. */
+  revoked?: string;
+  /** Objects in the way of the operator's records, each said in full (RecordConflict). */
+  conflicts?: readonly string[];
   now: string;
 }
 
@@ -93,6 +97,9 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (applyError) {
     phase = 'Failed';
     readyCond = { type: 'Ready', status: 'False', reason: 'ApplyFailed', message: applyError };
+  } else if (input.revoked) {
+    phase = 'ShutDown';
+    readyCond = { type: 'Ready', status: 'False', reason: 'Revoked', message: input.revoked };
   } else if (!served) {
     // Nothing has passed the gates yet: the candidate is being accepted, failed, or awaits its sign-off.
     const failed = candidate?.sha256 === cr.spec.model.sha256.toLowerCase() && (candidate.state === 'Failed' || candidate.state === 'Error');
@@ -105,7 +112,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
       readyCond = { type: 'Ready', status: 'False', reason: 'Accepting', message: `version ${version} is being accepted; it serves once it passes` };
     } else {
       phase = 'AwaitingApproval';
-      readyCond = { type: 'Ready', status: 'False', reason: 'AwaitingApproval', message: `version ${version} waits for its go/no-go sign-off: ${missingItems(cr).join(', ')} unsigned` };
+      readyCond = { type: 'Ready', status: 'False', reason: 'AwaitingApproval', message: `version ${version} waits for its go/no-go sign-off: ${shortfallText(cr)}` };
     }
   } else if (!deployment) {
     phase = 'Deploying';
@@ -154,6 +161,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.rollout) conditions.push(rolloutCondition(cr));
   const { review } = reviewOutcome(cr, Date.parse(now));
   if (review?.dueBy) conditions.push(reviewCondition(review));
+  if (input.conflicts?.length) conditions.push({ type: 'RecordConflict', status: 'True', reason: 'NotMadeByClinops', message: input.conflicts.join('; ') });
 
   const status: ClinicalModelStatus = {
     phase,
@@ -274,11 +282,16 @@ function rolloutCondition(cr: ClinicalModel): ConditionInput {
 function approvedCondition(cr: ClinicalModel, served: Served | undefined): ConditionInput {
   const { version } = cr.spec.model;
   const sha = cr.spec.model.sha256.toLowerCase();
-  const missing = missingItems(cr);
+  const missing = approvalShortfall(cr);
   if (missing.length === 0) {
     const by = [...new Set((cr.spec.approval?.signatures ?? []).filter((x) => x.sha256.toLowerCase() === sha).map((x) => x.signedBy))];
     return { type: 'Approved', status: 'True', reason: 'SignedOff', message: `version ${version} signed off by ${by.join(', ')}` };
   }
   const meanwhile = served && served.sha256 !== sha ? `version ${served.version} keeps serving` : 'nothing serves';
-  return { type: 'Approved', status: 'False', reason: 'AwaitingSignatures', message: `version ${version} (sha256 ${sha.slice(0, 12)}…) needs a signature for ${missing.join(', ')}; ${meanwhile}` };
+  return { type: 'Approved', status: 'False', reason: 'AwaitingSignatures', message: `version ${version} (sha256 ${sha.slice(0, 12)}…) is not signed off: ${shortfallText(cr)}; ${meanwhile}` };
+}
+
+/** "performance-validation unsigned, go-no-go signed by dr-lee; needs 2 different people" */
+function shortfallText(cr: ClinicalModel): string {
+  return approvalShortfall(cr).map((x) => `${x.item} ${x.lacks}`).join(', ');
 }

@@ -24,6 +24,8 @@ export const DRAIN_DELAY_MS = 5000;
 export interface DeploymentSettings {
   /** Inference server image used when the ClinicalModel does not name one. */
   serverImage: string;
+  /** The acceptance Job's image (default: serverImage). */
+  acceptanceImage?: string;
 }
 
 export interface Deployment {

@@ -5,6 +5,7 @@
 import type { ClinicalModel } from '../api/types.js';
 import { ownerReference } from './deployment.js';
 import { objectLabels } from './labels.js';
+import { OPERATOR_RECORD_LABEL } from './records.js';
 
 export const MONITORING_PORT = 8081;
 export const MONITORING_KEY_MOUNT = '/etc/clinops/monitoring';
@@ -24,7 +25,7 @@ export function desiredMonitoringSecret(cr: ClinicalModel, key: string): object 
     metadata: {
       name: monitoringKeyName(name),
       namespace: cr.metadata.namespace ?? 'default',
-      labels: objectLabels(name, cr.spec.model.version),
+      labels: { ...objectLabels(name, cr.spec.model.version), [OPERATOR_RECORD_LABEL]: 'monitoring-key' },
       ownerReferences: [ownerReference(cr)],
     },
     type: 'Opaque',

@@ -8,6 +8,8 @@ import { API_VERSION, PLURAL } from '../api/types.js';
 import { rfc3339 } from '../util/time.js';
 
 export const EVENT_TYPE = 'dev.clinops.model.escalated';
+/** The label a Secret carries to let the operator read it as spec.governance.notify's token. */
+export const NOTIFY_TOKEN_LABEL = 'clinops.dev/notify-token';
 /** Attempts before giving up on an escalation's event, and the backoff between them: 5 s doubling to 10 min. */
 export const MAX_ATTEMPTS = 8;
 const FIRST_BACKOFF_MS = 5000;
@@ -81,23 +83,4 @@ export function afterAttempt(prev: NotificationStatus | undefined, due: DueNotif
   if (attempts >= MAX_ATTEMPTS) return { ...base, lastError: error, gaveUp: true };
   const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempts - 1));
   return { ...base, lastError: error, nextAttemptAt: rfc3339(now + backoff) };
-}
-
-/** POST the event; undefined when the receiver took it (2xx), else why not. */
-export async function sendEvent(url: string, token: string | undefined, event: Record<string, unknown>, fetchFn: typeof fetch = fetch,
-  timeoutMs = 5000): Promise<string | undefined> {
-  try {
-    const res = await fetchFn(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/cloudevents+json; charset=utf-8', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(event),
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
-    });
-    await res.arrayBuffer().catch(() => undefined);
-    return res.ok ? undefined : `HTTP ${res.status}`;
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return e.name === 'TimeoutError' ? `no answer in ${timeoutMs / 1000} s` : (e.cause?.code ?? e.message);
-  }
 }

@@ -43,6 +43,7 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  accept?: string;
 }
 
 export interface ListResult<T> {
@@ -93,7 +94,7 @@ export class KubeClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const { agent, headers: auth } = await this.transport();
-    const headers: Record<string, string> = { ...auth, accept: 'application/json', 'user-agent': this.userAgent };
+    const headers: Record<string, string> = { ...auth, accept: opts.accept ?? 'application/json', 'user-agent': this.userAgent };
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
@@ -124,6 +125,19 @@ export class KubeClient {
   async get<T>(ref: ResourceRef, opts: { fromCache?: boolean } = {}): Promise<T | undefined> {
     try {
       return await this.request<T>(HttpMethod.GET, resourcePath(ref), opts.fromCache ? { query: { resourceVersion: '0' } } : {});
+    } catch (err) {
+      if (err instanceof ApiError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * GET one object's metadata alone (PartialObjectMetadata): its labels and owners are judged before its
+   * contents — a Secret's data — are ever read. Undefined when it does not exist.
+   */
+  async getMetadata(ref: ResourceRef): Promise<{ metadata?: { uid?: string; labels?: Record<string, string>; ownerReferences?: Array<{ uid: string; controller?: boolean }> } } | undefined> {
+    try {
+      return await this.request(HttpMethod.GET, resourcePath(ref), { accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' });
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 404) return undefined;
       throw err;

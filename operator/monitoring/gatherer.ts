@@ -11,7 +11,8 @@ import { type FeatureReference, parseFeatureReference, parseLabelCounts } from '
 import { parseSample } from '../drift/sample-file.js';
 import { objectLabels, FIELD_MANAGER } from '../desired/labels.js';
 import { ownerReference } from '../desired/deployment.js';
-import type { KubeClient } from '../kube/client.js';
+import { ApiError, type KubeClient } from '../kube/client.js';
+import { isOperatorRecord, OPERATOR_RECORD_LABEL, RecordConflictError } from '../desired/records.js';
 import { parseDuration } from '../util/duration.js';
 import { FeatureCountsCollector } from './counts-collector.js';
 import { DEFAULT_LIMITS, LabelStore, type StoredPrediction } from './label-store.js';
@@ -111,7 +112,7 @@ export class DriftGatherer {
   private readonly refusing = new Set<string>();
 
   constructor(
-    private readonly client: Pick<KubeClient, 'get' | 'apply'>,
+    private readonly client: Pick<KubeClient, 'get' | 'getMetadata' | 'apply' | 'create'>,
     private readonly fetchFn: typeof fetch = fetch,
   ) {}
 
@@ -279,18 +280,33 @@ export class DriftGatherer {
     const entry = this.stores.get(key);
     if (!entry || !entry.store.dirty) return;
     const { store } = entry;
+    const namespace = cr.metadata.namespace ?? 'default';
+    const ref = { ...SECRETS, namespace, name: labelStoreName(cr.metadata.name) };
+    // Never over someone else's Secret of that name: it is neither adopted nor, with the model, deleted.
+    const held = await this.client.getMetadata(ref);
+    if (held && !isOperatorRecord(held, 'label-store', cr.metadata.uid)) {
+      entry.problem = new RecordConflictError('Secret', ref.name, "the model's label store").message + '; labelled predictions are kept in memory only';
+      return;
+    }
+    if (entry.problem?.startsWith(`Secret ${ref.name} exists`)) delete entry.problem;
     store.dirty = false;
+    const body = {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+      metadata: {
+        name: ref.name, namespace,
+        // The uid of the Secret checked above: a Secret put in its place meanwhile is a conflict, not an update.
+        ...(held?.metadata?.uid ? { uid: held.metadata.uid } : {}),
+        labels: { ...objectLabels(cr.metadata.name, cr.spec.model.version), [OPERATOR_RECORD_LABEL]: 'label-store' }, ownerReferences: [ownerReference(cr)],
+      },
+      data: { [STORE_KEY]: store.encode().toString('base64') },
+    };
     try {
-      await this.client.apply({ ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: labelStoreName(cr.metadata.name) }, {
-        apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-        metadata: {
-          name: labelStoreName(cr.metadata.name), namespace: cr.metadata.namespace ?? 'default',
-          labels: objectLabels(cr.metadata.name, cr.spec.model.version), ownerReferences: [ownerReference(cr)],
-        },
-        data: { [STORE_KEY]: store.encode().toString('base64') },
-      }, FIELD_MANAGER, true);
+      if (held) await this.client.apply(ref, body, FIELD_MANAGER, true);
+      else await this.client.create(ref, body);
     } catch (err) {
       store.dirty = true;
+      // Made meanwhile: judged again at the next save.
+      if (err instanceof ApiError && err.statusCode === 409) return;
       throw err;
     }
   }
@@ -313,10 +329,15 @@ export class DriftGatherer {
       const { store, problem } = LabelStore.decode(entry.store.encode(), positive, limits);
       entry = { uid, store, ...(problem ? { problem } : {}) };
     } else {
-      const secret = await this.client.get<{ data?: Record<string, string> }>(
-        { ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: labelStoreName(cr.metadata.name) });
+      const ref = { ...SECRETS, namespace: cr.metadata.namespace ?? 'default', name: labelStoreName(cr.metadata.name) };
+      // Its labels first: a Secret of that name someone else made is never read.
+      const held = await this.client.getMetadata(ref);
+      const ours = held && isOperatorRecord(held, 'label-store', cr.metadata.uid);
+      const secret = ours ? await this.client.get<{ data?: Record<string, string> }>(ref) : undefined;
       const bytes = secret?.data?.[STORE_KEY];
-      const decoded = bytes ? LabelStore.decode(Buffer.from(bytes, 'base64'), positive, limits) : { store: new LabelStore(positive, limits) };
+      const decoded = bytes ? LabelStore.decode(Buffer.from(bytes, 'base64'), positive, limits)
+        : held && !ours ? { store: new LabelStore(positive, limits), problem: new RecordConflictError('Secret', ref.name, "the model's label store").message + '; labelled predictions are kept in memory only' }
+          : { store: new LabelStore(positive, limits) };
       entry = { uid, store: decoded.store, ...(decoded.problem ? { problem: decoded.problem } : {}) };
     }
     this.stores.set(key, entry);

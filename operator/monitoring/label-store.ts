@@ -31,6 +31,9 @@ export interface LabelStoreLimits {
   orphans: number;
 }
 
+/** The most a stored label store may inflate to (a gzip bomb is refused, not inflated). */
+export const MAX_DECODED_BYTES = 16 * 1024 * 1024;
+
 export const DEFAULT_LIMITS: LabelStoreLimits = { capacity: 5000, window: 500, maxAgeMs: 30 * 86_400_000, orphans: 1000 };
 
 interface Encoded {
@@ -203,7 +206,8 @@ export class LabelStore {
     const store = new LabelStore(positive, limits);
     let doc: Encoded;
     try {
-      doc = JSON.parse(gunzipSync(bytes).toString('utf8')) as Encoded;
+      // Bounded: a store holds at most capacity + orphans entries of ~100 bytes; a larger one is not ours.
+      doc = JSON.parse(gunzipSync(bytes, { maxOutputLength: MAX_DECODED_BYTES }).toString('utf8')) as Encoded;
       if (doc.v !== 1 || !Array.isArray(doc.predictions) || !Array.isArray(doc.labels)) throw new Error('not a version 1 store');
     } catch (err) {
       store.dirty = true;

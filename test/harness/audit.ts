@@ -14,6 +14,7 @@ export interface AuditWrite {
 
 interface AuditEvent {
   verb: string;
+  responseObject?: { kind?: string };
   user: { username: string };
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
@@ -31,13 +32,9 @@ export class AuditLog {
 
   /** Writes since the last mark, optionally only by one user. */
   writes(user?: string): AuditWrite[] {
-    const buf = readFileSync(this.path);
-    const text = buf.subarray(this.offset).toString('utf8');
     const out: AuditWrite[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      const e = JSON.parse(line) as AuditEvent;
-      if (user && e.user.username !== user) continue;
+    for (const e of this.events()) {
+      if (e.verb === 'get' || (user && e.user.username !== user)) continue;
       out.push({
         verb: e.verb,
         user: e.user.username,
@@ -49,6 +46,17 @@ export class AuditLog {
       });
     }
     return out;
+  }
+
+  /** The operator's GETs of a Secret since the last mark: what kind of object each was answered (Secret, or PartialObjectMetadata). */
+  secretReads(namespace: string, name: string): string[] {
+    return this.events().filter((e) => e.verb === 'get' && e.objectRef?.resource === 'secrets' && e.objectRef.namespace === namespace && e.objectRef.name === name)
+      .map((e) => e.responseObject?.kind ?? `HTTP ${e.responseStatus?.code}`);
+  }
+
+  private events(): AuditEvent[] {
+    const text = readFileSync(this.path).subarray(this.offset).toString('utf8');
+    return text.split('\n').filter((line) => line).map((line) => JSON.parse(line) as AuditEvent);
   }
 
   private size(): number {

@@ -173,6 +173,12 @@ rules:
   - level: Metadata
     userGroups: ["system:serviceaccounts:clinops-system"]
     verbs: [create, update, patch, delete, deletecollection]
+  # The operator's reads of Secrets, with what it was answered: a test sees whether it read a Secret's
+  # data or only its metadata (a notification token that did not opt in is never read).
+  - level: RequestResponse
+    userGroups: ["system:serviceaccounts:clinops-system"]
+    verbs: [get]
+    resources: [{group: "", resources: [secrets]}]
   - level: None
 `;
 

@@ -1,5 +1,6 @@
 // The go/no-go sign-off on the real control plane (KWOK nodes: what the API server believes): a model
-// that requires approval serves nothing until every checklist item is signed for its sha256 (phase
+// that requires approval serves nothing until every checklist item is signed for its sha256, the
+// go/no-go decision by two different people (phase
 // AwaitingApproval, the Deployment at 0 replicas); the last signature serves it, with an Approved Event
 // and the record in status; an update waits for its own signatures while the approved version keeps
 // serving.
@@ -44,7 +45,16 @@ it('serves a version only once every go/no-go item is signed for its sha256; an 
   expect((await deployment()).spec.replicas).toBe(0);
 
   // The last signature: it serves, the sign-off is recorded and announced.
+  // go-no-go signed by one person is not enough: the decision takes two (spec.approval.distinctSigners, default 2).
   await apply(V1, '1.0.0', [{ item: 'performance-validation', signedBy: 'dr-lee', sha256: V1 }, { item: 'go-no-go', signedBy: 'cmo', sha256: V1, note: 'go' }]);
+  const one = await eventually('one go/no-go signer seen', async () => {
+    const c = await clm();
+    return c.status?.approval?.signatures?.some((x) => x.signedBy === 'cmo' && x.sha256 === V1) ? c : undefined;
+  });
+  expect(one.status?.phase).toBe('AwaitingApproval');
+  expect(one.status?.conditions?.find((c) => c.type === 'Approved')?.message).toContain('go-no-go signed by cmo; needs 2 different people');
+  await apply(V1, '1.0.0', [{ item: 'performance-validation', signedBy: 'dr-lee', sha256: V1 }, { item: 'go-no-go', signedBy: 'cmo', sha256: V1, note: 'go' },
+    { item: 'go-no-go', signedBy: 'dr-park', sha256: V1, note: 'go' }]);
   const serving = await eventually('Serving', async () => {
     const c = await clm();
     return c.status?.phase === 'Serving' ? c : undefined;
@@ -53,7 +63,7 @@ it('serves a version only once every go/no-go item is signed for its sha256; an 
   expect(serving.status?.approval?.records).toEqual([expect.objectContaining({ sha256: V1, version: '1.0.0' })]);
   expect(serving.status?.acceptance?.accepted).toMatchObject({ sha256: V1, version: '1.0.0' });
   const events = await getJson<{ items: Array<{ reason: string; message: string }> }>(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.name=sepsis']);
-  expect(events.items.find((e) => e.reason === 'Approved')?.message).toBe('version 1.0.0 approved: performance-validation by dr-lee, go-no-go by cmo');
+  expect(events.items.find((e) => e.reason === 'Approved')?.message).toBe('version 1.0.0 approved: performance-validation by dr-lee, go-no-go by cmo, go-no-go by dr-park');
 
   // An update: its own signatures are missing, so version 1.0.0 keeps serving.
   await apply(V2, '2.0.0', [{ item: 'performance-validation', signedBy: 'dr-lee', sha256: V1 }, { item: 'go-no-go', signedBy: 'cmo', sha256: V1 }]);

@@ -53,11 +53,10 @@ describe('rendering', () => {
 
   it('renders the defaults: one object per kind the chart needs, each with the standard labels', async () => {
     const objs = await template();
-    expect(kinds(objs)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
-      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy',
-      'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding']);
-    // The admission policies name the chart's own ServiceAccount as the one writer of status.escalation.
-    const record = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === 'clinops-escalation-record')!;
+    expect(kinds(objs)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding',
+      'Service', 'ServiceAccount', ...Array(7).fill('ValidatingAdmissionPolicy'), ...Array(7).fill('ValidatingAdmissionPolicyBinding')]);
+    // The admission policies name the chart's own ServiceAccount as the one writer of status.
+    const record = objs.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === 'clinops-status')!;
     expect(record.spec.validations[0].expression).toContain('request.userInfo.username in ["system:serviceaccount:clinops-system:clinops"]');
     expect(kinds(await template(['--set', 'admission.enabled=false'])).filter((k) => k.startsWith('Validating'))).toEqual([]);
     for (const o of objs) {
@@ -89,11 +88,13 @@ describe('rendering', () => {
   });
 
   it("renders the CRD equal to crds/, with the keep policy by default and none when crds.keep=false", async () => {
-    const crd = (await template()).find((o) => o.kind === 'CustomResourceDefinition')!;
-    const source = parse(readFileSync(join(repoRoot, 'crds', 'clinicalmodels.clinops.dev.yaml'), 'utf8'))[0]!;
-    expect(crd.spec).toEqual(source.spec);
-    expect(crd.metadata.name).toBe(source.metadata.name);
-    expect(crd.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    const crds = (await template()).filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual(['clinicalmodels.clinops.dev', 'revokedversions.clinops.dev']);
+    for (const crd of crds) {
+      const source = parse(readFileSync(join(repoRoot, 'crds', `${crd.metadata.name}.yaml`), 'utf8'))[0]!;
+      expect(crd.spec).toEqual(source.spec);
+      expect(crd.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    }
     expect((await template(['--set', 'crds.keep=false'])).find((o) => o.kind === 'CustomResourceDefinition')!.metadata.annotations).toBeUndefined();
     expect(kinds(await template(['--set', 'crds.enabled=false']))).not.toContain('CustomResourceDefinition');
   });

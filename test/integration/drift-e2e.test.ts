@@ -7,18 +7,21 @@
 //   the operator stopped and a new one started → level kept, no action taken twice
 //   a reviewer's acknowledgement → level 0, replicas restored
 //   a patient-safety event → level 3 at once (Shutdown: 0 replicas, phase ShutDown, incident record)
-import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { ks2samp } from '../../operator/statistics/ks-2samp.js';
 import { psi } from '../../operator/statistics/psi.js';
+import { servingCert } from '../harness/certs.js';
 import { OPERATOR_USER } from '../harness/install.js';
 import { sepsisConfidences, sepsisReference, sepsisTraffic } from '../models/drift-traffic.js';
 import { mlpInputs as inputs } from '../models/generate.js';
 import { serve, type Served } from './server/support.js';
-import { auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
+import { adminKubeconfig, auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
 import type { Operator } from '../../operator/operator.js';
 
 jest.setTimeout(300_000);
@@ -209,9 +212,13 @@ it('ground truth reaching either replica is joined, a performance dip pauses the
   const a = await serve({ model: 'mlp' });
   const b = await serve({ model: 'mlp' });
   const name = 'sepsis-perf';
-  // The team that retrains the model: a receiver on loopback that refuses the first attempt.
+  // The team that retrains the model: an HTTPS receiver (its certificate from the cluster's CA, which the
+  // operator is told to trust) on loopback, which an operator run outside the cluster for tests may reach;
+  // it refuses the first attempt.
+  const ca = /certificate-authority: (.+)/.exec(readFileSync(adminKubeconfig(), 'utf8'))![1]!.trim();
+  const pair = await servingCert(dirname(ca), `retrain-receiver-${process.pid}`, ['127.0.0.1']);
   const received: Array<{ auth?: string; type?: string; event: { id: string; type: string; data: Record<string, any> } }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const receiver = createServer((req, res) => {
+  const receiver = createServer({ cert: readFileSync(pair.cert), key: readFileSync(pair.key) }, (req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
@@ -220,13 +227,16 @@ it('ground truth reaching either replica is joined, a performance dip pauses the
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/retrain`;
+  const hook = `https://127.0.0.1:${(receiver.address() as AddressInfo).port}/retrain`;
   let op: Operator | undefined;
   try {
     const perfNs = await newNamespace('perf');
     await createModelsClaim(perfNs);
     await kubectl(['-n', perfNs, 'create', 'secret', 'generic', 'retrain-token', '--from-literal=token=team-token-1234']);
-    op = await startOperator({ modelEndpoint: [`${perfNs}/${name}=${a.url}`, `${perfNs}/${name}=${b.url}`], identity: 'perf-1' });
+    // The Secret opts in to being read as a notification token.
+    await kubectl(['-n', perfNs, 'label', 'secret', 'retrain-token', 'clinops.dev/notify-token=true']);
+    op = await startOperator({ modelEndpoint: [`${perfNs}/${name}=${a.url}`, `${perfNs}/${name}=${b.url}`], identity: 'perf-1',
+      notifyAllowLoopback: true, notifyCaFile: ca });
     await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(model(perfNs, name, {
       model: { uri: `pvc://models/${name}/model.onnx`, sha256: 'a'.repeat(64), version: '1.0.0', labels: ['No sepsis', 'Sepsis'] },
       serving: { replicas: 2, gpu: { count: 0 } },

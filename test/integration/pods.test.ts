@@ -134,7 +134,7 @@ beforeAll(async () => {
       ...volume('models', modelDir, 'ReadOnlyMany'),
       ...volume('audit', auditDir, 'ReadWriteMany'),
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sepsis-api-keys', namespace: ns },
-        stringData: { 'keys.json': JSON.stringify({ keys: [{ id: 'ehr', sha256: createHash('sha256').update(API_KEY).digest('hex') }] }) } },
+        stringData: { 'keys.json': JSON.stringify({ keys: [{ id: 'ehr', sha256: createHash('sha256').update(API_KEY).digest('hex'), scopes: ['predict', 'feedback', 'jobs'] }] }) } },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sepsis-reference', namespace: ns },
         data: { 'confidence.json': JSON.stringify(reference), 'features.json': JSON.stringify(featureReference(mlpInputs(101, 2000), FEATURES, 100)) } },
     ],
@@ -542,7 +542,11 @@ it('acceptance gates serving: a version that passes on the holdout serves; a wor
   // The worse version: its Job fails it; the accepted version keeps serving, and kubectl says so. The
   // operator's leader is deleted while the Job runs: the next leader reads the same Job, nothing repeated.
   await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(spec('pvc://models/sepsis-bad/model.onnx', bad.sha256, '2.0.0')));
-  await eventually('the candidate\'s Job', () => json(['-n', ns, 'get', 'job', `${name}-accept-${bad.sha256.slice(0, 10)}`]).catch(() => undefined), 60_000);
+  // The candidate's Job, recorded by its uid in status (the only Job believed for it).
+  await eventually('the candidate\'s Job recorded', async () => {
+    const c = (await clm(name)).status?.acceptance?.candidate;
+    return c?.sha256 === bad.sha256 && c.jobUid ? c : undefined;
+  }, 60_000);
   const leader = (await json<{ spec: { holderIdentity: string } }>(['-n', 'clinops-system', 'get', 'lease', 'clinops'])).spec.holderIdentity;
   await cp.kubectl(['-n', 'clinops-system', 'delete', 'pod', leader, '--wait=false']);
   const rejected = await eventually('the update rejected', async () => {
@@ -567,8 +571,9 @@ it('acceptance gates serving: a version that passes on the holdout serves; a wor
   expect(described).toContain('failed acceptance: auroc');
   expect((await events(name)).map((e) => e.reason)).toEqual(expect.arrayContaining(['AcceptanceStarted', 'Accepted', 'Rejected']));
   // One Job per version, one verdict each, through the change of leader.
-  const jobs = await json<{ items: Array<{ metadata: { name: string } }> }>(['-n', ns, 'get', 'jobs', '-l', `clinops.dev/acceptance-of=${name}`]);
-  expect(jobs.items.map((j) => j.metadata.name).sort()).toEqual([`${name}-accept-${bad.sha256.slice(0, 10)}`, `${name}-accept-${sha256.slice(0, 10)}`].sort());
+  const jobs = await json<{ items: Array<{ metadata: { name: string; uid: string } }> }>(['-n', ns, 'get', 'jobs', '-l', `clinops.dev/acceptance-of=${name}`]);
+  expect(jobs.items.map((j) => j.metadata.name.replace(/-[a-z0-9]{5}$/, '')).sort()).toEqual([`${name}-accept-${bad.sha256.slice(0, 10)}`, `${name}-accept-${sha256.slice(0, 10)}`].sort());
+  expect(jobs.items.map((j) => j.metadata.uid)).toContain(rejected.status?.acceptance?.candidate?.jobUid);
   const evs = await json<{ items: Array<{ reason: string; count?: number; message: string }> }>(['-n', ns, 'get', 'events',
     '--field-selector', `involvedObject.name=${name},involvedObject.kind=ClinicalModel`]);
   const once = (reason: string, version: string) => evs.items.filter((e) => e.reason === reason && e.message.includes(`version ${version}`))

@@ -1,6 +1,6 @@
 // What the chart ships must agree with the code: the CRD copy with crds/, and every metric the alert
 // rules and the Grafana dashboard query with a metric the operator or the server really exports.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServerMetrics } from '../../inference-server/metrics.js';
@@ -9,9 +9,11 @@ import { OperatorMetrics } from '../../operator/observability/metrics.js';
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const files = join(root, 'charts', 'clinops', 'files');
 
-it("the chart's CRD is crds/ byte for byte (cp crds/*.yaml charts/clinops/files/ after a change)", () => {
-  const name = 'clinicalmodels.clinops.dev.yaml';
-  expect(readFileSync(join(files, name), 'utf8')).toBe(readFileSync(join(root, 'crds', name), 'utf8'));
+it("the chart's CRDs are crds/ byte for byte (cp crds/*.yaml charts/clinops/files/ after a change)", () => {
+  const names = readdirSync(join(root, 'crds'));
+  expect(names.sort()).toEqual(['clinicalmodels.clinops.dev.yaml', 'revokedversions.clinops.dev.yaml']);
+  expect(readdirSync(files).filter((n) => n.endsWith('.clinops.dev.yaml')).sort()).toEqual(names);
+  for (const name of names) expect(readFileSync(join(files, name), 'utf8')).toBe(readFileSync(join(root, 'crds', name), 'utf8'));
 });
 
 async function exported(): Promise<Set<string>> {

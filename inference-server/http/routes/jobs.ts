@@ -14,7 +14,7 @@ const NOTE = 'jobs are kept in this server process\'s memory: a restart loses th
 export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimits | undefined): RouteDef[] {
   return [
     {
-      method: 'POST', path: '/v1/models/:model/jobs',
+      method: 'POST', path: '/v1/models/:model/jobs', scope: 'jobs',
       handler: async (ctx) => {
         serving.checkModel(ctx.params);
         const predictor = serving.predictor();
@@ -31,7 +31,7 @@ export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimit
       },
     },
     {
-      method: 'GET', path: '/v1/jobs/:id',
+      method: 'GET', path: '/v1/jobs/:id', scope: 'jobs',
       handler: (ctx) => {
         const job = jobs.get(ctx.params.id!, ctx.keyId);
         if (!job) throw fail('jobNotFound', {}, 'id');
@@ -39,7 +39,7 @@ export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimit
       },
     },
     {
-      method: 'DELETE', path: '/v1/jobs/:id',
+      method: 'DELETE', path: '/v1/jobs/:id', scope: 'jobs',
       handler: (ctx) => ({ json: jobs.cancel(ctx.params.id!, ctx.keyId) }),
     },
   ];

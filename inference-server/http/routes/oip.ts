@@ -41,7 +41,7 @@ export function oipRoutes(serving: Serving): RouteDef[] {
     { method: 'GET', path: '/v2/models/:model/versions/:version', handler: metadata },
     { method: 'GET', path: '/v2/models/:model/ready', handler: ready },
     { method: 'GET', path: '/v2/models/:model/versions/:version/ready', handler: ready },
-    { method: 'POST', path: '/v2/models/:model/infer', handler: infer },
-    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', handler: infer },
+    { method: 'POST', path: '/v2/models/:model/infer', scope: 'predict', handler: infer },
+    { method: 'POST', path: '/v2/models/:model/versions/:version/infer', scope: 'predict', handler: infer },
   ];
 }

@@ -7,7 +7,7 @@ import { parseExplain } from '../../predictor.js';
 export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>, serving: Serving): RouteDef[] {
   return [
     {
-      method: 'POST', path: '/v1/models/:model/predict',
+      method: 'POST', path: '/v1/models/:model/predict', scope: 'predict',
       handler: async (ctx) => {
         serving.checkModel(ctx.params);
         const predictor = serving.predictor();
@@ -28,7 +28,7 @@ export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>,
       },
     },
     {
-      method: 'POST', path: '/v1/feedback',
+      method: 'POST', path: '/v1/feedback', scope: 'feedback',
       handler: async (ctx) => {
         const predictor = serving.predictor();
         const body = await ctx.body();

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { parseKeys } from '../../../../inference-server/auth/api-keys.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiKeys, parseKeys } from '../../../../inference-server/auth/api-keys.js';
 
 it('keeps only hashes, of keys or given as sha256', () => {
   const entries = parseKeys(JSON.stringify({ keys: [{ id: 'pacs', key: 'k'.repeat(16) }, { id: 'ehr', sha256: 'A'.repeat(64) }] }));
@@ -16,4 +20,23 @@ it.each([
   ['{"keys": [{"id": "a", "key": "kkkkkkkkkkkkkkkk"}, {"id": "a", "key": "jjjjjjjjjjjjjjjj"}]}', 'id "a" appears twice'],
 ])('refuses %s naming the entry', (text, message) => {
   expect(() => parseKeys(text)).toThrow(message);
+});
+
+it('refuses a scope that is not predict, feedback or jobs', () => {
+  expect(() => parseKeys('{"keys": [{"id": "a", "key": "kkkkkkkkkkkkkkkk", "scopes": ["admin"]}]}')).toThrow('keys[0] ("a"): scopes must be a list of predict, feedback, jobs');
+});
+
+it('lets a key do only what its scopes allow: reporting ground truth needs "feedback", which no key has unless given', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clinops-keys-'));
+  const file = join(dir, 'keys.json');
+  writeFileSync(file, JSON.stringify({ keys: [{ id: 'pacs', key: 'p'.repeat(16) }, { id: 'ehr', key: 'e'.repeat(16), scopes: ['feedback'] }] }));
+  const keys = new ApiKeys(file, () => undefined);
+  const req = (key: string) => ({ headers: { 'x-api-key': key } }) as unknown as IncomingMessage;
+  expect(keys.authenticate(req('p'.repeat(16)), 'predict')).toBe('pacs');
+  expect(keys.authenticate(req('p'.repeat(16)), 'jobs')).toBe('pacs');
+  expect(() => keys.authenticate(req('p'.repeat(16)), 'feedback')).toThrow(expect.objectContaining({ status: 403,
+    message: 'the API key "pacs" may not report ground truth: it lacks the "feedback" scope (its scopes: predict, jobs)' }));
+  expect(keys.authenticate(req('e'.repeat(16)), 'feedback')).toBe('ehr');
+  expect(() => keys.authenticate(req('e'.repeat(16)), 'predict')).toThrow('may not predict');
+  expect(() => keys.authenticate(req('x'.repeat(16)), 'predict')).toThrow('the API key is not valid');
 });

@@ -1,4 +1,4 @@
-import { acceptanceJob, acceptanceJobName, asServed, jobResult, missingItems, nextAcceptance, servedModel, settleGates } from '../../../../operator/acceptance/gate.js';
+import { acceptanceJob, asServed, approvalShortfall, jobResult, missingItems, nextAcceptance, servedModel, settleGates } from '../../../../operator/acceptance/gate.js';
 import type { ClinicalModel } from '../../../../operator/api/types.js';
 import { computeStatus } from '../../../../operator/controller/status.js';
 import { escalationStep } from '../../../../operator/escalation/step.js';
@@ -12,7 +12,15 @@ const gated = (status?: ClinicalModel['status']): ClinicalModel => ({
   ...(status ? { status } : {}),
 });
 const sha = gated().spec.model.sha256.toLowerCase();
-const ended = (exitCode: number, message: string) => [{ status: { containerStatuses: [{ name: 'accept', state: { terminated: { exitCode, message, finishedAt: NOW } } }] } }];
+const IMAGE = 'clinops/inference-server@sha256:' + 'e'.repeat(64);
+const jobSpec = (acceptanceJob(gated(), IMAGE) as Any).spec.template.spec;
+/** The Job as the API server holds it, and a pod of its own that ended. */
+const JOB = { metadata: { name: 'j', uid: 'job-uid-1', creationTimestamp: '2026-11-22T09:59:00Z' }, spec: { template: { spec: jobSpec } }, status: {} };
+const ownPod = { metadata: { name: 'j-x', ownerReferences: [{ uid: 'job-uid-1', controller: true }] }, spec: jobSpec };
+const ended = (exitCode: number, message: string, pod: Any = ownPod) =>
+  [{ ...pod, status: { containerStatuses: [{ name: 'accept', state: { terminated: { exitCode, message, finishedAt: NOW } } }] } }];
+const EXPECT = { image: IMAGE, holdoutSha256: 'ab'.repeat(32) };
+const verdict = (v: Record<string, unknown>) => JSON.stringify({ sha256: sha, holdout: EXPECT.holdoutSha256, ...v });
 
 describe('the acceptance gate', () => {
   it('serves the declared version once it passed, the one accepted before until then, and nothing without one', () => {
@@ -29,8 +37,9 @@ describe('the acceptance gate', () => {
 
   it('runs `clinops accept` in a Job from the server image, without API access, its verdict in the termination message', () => {
     const job = acceptanceJob(gated(), 'clinops/inference-server:0.1.0') as Any;
-    expect(job.metadata.name).toBe(acceptanceJobName(gated()));
-    expect(job.metadata.name).toBe(`pneumonia-cxr-accept-${sha.slice(0, 10)}`);
+    // The API server picks the name's end: nobody can make the Job before the operator does.
+    expect(job.metadata.name).toBeUndefined();
+    expect(job.metadata.generateName).toBe(`pneumonia-cxr-accept-${sha.slice(0, 10)}-`);
     expect(job.metadata.ownerReferences[0].uid).toBe('uid-1');
     expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 900 });
     const pod = job.spec.template.spec;
@@ -47,17 +56,41 @@ describe('the acceptance gate', () => {
   });
 
   it('reads the verdict from the pod: running, passed, failed with the failures, or an error', () => {
-    const job = { metadata: { name: 'j', creationTimestamp: '2026-11-22T09:59:00Z' }, status: {} };
-    expect(jobResult(gated(), job, [], NOW)).toEqual({ sha256: sha, version: '3.0.0', state: 'Running', job: 'j', startedAt: '2026-11-22T09:59:00Z' });
-    const pass = jobResult(gated(), job, ended(0, JSON.stringify({ pass: true, cases: 228, metrics: { auroc: 0.99 }, holdout: 'ab', failures: [] })), NOW);
+    const job = JOB;
+    expect(jobResult(gated(), job, [], NOW, EXPECT)).toEqual({ sha256: sha, version: '3.0.0', state: 'Running', job: 'j', jobUid: 'job-uid-1', startedAt: '2026-11-22T09:59:00Z' });
+    const pass = jobResult(gated(), job, ended(0, verdict({ pass: true, cases: 228, metrics: { auroc: 0.99 }, failures: [] })), NOW, EXPECT);
     expect(pass).toMatchObject({ state: 'Passed', cases: 228, metrics: { auroc: 0.99 }, finishedAt: NOW,
-      holdout: { source: 'ConfigMap holdout key holdout.json', sha256: 'ab' } });
-    const fail = jobResult(gated(), job, ended(1, JSON.stringify({ pass: false, cases: 50, metrics: { auroc: 0.7 }, failures: ['auroc 0.7 < 0.9'] })), NOW);
+      holdout: { source: 'ConfigMap holdout key holdout.json', sha256: EXPECT.holdoutSha256 } });
+    const fail = jobResult(gated(), job, ended(1, verdict({ pass: false, cases: 50, metrics: { auroc: 0.7 }, failures: ['auroc 0.7 < 0.9'] })), NOW, EXPECT);
     expect(fail).toMatchObject({ state: 'Failed', failures: ['auroc 0.7 < 0.9'], message: 'auroc 0.7 < 0.9' });
-    expect(jobResult(gated(), job, ended(2, 'clinops accept: sha256 of /models/x is 00…, expected ff…; not run'), NOW))
+    expect(jobResult(gated(), job, ended(2, 'clinops accept: sha256 of /models/x is 00…, expected ff…; not run'), NOW, EXPECT))
       .toMatchObject({ state: 'Error', message: 'clinops accept: sha256 of /models/x is 00…, expected ff…; not run' });
     const deadline = { ...job, status: { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }] } };
-    expect(jobResult(gated(), deadline, [], NOW)).toMatchObject({ state: 'Error', message: 'the acceptance Job failed: DeadlineExceeded Job was active longer than specified deadline' });
+    expect(jobResult(gated(), deadline, [], NOW, EXPECT)).toMatchObject({ state: 'Error', message: 'the acceptance Job failed: DeadlineExceeded Job was active longer than specified deadline' });
+  });
+
+  it('believes no forged verdict: exit 0 without pass true, another sha256 or holdout, a stranger\'s pod, or another image', () => {
+    const job = JOB;
+    expect(jobResult(gated(), job, ended(0, '{"anything": 1}'), NOW, EXPECT)).toMatchObject({ state: 'Error' });
+    expect(jobResult(gated(), job, ended(0, verdict({ pass: false })), NOW, EXPECT)).toMatchObject({ state: 'Error', message: 'exit 0 with a verdict saying pass: false' });
+    expect(jobResult(gated(), job, ended(0, verdict({ pass: 'yes' })), NOW, EXPECT)).toMatchObject({ state: 'Error' });
+    expect(jobResult(gated(), job, ended(0, verdict({ pass: true, sha256: OLD })), NOW, EXPECT))
+      .toMatchObject({ state: 'Error', message: `the verdict is for sha256 ${OLD}, not the candidate's ${sha}` });
+    expect(jobResult(gated(), job, ended(0, verdict({ pass: true, holdout: 'cd'.repeat(32) })), NOW, EXPECT).message)
+      .toContain('not the ConfigMap holdout key holdout.json the operator read');
+    expect(jobResult(gated(), job, ended(0, '[true]'), NOW, EXPECT)).toMatchObject({ state: 'Error' });
+    // A pod made by someone else with the Job's labels: another controller, or the Job's uid on a pod running other commands.
+    const passing = verdict({ pass: true, cases: 228 });
+    const stranger = { ...ownPod, metadata: { name: 'fake', ownerReferences: [{ uid: 'someone-else', controller: true }] } };
+    expect(jobResult(gated(), job, ended(0, passing, stranger), NOW, EXPECT).state).toBe('Running');
+    const otherCommand = { ...ownPod, spec: { ...jobSpec, containers: [{ ...jobSpec.containers[0], command: ['sh', '-c', 'echo pass > /dev/termination-log'] }] } };
+    expect(jobResult(gated(), job, ended(0, passing, otherCommand), NOW, EXPECT).state).toBe('Running');
+    const otherVolume = { ...ownPod, spec: { ...jobSpec, volumes: [...jobSpec.volumes.slice(1), { name: 'model', emptyDir: {} }] } };
+    expect(jobResult(gated(), job, ended(0, passing, otherVolume), NOW, EXPECT).state).toBe('Running');
+    expect(jobResult(gated(), job, ended(0, passing), NOW, EXPECT).state).toBe('Passed');
+    // A Job whose container is not the operator's acceptance image (a spec's own image) says nothing either.
+    const ownImage = { ...job, spec: { template: { spec: (acceptanceJob(gated(), 'attacker/image:1') as Any).spec.template.spec } } };
+    expect(jobResult(gated(), ownImage, ended(0, passing), NOW, EXPECT)).toMatchObject({ state: 'Error', message: expect.stringContaining("not the operator's acceptance image") });
   });
 
   it('records a pass as the accepted version and every decision in a bounded history', () => {
@@ -89,14 +122,27 @@ describe('the acceptance gate', () => {
     expect(phase.conditions!.find((c) => c.type === 'Approved')).toMatchObject({ status: 'False', reason: 'AwaitingSignatures' });
     // The last signature: approved, recorded (the first signature keeps when it was first seen), and it serves.
     const later = '2026-11-22T11:00:00Z';
-    const done = settleGates(withApproval([signature('performance-validation', 'dr-lee'), signature('go-no-go', 'cmo')], waiting.status), later);
+    // One go/no-go signature is not enough: the decision takes two different people (spec.approval.distinctSigners).
+    const one = withApproval([signature('performance-validation', 'dr-lee'), signature('go-no-go', 'cmo'), signature('go-no-go', 'cmo')], waiting.status);
+    expect(approvalShortfall(one)).toEqual([{ item: 'go-no-go', lacks: 'signed by cmo; needs 2 different people' }]);
+    expect(computeStatus({ cr: settleGates(one, NOW), deployment: { status: {} }, pods: [], now: NOW }).conditions!.find((c) => c.type === 'Approved')!.message)
+      .toContain('go-no-go signed by cmo; needs 2 different people');
+    const done = settleGates(withApproval([signature('performance-validation', 'dr-lee'), signature('go-no-go', 'cmo'), signature('go-no-go', 'dr-lee')], waiting.status), later);
     expect(servedModel(done)).toMatchObject({ sha256: sha });
     expect(done.status?.approval).toMatchObject({ missing: [], approvedAt: later,
-      signatures: [{ item: 'performance-validation', seenAt: NOW }, { item: 'go-no-go', signedBy: 'cmo', seenAt: later }] });
+      signatures: [{ item: 'performance-validation', seenAt: NOW }, { item: 'go-no-go', signedBy: 'cmo', seenAt: later }, { item: 'go-no-go', signedBy: 'dr-lee', seenAt: later }] });
     expect(done.status?.approval?.records).toHaveLength(1);
     expect(done.status?.acceptance?.accepted).toMatchObject({ sha256: sha, acceptedAt: later });
     expect(computeStatus({ cr: done, deployment: { status: {} }, pods: [], now: later }).conditions!.find((c) => c.type === 'Approved'))
       .toMatchObject({ status: 'True', message: 'version 3.0.0 signed off by dr-lee, cmo' });
+    // The person who submitted the version never signs it off alone, however few signers the model asks for.
+    const submitted = (signers: string[]) => {
+      const cr = withApproval([signature('performance-validation', 'dr-lee'), ...signers.map((x) => signature('go-no-go', x))], waiting.status);
+      return { ...cr, spec: { ...cr.spec, model: { ...cr.spec.model, submittedBy: 'ml-eng' }, approval: { ...cr.spec.approval, distinctSigners: 1 } } };
+    };
+    expect(approvalShortfall(submitted(['ml-eng']))).toEqual([{ item: 'go-no-go', lacks: 'signed only by ml-eng, who submitted this version; someone else must sign too' }]);
+    expect(approvalShortfall(submitted(['ml-eng', 'cmo']))).toEqual([]);
+    expect(settleGates(submitted(['cmo']), later).status?.approval).toMatchObject({ submittedBy: 'ml-eng', missing: [] });
   });
 
   it('never lets a shut-down version serve again as the fallback: leaving level 3 needs a version that passed the gates', () => {
