@@ -126,6 +126,12 @@ Press Ctrl-C to stop everything.`);
 }
 
 const ICU = ['-n', 'icu'];
+// People, as the admin impersonates them (their RBAC from system:masters; the chart's admission policies
+// judge them by name and by the groups the chart names: clinical-signers, clinical-reviewers).
+const ML_ENGINEER = ['--as=ml-engineer', '--as-group=system:masters'];
+const DR_LEE = ['--as=dr-lee', '--as-group=clinical-reviewers', '--as-group=clinical-signers', '--as-group=system:masters'];
+const DR_OKAFOR = ['--as=dr-okafor', '--as-group=clinical-signers', '--as-group=system:masters'];
+const CHECKLIST = ['performance-validation', 'infrastructure', 'monitoring', 'governance', 'compliance', 'go-no-go'];
 const SEPSIS = 'sepsis-early-warning';
 const DEMO_KEY = 'sepsis-demo-key-change-me';
 /** The inference pods (not the acceptance Jobs' pods, which stay Completed with their report in their log). */
@@ -171,17 +177,26 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   const minAuroc = Number(((aurocOf(sepsisWeights) + aurocOf(worseWeights)) / 2).toFixed(3));
   await cp.kubectl([...ICU, 'create', 'configmap', 'sepsis-holdout', `--from-literal=holdout.json=${JSON.stringify({ instances, labels })}`]);
   const docs = parseAllDocuments(readFileSync(join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec?: Record<string, unknown> });
-  for (const d of docs) if (d.kind === 'ClinicalModel') d.spec!.acceptance = { holdout: { configMapRef: { name: 'sepsis-holdout' } }, minAuroc, minSensitivity: 0.5, maxEce: 0.5 };
-  console.log(`$ kubectl apply -f samples/sepsis-early-warning.yaml -f samples/sepsis-early-warning-reference.yaml   # + spec.acceptance:
-   {"holdout": {"configMapRef": {"name": "sepsis-holdout"}}, "minAuroc": ${minAuroc}, "minSensitivity": 0.5, "maxEce": 0.5}
-   (a holdout of 300 labelled patients made here; the thresholds suit this synthetic model, the protocol's are the defaults)`);
-  await cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
+  for (const d of docs) {
+    if (d.kind !== 'ClinicalModel') continue;
+    d.spec!.acceptance = { holdout: { configMapRef: { name: 'sepsis-holdout' } }, minAuroc, minSensitivity: 0.5, maxEce: 0.5 };
+    d.spec!.approval = { signatures: [] };
+    (d.spec!.model as Record<string, unknown>).submittedBy = 'ml-engineer';
+  }
+  console.log(`$ kubectl --as=ml-engineer apply -f samples/sepsis-early-warning.yaml -f samples/sepsis-early-warning-reference.yaml   # + spec.acceptance and spec.approval:
+   {"acceptance": {"holdout": {"configMapRef": {"name": "sepsis-holdout"}}, "minAuroc": ${minAuroc}, "minSensitivity": 0.5, "maxEce": 0.5},
+    "approval": {"signatures": []}, "model": {"submittedBy": "ml-engineer", …}}
+   (a holdout of 300 labelled patients made here; the thresholds suit this synthetic model, the protocol's are the defaults;
+   the protocol's six-item go/no-go checklist, its decision signed by two different people, neither only the submitter)`);
+  await cp.kubectl([...ML_ENGINEER, 'apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
   await cp.kubectl(['apply', '-f', join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml')]);
   console.log(`   model.onnx sha256 ${model.sha256} (the sample declares the same)`);
   console.log('   Nothing serves before the version passed acceptance: a Job from the server image runs `clinops accept` on the holdout.');
-  await until('accepted', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.acceptance?.accepted !== undefined, 180_000);
-  console.log(`   The Job's log is the full report: kubectl -n icu logs job/${SEPSIS}-accept-${model.sha256.slice(0, 10)}`);
+  await until('passed acceptance', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.acceptance?.candidate?.state === 'Passed', 180_000);
+  const job = (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status.acceptance.candidate.job as string;
+  console.log(`   The Job's log is the full report: kubectl -n icu logs job/${job}`);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=candidate {.status.acceptance.candidate.version}: {.status.acceptance.candidate.state} on {.status.acceptance.candidate.cases} cases {.status.acceptance.candidate.metrics}{"\\n"}']);
+  await signOff(cp, model.sha256, '2.0.0');
   console.log('   For the demo, a check every 10 s, one breach enough to act and a review every 45 s (the sample says 5m, 2 and 90d):');
   await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
     '{"spec":{"monitoring":{"interval":"10s"},"escalation":{"consecutiveBreaches":1},"governance":{"reviewEvery":"45s"}}}']);
@@ -249,19 +264,20 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await until('ReviewOverdue', async () => (await status()).conditions?.some((c: { type: string; status: string }) => c.type === 'ReviewOverdue' && c.status === 'True'), 60_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="ReviewOverdue")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
   console.log('   dr-lee records a review, as herself (the admission policy checks the reviewer named is the user writing it):');
-  await show(cp, ['--as=dr-lee', '--as-group=system:masters', ...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+  await show(cp, [...DR_LEE, ...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
     '{"spec":{"governance":{"review":{"reviewer":"dr-lee","note":"drift report and incident reviewed"}}}}']);
   await until('review current', async () => (await status()).review?.reviewedBy === 'dr-lee', 30_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath=review: last {.status.review.lastReviewedAt} by {.status.review.reviewedBy}, next due by {.status.review.dueBy}{"\\n"}']);
 
   say('A named reviewer brings it back', 'Only a human acknowledgement lowers a level: it names the reviewer and the level reviewed, and\n' +
-    'the chart\'s ValidatingAdmissionPolicy makes the API server check that the reviewer named is the user writing it.\n' +
-    'The cluster admin tries in dr-lee\'s name and is refused; dr-lee (here impersonated by the admin) acknowledges.');
+    'the chart\'s ValidatingAdmissionPolicy makes the API server check that the reviewer named is the user writing it, and that\n' +
+    'level 2 is acknowledged by a clinical reviewer. The cluster admin tries in dr-lee\'s name and is refused; dr-lee (here\n' +
+    'impersonated by the admin) acknowledges.');
   const acknowledge = [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
     '{"spec":{"escalation":{"acknowledgement":{"reviewer":"dr-lee","level":2,"note":"lab assay change confirmed; recalibration scheduled"}}}}'];
   const refusedAck = await cp.kubectl(acknowledge).then(() => 'accepted', (e: { stderr?: string }) => (e.stderr ?? String(e)).trim());
   console.log(`$ kubectl ${acknowledge.join(' ')}\n${refusedAck}`);
-  await show(cp, ['--as=dr-lee', '--as-group=system:masters', ...acknowledge]);
+  await show(cp, [...DR_LEE, ...acknowledge]);
   await until('Serving again', async () => (await status()).phase === 'Serving', 180_000);
   await show(cp, [...ICU, 'get', 'clm']);
   await show(cp, [...ICU, 'get', 'deployment,pods', '-l', `${SERVER_PODS},app.kubernetes.io/instance=${SEPSIS}`]);
@@ -272,8 +288,8 @@ async function driftStory(cp: ControlPlane): Promise<void> {
     'keeps serving the accepted version, and kubectl says why.');
   const worse = writeModel(join(models, 'sepsis', '3'), 'model.onnx', mlpGraph(worseWeights));
   execFileSync('chmod', ['-R', 'a+rX', models]);
-  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
-    JSON.stringify({ spec: { model: { uri: 'pvc://models/sepsis/3/model.onnx', sha256: worse.sha256, version: '3.0.0' } } })]);
+  await show(cp, [...ML_ENGINEER, ...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p',
+    JSON.stringify({ spec: { model: { uri: 'pvc://models/sepsis/3/model.onnx', sha256: worse.sha256, version: '3.0.0', submittedBy: 'ml-engineer' } } })]);
   await until('rejected', async () => (await status()).acceptance?.candidate?.state === 'Failed', 180_000);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'wide']);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="Accepted")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
@@ -281,14 +297,16 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   console.log('   Predictions through the Service are still answered, by the accepted version.');
 
   say('A better version rolls out: shadow, canary, promotion', 'Version 2.1.0 (the same network, retrained: weights nudged) is applied\n' +
-    'with spec.rollout. It passes its acceptance Job; then it runs in shadow beside 2.0.0 — the serving pod copies each\n' +
+    'with spec.rollout. It passes its acceptance Job and is signed off; then it runs in shadow beside 2.0.0 — the serving pod copies each\n' +
     'prediction to it after answering and compares — then as a canary behind the same Service for 20 s, then it is promoted.');
   const better = writeModel(join(models, 'sepsis', '2.1'), 'model.onnx', mlpGraph({ ...sepsisWeights, w1: sepsisWeights.w1.map((v) => v + 1e-4) }));
   execFileSync('chmod', ['-R', 'a+rX', models]);
-  await show(cp, [...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', JSON.stringify({ spec: {
-    model: { uri: 'pvc://models/sepsis/2.1/model.onnx', sha256: better.sha256, version: '2.1.0' },
+  await show(cp, [...ML_ENGINEER, ...ICU, 'patch', 'clm', SEPSIS, '--type=merge', '-p', JSON.stringify({ spec: {
+    model: { uri: 'pvc://models/sepsis/2.1/model.onnx', sha256: better.sha256, version: '2.1.0', submittedBy: 'ml-engineer' },
     rollout: { shadow: { requests: 100 }, canary: { replicas: 1, duration: '20s' } },
   } })]);
+  await until('2.1.0 passed acceptance', async () => (await status()).acceptance?.candidate?.state === 'Passed', 180_000);
+  await signOff(cp, better.sha256, '2.1.0');
   await until('in shadow', async () => (await status()).rollout?.step === 'Shadow', 180_000);
   await until('the candidate pod ready', async () => (await jsonOf(cp, [...ICU, 'get', 'pods', '-l', `clinops.dev/candidate-of=${SEPSIS}`])).items
     .some((p: { status?: { conditions?: Array<{ type: string; status: string }> } }) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')), 120_000);
@@ -310,6 +328,36 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={.status.escalation.incident}{"\\n"}']);
   await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.escalation.history[*]}{.time}  {.from} → {.to}  {.reason}{"\\n"}{end}']);
   await warnings();
+
+  say('The shut-down version is revoked', 'Its sha256 is now a RevokedVersion in the namespace, written by the operator alone: no ClinicalModel\n' +
+    'of any name may declare it (the API server refuses it) until a governance administrator lifts it with a reason.');
+  await until('revoked', async () => (await cp.kubectl([...ICU, 'get', 'revokedversions', '-o', 'name'])).trim() !== '', 30_000);
+  await show(cp, [...ICU, 'get', 'revokedversions', '-o', 'wide']);
+  const again = { apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'sepsis-copy', namespace: 'icu' },
+    spec: { model: { uri: 'pvc://models/sepsis/2.1/model.onnx', sha256: better.sha256, version: '2.1.0', labels: ['No sepsis', 'Sepsis'] } } };
+  const copied = await cp.kubectl([...ML_ENGINEER, 'apply', '-f', '-'], JSON.stringify(again)).then(() => 'accepted', (e: { stderr?: string }) => (e.stderr ?? String(e)).trim());
+  console.log(`$ kubectl --as=ml-engineer apply -f sepsis-copy.yaml   # the same version under another name\n${copied}`);
+}
+
+/**
+ * The go/no-go sign-off of a version that passed acceptance: dr-lee signs the protocol's six items, and the
+ * model waits (the decision needs two people); dr-okafor signs go-no-go too, and it serves. Each signs as
+ * themselves (the admission policy checks the name and the signer group); a signature is appended, so those
+ * already there are carried along.
+ */
+async function signOff(cp: ControlPlane, sha256: string, version: string): Promise<void> {
+  say(`Version ${version} is signed off`, 'It passed acceptance; now the go/no-go checklist (the protocol\'s six items). dr-lee signs every item;\n' +
+    'the decision item needs two different people, so it still waits. dr-okafor signs the decision too, and it is approved.');
+  const sign = (who: string[], items: string[]) => JSON.stringify(items.map((item) => ({ op: 'add', path: '/spec/approval/signatures/-',
+    value: { item, signedBy: who[0]!.slice('--as='.length), sha256, note: `reviewed for ${version}` } })));
+  await show(cp, [...DR_LEE, ...ICU, 'patch', 'clm', SEPSIS, '--type=json', '-p', sign(DR_LEE, CHECKLIST)]);
+  await until('dr-lee\'s signatures seen', async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.approval?.signatures
+    ?.filter((x: { sha256: string }) => x.sha256 === sha256).length === CHECKLIST.length, 30_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="Approved")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
+  await show(cp, [...DR_OKAFOR, ...ICU, 'patch', 'clm', SEPSIS, '--type=json', '-p', sign(DR_OKAFOR, ['go-no-go'])]);
+  await until(`${version} approved`, async () => (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.approval?.approvedAt !== undefined &&
+    (await jsonOf(cp, [...ICU, 'get', 'clm', SEPSIS])).status?.approval?.sha256 === sha256, 30_000);
+  await show(cp, [...ICU, 'get', 'clm', SEPSIS, '-o', 'jsonpath={range .status.conditions[?(@.type=="Approved")]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
 }
 
 main().catch((err) => {

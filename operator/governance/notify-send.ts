@@ -52,14 +52,15 @@ export function refusedUrl(text: string, policy: NotifyPolicy): NotifyErrorClass
 }
 
 /**
- * Why an address may not be reached (pure): unspecified, loopback (unless allowed), link-local (the
- * cloud metadata service at 169.254.169.254 among them), multicast or broadcast, or one of the API
- * server's. IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
+ * Why an address may not be reached (pure): unspecified, loopback (unless allowed, for development),
+ * link-local (the cloud metadata service at 169.254.169.254 among them), multicast or broadcast, or one
+ * of the API server's. IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
  */
 export function refusedAddress(address: string, policy: NotifyPolicy): string | undefined {
   const ip = unmapped(address.toLowerCase());
-  if (policy.apiServerAddresses.some((a) => unmapped(a.toLowerCase()) === ip)) return 'the API server';
+  // Loopback first: allowed only to an operator run outside the cluster (whose API server may be on loopback too).
   if (isLoopback(ip)) return policy.allowLoopback ? undefined : 'loopback';
+  if (policy.apiServerAddresses.some((a) => unmapped(a.toLowerCase()) === ip)) return 'the API server';
   if (isIP(ip) === 4) {
     const [a, b] = ip.split('.').map(Number) as [number, number];
     if (a === 0) return 'unspecified';

@@ -138,6 +138,8 @@ it('lets no editor weaken a gate once a model has one; a governance administrato
     [{ spec: { governance: { reviewEvery: '120d' } } }, 'spec.governance.reviewEvery may not be lengthened or removed (it is 90d)'],
     [{ spec: { governance: { reviewEvery: null } } }, 'spec.governance.reviewEvery may not be lengthened or removed (it is 90d)'],
     [{ spec: { governance: { notify: null } } }, 'spec.governance.notify may not be removed'],
+    [{ spec: { escalation: { level3: { action: 'Alert' } } } }, "spec.escalation of a governed model: a level's action may not become milder (Alert < ScaleDown < Pause < Shutdown; now Alert, Pause, Shutdown)"],
+    [{ spec: { escalation: { consecutiveBreaches: 5 } } }, "spec.escalation of a governed model: a level's action may not become milder (Alert < ScaleDown < Pause < Shutdown; now Alert, Pause, Shutdown) and consecutiveBreaches may not rise (now 2)"],
   ];
   for (const [body, message] of tries) {
     const r = await as('ml-eng', patch('gated', body));
@@ -148,7 +150,8 @@ it('lets no editor weaken a gate once a model has one; a governance administrato
   // An empty checklist is refused by the schema itself, for everyone.
   expect((await as('gov-admin', patch('gated', { spec: { approval: { items: [] } } }))).out).toMatch(/spec\.approval\.items.*(should have at least 1 items|must have at least 1 items)/);
   // Stronger is fine for anyone: a higher threshold, more signers, a shorter cadence (in hours).
-  expect(await as('ml-eng', patch('gated', { spec: { acceptance: { minAuroc: 0.9 }, approval: { distinctSigners: 3 }, governance: { reviewEvery: '30d12h' } } })))
+  expect(await as('ml-eng', patch('gated', { spec: { acceptance: { minAuroc: 0.9 }, approval: { distinctSigners: 3 }, governance: { reviewEvery: '30d12h' },
+    escalation: { consecutiveBreaches: 1, level1: { action: 'Pause' } } } })))
     .toMatchObject({ ok: true });
   // A governance administrator may weaken it, on the record of the API server's audit log.
   expect(await as('gov-admin', patch('gated', { spec: { acceptance: { minAuroc: 0.8 }, approval: { distinctSigners: 2 }, governance: { reviewEvery: '180d' } } })))

@@ -1,7 +1,8 @@
 // Escalation that survives deletion, on the real control plane: a model shut down after a safety
 // event is deleted and applied again (as an Argo CD replace or a restore without status would): it
 // comes back shut down, says where the level came from, and runs no replica. The record is a ConfigMap
-// with no owner; an administrator who deletes it retires the escalation for good.
+// with no owner; an administrator who deletes it retires the escalation for good, and lifts the
+// revocation of the version shut down (a RevokedVersion) for it to serve again.
 import { jest } from '@jest/globals';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import type { Operator } from '../../operator/operator.js';
@@ -51,10 +52,19 @@ it('a deleted and re-applied shut-down model stays shut down; deleting its recor
     /^level 3 restored from ConfigMap sepsis-escalation-record \(written .+ for 1\.0\.0, the same model \(sha256 unchanged\)\): leaving level 3 needs a new model version/);
   await eventually('the Deployment at 0 replicas', async () => (await getJson(['-n', ns, 'get', 'deployment', 'sepsis'])).spec?.replicas === 0);
 
-  // An administrator retires the record: the next object of that name starts afresh.
+  // An administrator retires the record: the next object of that name starts afresh at level 0 — but its
+  // version stays revoked (a RevokedVersion, not the record): nothing serves until that is lifted too.
   await kubectl(['-n', ns, 'delete', 'configmap', 'sepsis-escalation-record']);
   await kubectl(['-n', ns, 'delete', 'clm', 'sepsis', '--wait=true']);
   await kubectl(['apply', '--server-side', '-f', '-'], manifest);
+  const revoked = await eventually('level 0, the version revoked', async () => {
+    const c = await clm();
+    const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
+    return c.metadata.uid !== back.metadata.uid && (c.status?.escalation?.level ?? 0) === 0 && ready?.reason === 'Revoked' ? c : undefined;
+  }, 60_000);
+  expect(revoked.status?.phase).toBe('ShutDown');
+  await kubectl(['-n', ns, 'patch', 'revokedversion', 'a'.repeat(64), '--type=merge', '-p',
+    JSON.stringify({ spec: { lift: { by: 'clinops-admin', reason: 'INC-77 reviewed: scoring error upstream, fixed' } } })]);
   await eventually('Serving afresh', async () => {
     const c = await clm();
     return c.metadata.uid !== back.metadata.uid && c.status?.phase === 'Serving' && (c.status.escalation?.level ?? 0) === 0;

@@ -405,7 +405,7 @@ it('drift through the Service: level 1, then Pause stops the pods (an in-flight 
     JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'assay change reviewed' } } } })];
   const refused = await cp.kubectl(acknowledge).then(() => 'accepted', (e: { stderr?: string }) => e.stderr ?? String(e));
   expect(refused).toContain('you are clinops-admin, the acknowledgement names dr-lee');
-  await cp.kubectl(['--as=dr-lee', '--as-group=system:masters', ...acknowledge]);
+  await cp.kubectl(['--as=dr-lee', '--as-group=clinical-reviewers', '--as-group=system:masters', ...acknowledge]);
   await eventually('Serving again with 2 ready pods', async () => {
     const x = await clm();
     return x.status?.phase === 'Serving' && x.status.readyReplicas === 2;
