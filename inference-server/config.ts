@@ -44,6 +44,8 @@ export interface ServerConfig {
   /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/* too. */
   readonly protectHealth: boolean;
   readonly bodyLimitBytes: number;
+  /** What one request's images and studies may decode to. */
+  readonly decodeBudgetBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxBatchSize: number;
   readonly maxQueueDelayMs: number;
@@ -63,6 +65,8 @@ export interface ServerConfig {
   readonly maxUploads: number;
   /** Asynchronous jobs held at once, and how long a finished one is kept. */
   readonly jobCapacity: number;
+  /** Jobs one API key may hold. */
+  readonly jobQuota: number;
   readonly jobTtlMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
@@ -173,6 +177,11 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       key: 'bodyLimitBytes', flag: '--body-limit', arg: '<size>', env: 'CLINOPS_BODY_LIMIT', kind: 'integer', parse: size, default: 10 * 1024 ** 2,
       schema: int(1, 1024 ** 3), expect: 'be a size such as 512kb or 10mb, at most 1gb', help: 'largest request body (default 10mb)',
     },
+    {
+      key: 'decodeBudgetBytes', flag: '--decode-budget', arg: '<size>', env: 'CLINOPS_DECODE_BUDGET', kind: 'integer', parse: size, default: 256 * 1024 ** 2,
+      schema: int(1024 ** 2, 16 * 1024 ** 3), expect: 'be a size such as 256mb or 1gb, between 1mb and 16gb',
+      help: 'what one request\'s images and DICOM studies may decode to (pixels, frames, inflated data sets, the model\'s input), judged from their headers before decoding; past it 413 (default 256mb)',
+    },
     { key: 'requestTimeoutMs', flag: '--timeout', arg: '<ms>', env: 'CLINOPS_TIMEOUT_MS', kind: 'integer', default: 10_000, schema: int(1, 600_000), help: 'per-request inference timeout, then 504' },
     { key: 'maxBatchSize', flag: '--max-batch', arg: '<n>', env: 'CLINOPS_MAX_BATCH', kind: 'integer', default: 8, schema: int(1, 1024), help: 'micro-batch up to n instances; 1 turns batching off' },
     {
@@ -218,6 +227,11 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     {
       key: 'jobCapacity', flag: '--job-capacity', arg: '<n>', env: 'CLINOPS_JOB_CAPACITY', kind: 'integer', default: 100, schema: int(1, 100_000),
       help: 'asynchronous jobs held at once (queued, running, or finished and not yet expired); beyond, 503 + Retry-After',
+    },
+    {
+      key: 'jobQuota', flag: '--job-quota', arg: '<n>', env: 'CLINOPS_JOB_QUOTA', kind: 'integer', schema: int(1, 100_000),
+      default: (c: Partial<ServerConfig>) => Math.max(1, Math.ceil((c.jobCapacity ?? 100) / 4)),
+      help: 'jobs one API key may hold, queued or kept for fetching (default: a quarter of --job-capacity); past it 429, and the queue runs keys in turn',
     },
     {
       key: 'jobTtlMs', flag: '--job-ttl', arg: '<ms>', env: 'CLINOPS_JOB_TTL_MS', kind: 'integer', default: 600_000, schema: int(1000, 86_400_000),

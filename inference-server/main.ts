@@ -54,6 +54,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }), `feature reference ${cfg.featureReferenceFile}`), cfg.windowSize)
     : undefined;
   const audit = new AuditLog((lines) => process.stdout.write(lines), cfg.auditFile);
+  state.auditFailure = () => audit.failure;
   let keys: ApiKeys | undefined;
   if (cfg.apiKeysFile) {
     keys = new ApiKeys(cfg.apiKeysFile, (msg, f) => log.info(msg, f));
@@ -68,7 +69,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   const mirror = new ShadowMirror({ onOutcome: (outcome) => metrics.shadow(outcome), ca: cfg.tlsCaFile ? () => readFileSync(cfg.tlsCaFile!) : undefined });
   let scheduler: Scheduler | undefined;
-  const jobs = new JobStore({ capacity: cfg.jobCapacity, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
+  const jobs = new JobStore({ capacity: cfg.jobCapacity, perKey: cfg.jobQuota, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {
     state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
     bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics, mirror,
@@ -161,7 +162,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       }
       state.predictor = new Predictor({
         scheduler, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, window, feedback, audit, metrics,
-        preprocessing: cfg.preprocessing, features, mirror,
+        preprocessing: cfg.preprocessing, decodeBudgetBytes: cfg.decodeBudgetBytes, features, mirror,
       });
       const pool = scheduler;
       state.workersAlive = () => pool.liveWorkers;

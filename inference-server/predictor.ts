@@ -9,6 +9,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { ImagePreprocessing } from './config.js';
 import { decodeBase64, imageToTensor } from './preprocess/image.js';
 import { decodeDicom, framesToTensor, isDicom } from './preprocess/dicom.js';
+import { DecodeBudget, imageDimensions } from './preprocess/decode-budget.js';
 import { checkShape, jsonValues, probabilityOutput, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
 import type { Outputs, Scheduler } from './model/scheduler.js';
 import type { FeedbackStore } from './monitoring/feedback.js';
@@ -67,6 +68,8 @@ export interface PredictorDeps {
   audit: AuditLog;
   metrics: ServerMetrics;
   preprocessing?: ImagePreprocessing;
+  /** What one request's images and studies may decode to (--decode-budget). */
+  decodeBudgetBytes?: number;
   /** Per-feature bin counts, when a feature reference is configured (rows of the primary input). */
   features?: FeatureCounts;
   /** Copies of each prediction's input for a candidate version, while the operator runs a shadow. */
@@ -75,6 +78,8 @@ export interface PredictorDeps {
 }
 
 const MAX_INSTANCES = 1024;
+/** --decode-budget's default: 256 MiB. */
+export const DEFAULT_DECODE_BUDGET = 256 * 1024 ** 2;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -196,9 +201,17 @@ export class Predictor {
     const spec = this.primaryInput;
     // A DICOM file gives one row, or one per frame when the model takes every frame; its audit record
     // carries digests of its SOP Instance UID and pixel data, and nothing else of its header.
+    // One decode budget for the request, taken from each file's header before its pixels are decoded.
+    const budget = new DecodeBudget(this.deps.decodeBudgetBytes ?? DEFAULT_DECODE_BUDGET, MAX_INSTANCES);
+    const tensorBytes = p.channels * p.height * p.width * 4;
     const decoded = await Promise.all(images.map(async (b, i): Promise<Array<{ t: Float32Array; audit?: DicomDigests }>> => {
-      if (!isDicom(b)) return [{ t: await imageToTensor(b, p, fieldOf(i)) }];
-      const d = decodeDicom(b, p.dicom ?? {}, fieldOf(i));
+      if (!isDicom(b)) {
+        const size = imageDimensions(b);
+        // PNG and JPEG decode to at most 4 bytes a pixel (libvips, with its own pixel limit), then the model's input.
+        if (size) budget.take(size.width * size.height * 4 + tensorBytes, 1, `a ${size.width}×${size.height} image`, fieldOf(i));
+        return [{ t: await imageToTensor(b, p, fieldOf(i)) }];
+      }
+      const d = decodeDicom(b, p.dicom ?? {}, fieldOf(i), budget, tensorBytes);
       const audit = { ...(d.sopInstanceUidSha256 ? { sopInstanceUidSha256: d.sopInstanceUidSha256 } : {}), pixelDataSha256: d.pixelDataSha256 };
       return d.frames.map((f) => ({ t: framesToTensor(d, f, p), audit }));
     }));

@@ -25,6 +25,11 @@ export async function runOperator(flags: OperatorFlags, env: NodeJS.ProcessEnv):
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('unhandledRejection', (reason) => operator.log.error('unhandled rejection', { error: reason }));
+  // A promise nobody handled means a state nobody reasoned about: say what it was and exit; the
+  // Deployment starts a fresh process, and the standby (or the next pod) takes the lease.
+  process.on('unhandledRejection', (reason) => {
+    operator.log.error('unhandled rejection; exiting', { error: reason });
+    process.exit(70);
+  });
   await operator.start();
 }

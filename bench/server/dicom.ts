@@ -8,6 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeDicom } from '../../inference-server/preprocess/dicom.js';
+import { DecodeBudget } from '../../inference-server/preprocess/decode-budget.js';
+import { DEFAULT_DECODE_BUDGET } from '../../inference-server/predictor.js';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { target } from './load.js';
 
@@ -28,9 +30,10 @@ function main(): void {
   console.log('                        ours ms/MP   pydicom+numpy ms/MP   ours / pydicom');
   for (const f of files) {
     const bytes = readFileSync(f);
-    decodeDicom(bytes, {}, 'body');
+    const budget = () => new DecodeBudget(DEFAULT_DECODE_BUDGET, 1024);
+    decodeDicom(bytes, {}, 'body', budget());
     const t0 = performance.now();
-    for (let i = 0; i < runs; i++) decodeDicom(bytes, {}, 'body');
+    for (let i = 0; i < runs; i++) decodeDicom(bytes, {}, 'body', budget());
     const oursMs = (performance.now() - t0) / runs;
     const name = f.split('/').pop()!;
     rows[name] = { oursMs, pydicomMs: baseline[f]!, oursMsPerMp: oursMs / mp, ratio: oursMs / baseline[f]! };

@@ -5,7 +5,8 @@
 // same CPU as the serving server; in a cluster it runs in a pod of its own. So a third run puts a stub
 // candidate (answers at once, no model) behind the copies: what the mirroring itself costs the server.
 //   node dist/bench/server/shadow.js [--requests 3000] [--seconds 15]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { fmt, load, poster, type Stats, startOurs, stopProc, target } from './lo
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '3000' }, seconds: { type: 'string', default: '15' } } });
 const limits = { requests: Number(values.requests), ms: Number(values.seconds) * 1000 };
 const LEVELS = [1, 32];
+const MONITORING_KEY = 'shadow-bench-monitoring-key-0123456789';
 
 /** Predictions a level sent: its measured requests and load()'s warm-up (max(c, 20) requests), all copied or dropped. */
 const sentAt = (c: number, stats: Record<number, Stats>) => stats[c]!.requests + Math.max(c, 20);
@@ -31,8 +33,11 @@ async function main(): Promise<void> {
   const flags = ['--model', model.path, '--name', 'sepsis', '--model-version', '1.0.0', '--sha256', model.sha256, '--labels', 'no_sepsis,sepsis'];
   console.log(`shadow benchmark — sepsis MLP, 3 rows of JSON per request; up to ${limits.requests} requests or ${limits.ms / 1000} s per level; loopback\n`);
   console.log('                                   p50     p95     p99        throughput');
-  const serving = await startOurs(flags);
-  const candidate = await startOurs(flags);
+  // Shadow control and mirrored copies take the monitoring key alone.
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'clinops-shadow-bench-')), 'monitoring-key');
+  writeFileSync(keyFile, MONITORING_KEY);
+  const serving = await startOurs([...flags, '--monitoring-key-file', keyFile]);
+  const candidate = await startOurs([...flags, '--monitoring-key-file', keyFile]);
   // The stub: reads the copy, answers three labels.
   const stub = createServer((req, res) => {
     req.resume();
@@ -49,7 +54,8 @@ async function main(): Promise<void> {
   const onStub: Record<number, Stats> = {};
   const reports: Record<string, Report> = {};
   const shadow = async (method: 'POST' | 'GET' | 'DELETE', b?: object): Promise<Report> => {
-    const res = await fetch(`${serving.url}/v1/monitoring/shadow`, { method, headers: { 'content-type': 'application/json' }, ...(b ? { body: JSON.stringify(b) } : {}) });
+    const res = await fetch(`${serving.url}/v1/monitoring/shadow`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${MONITORING_KEY}` },
+      ...(b ? { body: JSON.stringify(b) } : {}) });
     if (!res.ok) throw new Error(`shadow ${method} answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as Report;
   };
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
     for (const [what, url, into] of runs) {
       for (const c of LEVELS) {
         // A fresh target per run (a new sha256 starts the counts afresh).
-        await shadow('POST', { sha256: `${what === 'stub candidate' ? 'a' : 'b'}${String(c).padStart(63, '0')}`, urls: [url], ttlSeconds: 3600 });
+        await shadow('POST', { sha256: `${what === 'stub candidate' ? 'a' : 'b'}${String(c).padStart(63, '0')}`, urls: [url], token: MONITORING_KEY, ttlSeconds: 3600 });
         into[c] = await load(c, send, limits);
         await new Promise((r) => setTimeout(r, 500)); // the last copies come back
         const r = (reports[`${what} c=${c}`] = await shadow('GET'));

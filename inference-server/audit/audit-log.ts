@@ -44,9 +44,13 @@ function lastLine(path: string): string | undefined {
   }
 }
 
+/** Audit lines waiting for the disk past which predictions are refused (it is not keeping up). */
+export const MAX_AUDIT_BACKLOG = 16 * 1024 ** 2;
+
 export class AuditLog {
   private prev = GENESIS;
   private readonly file: WriteStream | undefined;
+  private error: string | undefined;
 
   constructor(
     /** Takes newline-terminated lines. */
@@ -59,7 +63,21 @@ export class AuditLog {
         if (last !== undefined) this.prev = sha256Hex(last);
       }
       this.file = createWriteStream(filePath, { flags: 'a', mode: 0o640 });
+      // A full disk or a lost volume: never a crash; the server refuses predictions from then on.
+      this.file.on('error', (err: NodeJS.ErrnoException) => {
+        this.error ??= `the audit file cannot be written: ${err.code ?? err.message}`;
+      });
     }
+  }
+
+  /**
+   * Why no prediction may be made now, if one may not: the audit file failed, or its writes fall behind
+   * by more than MAX_AUDIT_BACKLOG (back-pressure: predictions wait for the disk, not the other way round).
+   */
+  get failure(): string | undefined {
+    if (this.error) return this.error;
+    if (this.file && this.file.writableLength > MAX_AUDIT_BACKLOG) return `the audit file is ${this.file.writableLength} bytes behind`;
+    return undefined;
   }
 
   /** The records of one request: one write to the log stream and one to the file, whatever their number. */

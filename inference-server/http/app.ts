@@ -75,6 +75,8 @@ export interface RouteDef {
   monitoring?: boolean;
   /** The scope an API key needs for the route (when keys are configured). */
   scope?: Scope;
+  /** The monitoring key alone opens it, and nothing when there is none (shadow targets, mirrored copies). */
+  operatorOnly?: boolean;
   handler: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 
@@ -117,7 +119,12 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
       if (e.status >= 500 && !EXPECTED_5XX.has(e.code)) {
         d.log('error', 'request failed', { requestId, code: e.code, error: err instanceof Error ? err.message : String(err) });
       }
-      if (!res.headersSent) send(e.status, JSON.stringify(e.toJSON()), 'application/json; charset=utf-8', e.headers);
+      if (res.headersSent) return;
+      // Refused before its body was read (413, 401, 403, 415 …): the rest is read and discarded first,
+      // bounded, then answered, so every client — with or without Expect: 100-continue — reads the answer
+      // (Node closes a connection whose request body is unread when the answer ends).
+      linger(req, Math.max(LINGER_BYTES, 4 * d.bodyLimitBytes), LINGER_MS, (drained) =>
+        send(e.status, JSON.stringify(e.toJSON()), 'application/json; charset=utf-8', drained ? e.headers : { ...e.headers, connection: 'close' }));
     };
 
     try {
@@ -154,13 +161,53 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
 
 /**
  * Who may call a route: open routes anyone (unless protectHealth); the monitoring signals only the
- * holder of the monitoring key when one is configured (the operator), else an API key holder; the
- * rest an API key holder. The key's id, or null where no key is needed.
+ * holder of the monitoring key when one is configured (the operator), else an API key holder; shadow
+ * control and mirrored copies only the monitoring key, never anyone without one (they would send every
+ * patient's input where the caller says); the rest an API key holder with the route's scope. The key's
+ * id, or null where no key is needed.
  */
 function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps): string | null {
+  if (route.operatorOnly && !d.monitoringKey) throw fail('monitoringKeyRequired', {}, 'authorization');
   if (route.monitoring && d.monitoringKey) return d.monitoringKey.authenticate(req);
   if (route.open && !d.protectHealth) return null;
   return d.keys ? d.keys.authenticate(req, route.scope) : null;
+}
+
+/** How much of a refused body is read and thrown away, and for how long, before the connection is cut. */
+const LINGER_BYTES = 64 * 1024 ** 2;
+const LINGER_MS = 5000;
+const LINGERING = Symbol('lingering');
+
+/**
+ * nginx's lingering close: the rest of a refused request's body is read and discarded — up to `maxBytes`
+ * or `maxMs` — and only then is it answered (`drained`: the body ended, so the connection may be kept),
+ * instead of closing while the client still sends, which most clients see as a broken pipe and never
+ * read the answer. Past the bounds the answer goes out with Connection: close.
+ */
+export function linger(req: IncomingMessage, maxBytes: number, maxMs: number, answer: (drained: boolean) => void): void {
+  const r = req as IncomingMessage & { [LINGERING]?: boolean };
+  if (req.complete || req.destroyed || r[LINGERING]) {
+    answer(req.complete);
+    return;
+  }
+  r[LINGERING] = true;
+  let read = 0;
+  let done = false;
+  const finish = (drained: boolean) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    answer(drained);
+  };
+  const timer = setTimeout(() => finish(false), maxMs);
+  timer.unref();
+  req.on('data', (c: Buffer) => {
+    read += c.length;
+    if (read > maxBytes) finish(false);
+  });
+  req.once('end', () => finish(true));
+  req.once('close', () => finish(false));
+  req.resume();
 }
 
 function toServerError(err: unknown): ServerError {

@@ -42,7 +42,7 @@ const unzip = { gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: p
  * `alignAt` bytes in is 8-byte aligned; `owned` says so.
  */
 export async function readBytes(req: IncomingMessage, limit: number, alignAt = 0): Promise<{ bytes: Buffer; owned: boolean }> {
-  const tooLarge = () => fail('bodyTooLarge', { limit }, 'body', { connection: 'close' });
+  const tooLarge = () => fail('bodyTooLarge', { limit }, 'body');
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw tooLarge();
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
@@ -57,8 +57,7 @@ export async function readBytes(req: IncomingMessage, limit: number, alignAt = 0
     let size = 0;
     const onData = (c: Buffer) => {
       if (size + c.length > limit || (into && size + c.length > into.length)) {
-        req.off('data', onData);
-        req.resume(); // discard the rest; the connection closes after the answer
+        req.off('data', onData); // the rest is read and discarded after the answer (lingering close, app.ts)
         reject(size + c.length > limit ? tooLarge() : fail('bodyLongerThanDeclared', {}, 'body'));
         return;
       }
@@ -137,11 +136,11 @@ const IMAGE_TYPES = /^(image\/(png|jpeg|jpg)|application\/dicom)$/;
 /**
  * The files of a multipart form: PNG, JPEG or DICOM (as their part's Content-Type says, or as their first
  * bytes say when that is application/octet-stream), each within `uploads.fileBytes`, at most
- * `uploads.files`, all within `limit`. Form fields other than files are ignored.
+ * `uploads.files`, the whole form (fields too) within `limit`. Form fields other than files are ignored.
  */
 async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimits): Promise<Array<{ field: string; bytes: Buffer }>> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw fail('bodyTooLarge', { limit }, 'body', { connection: 'close' });
+  if (declared > limit) throw fail('bodyTooLarge', { limit }, 'body');
   if ((req.headers['content-encoding'] ?? 'identity').toLowerCase().trim() !== 'identity') {
     throw fail('unsupportedEncoding', { encoding: String(req.headers['content-encoding']).slice(0, 32) }, 'content-encoding');
   }
@@ -158,19 +157,16 @@ async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimi
     const stop = (err: ServerError) => {
       if (failed) return;
       failed = true;
-      req.unpipe(form);
-      req.resume(); // discard the rest; the connection closes after the answer
+      req.unpipe(form); // the rest is read and discarded after the answer (lingering close, app.ts)
       reject(err);
     };
     form.on('file', (field, stream, info) => {
       const name = field.slice(0, 64);
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => {
-        total += c.length;
-        if (total > limit) stop(fail('bodyTooLarge', { limit }, 'body', { connection: 'close' }));
-        else chunks.push(c);
+        if (!failed) chunks.push(c);
       });
-      stream.on('limit', () => stop(fail('uploadTooLarge', { limit: uploads.fileBytes }, name, { connection: 'close' })));
+      stream.on('limit', () => stop(fail('uploadTooLarge', { limit: uploads.fileBytes }, name)));
       stream.on('end', () => {
         if (failed) return;
         const bytes = Buffer.concat(chunks);
@@ -189,6 +185,11 @@ async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimi
       else resolve(files);
     });
     req.once('aborted', () => stop(fail('requestAborted', {}, 'body')));
+    // Every byte of the form counts toward the body limit: files, fields and boundaries alike.
+    req.on('data', (c: Buffer) => {
+      total += c.length;
+      if (total > limit) stop(fail('bodyTooLarge', { limit }, 'body'));
+    });
     req.pipe(form);
   });
 }

@@ -17,6 +17,8 @@ export interface ServerState {
   /** Why a failed model failed, as a stable word (it prefixes the container's termination message). */
   failure?: 'DigestMismatch' | 'ModelRejected' | 'LoadFailed';
   predictor?: Predictor;
+  /** Why predictions cannot be audited now, if they cannot: no prediction is made without its record. */
+  auditFailure?: () => string | undefined;
 }
 
 export class Serving {
@@ -31,11 +33,13 @@ export class Serving {
   }
 
   ready(): boolean {
-    return this.state.phase === 'ready' && !this.noWorkers();
+    return this.state.phase === 'ready' && !this.noWorkers() && !this.state.auditFailure?.();
   }
 
   notReady(): ServerError {
     const s = this.state;
+    const audit = s.auditFailure?.();
+    if (audit) return fail('auditUnavailable', { reason: audit });
     return this.noWorkers() ? fail('noWorkerAlive') : fail('notReady', { reason: s.reason ?? s.phase });
   }
 
@@ -45,6 +49,8 @@ export class Serving {
     if ((s.phase !== 'ready' && s.phase !== 'stopping') || !s.predictor) {
       throw s.phase === 'draining' ? fail('draining', {}, undefined, { 'retry-after': '5' }) : fail('modelNotReady', { reason: s.reason ?? s.phase }, undefined, { 'retry-after': '5' });
     }
+    const audit = s.auditFailure?.();
+    if (audit) throw fail('auditUnavailable', { reason: audit }, undefined, { 'retry-after': '5' });
     return s.predictor;
   }
 

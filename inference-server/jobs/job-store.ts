@@ -31,6 +31,8 @@ interface Job extends JobView {
 
 export interface JobStoreOptions {
   capacity: number;
+  /** Jobs one key may hold (queued, running or kept for fetching): no key fills the store for the others. */
+  perKey?: number;
   ttlMs: number;
   /** True while no synchronous request waits for a worker. */
   idle: () => boolean;
@@ -42,6 +44,10 @@ export interface JobStoreOptions {
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
+  /** Jobs each key holds. */
+  private readonly held = new Map<string | null, number>();
+  /** The key whose job ran last: the next is another key's, if one waits (round robin). */
+  private lastKey: string | null | undefined;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -54,10 +60,13 @@ export class JobStore {
 
   submit(keyId: string | null, run: () => Promise<unknown>): JobView {
     this.purge();
+    const held = this.held.get(keyId) ?? 0;
+    if (this.o.perKey !== undefined && held >= this.o.perKey) throw fail('jobQuota', { held }, undefined, { 'retry-after': '5' });
     if (this.jobs.size >= this.o.capacity) throw fail('jobsFull', { capacity: this.o.capacity }, undefined, { 'retry-after': '5' });
     const now = this.now();
     const job: Job = { id: randomBytes(16).toString('base64url'), state: 'queued', createdAt: new Date(now).toISOString(), keyId, run, queuedAt: now };
     this.jobs.set(job.id, job);
+    this.held.set(keyId, held + 1);
     this.queue.push(job);
     this.schedule(0);
     return view(job);
@@ -100,12 +109,13 @@ export class JobStore {
 
   private pump(): void {
     if (this.running || this.queue.length === 0) return;
-    const next = this.queue[0]!;
-    if (!this.o.idle() && this.now() - next.queuedAt < (this.o.maxWaitMs ?? 5000)) {
+    if (!this.o.idle() && this.now() - this.queue[0]!.queuedAt < (this.o.maxWaitMs ?? 5000)) {
       this.schedule(20);
       return;
     }
-    this.queue.shift();
+    const next = this.queue[this.fairNext()]!;
+    this.queue.splice(this.queue.indexOf(next), 1);
+    this.lastKey = next.keyId;
     this.running = true;
     next.state = 'running';
     next.startedAt = new Date(this.now()).toISOString();
@@ -122,6 +132,14 @@ export class JobStore {
     });
   }
 
+  /** The index of the next job to run: the oldest of the first key after the last one served, in order of their oldest waiting job. */
+  private fairNext(): number {
+    const keys: Array<string | null> = [];
+    for (const j of this.queue) if (!keys.includes(j.keyId)) keys.push(j.keyId);
+    const key = keys[(keys.indexOf(this.lastKey as string | null) + 1) % keys.length];
+    return this.queue.findIndex((j) => j.keyId === key);
+  }
+
   private finish(job: Job, state: JobState): void {
     job.state = state;
     job.finishedAt = new Date(this.now()).toISOString();
@@ -130,7 +148,13 @@ export class JobStore {
 
   private purge(): void {
     const now = this.now();
-    for (const [id, job] of this.jobs) if (job.expiresAt !== undefined && job.expiresAt <= now) this.jobs.delete(id);
+    for (const [id, job] of this.jobs) {
+      if (job.expiresAt === undefined || job.expiresAt > now) continue;
+      this.jobs.delete(id);
+      const n = (this.held.get(job.keyId) ?? 1) - 1;
+      if (n > 0) this.held.set(job.keyId, n);
+      else this.held.delete(job.keyId);
+    }
   }
 }
 

@@ -15,7 +15,8 @@ import dicomParser from 'dicom-parser';
 import jpegBaseline from 'jpeg-js';
 import { Decoder as LosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { sha256Hex } from '../audit/audit-log.js';
-import { fail } from '../errors.js';
+import { fail, ServerError } from '../errors.js';
+import { DecodeBudget, jpegDimensions } from './decode-budget.js';
 
 export interface DicomOptions {
   /** The model's own window (PS3.3 C.11.2.1.2), used instead of the file's. */
@@ -58,28 +59,47 @@ const OTHER_SYNTAXES: Record<string, string> = {
   '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless',
   '1.2.840.10008.1.2.4.91': 'JPEG 2000',
 };
-const MAX_PIXELS = 50_000_000;
 
 /** A DICOM Part 10 file: "DICM" after the 128-byte preamble. */
 export function isDicom(b: Uint8Array): boolean {
   return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
 }
 
-/** Deflated Explicit VR Little Endian: the data set after the meta header is raw deflate. */
-function inflater(bytes: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: 1 << 30 });
-  const out = new Uint8Array(position + inflated.length);
-  out.set(bytes.subarray(0, position));
-  out.set(inflated, position);
-  return out;
+/**
+ * Deflated Explicit VR Little Endian: the data set after the meta header is raw deflate, inflated within
+ * what is left of the request's decode budget (the inflated data set is taken from it: a deflate bomb
+ * stops at the budget, not at a gigabyte).
+ */
+function inflaterWithin(budget: DecodeBudget, field: string) {
+  return (bytes: Uint8Array, position: number): Uint8Array => {
+    let inflated: Buffer;
+    try {
+      inflated = inflateRawSync(bytes.subarray(position), { maxOutputLength: Math.max(1, budget.remaining - position) });
+    } catch (err) {
+      if (err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw fail('decodeBudget', { what: 'the deflated data set', need: `more than ${budget.remaining}`, budget: budget.bytes }, field);
+      }
+      throw err;
+    }
+    budget.take(position + inflated.length, 0, 'the deflated data set', field);
+    const out = new Uint8Array(position + inflated.length);
+    out.set(bytes.subarray(0, position));
+    out.set(inflated, position);
+    return out;
+  };
 }
 
-/** Decode one DICOM file into its frames' values, or fail with a 400/415 that names no header value but DICOM's own. */
-export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string): DicomFrames {
+/**
+ * Decode one DICOM file into its frames' values, or fail with a 400/415 that names no header value but
+ * DICOM's own, or a 413 when what its header says it holds would pass the request's decode budget (taken
+ * before any pixel buffer is made). `tensorBytesPerFrame`: what the model's input takes per frame after.
+ */
+export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string, budget: DecodeBudget, tensorBytesPerFrame = 0): DicomFrames {
   let ds: dicomParser.DataSet;
   try {
-    ds = dicomParser.parseDicom(bytes, { inflater } as dicomParser.ParseDicomOptions);
+    ds = dicomParser.parseDicom(bytes, { inflater: inflaterWithin(budget, field) } as dicomParser.ParseDicomOptions);
   } catch (err) {
+    if (err instanceof ServerError) throw err;
     // The parser's reasons are about structure (a missing prefix, a truncated element), never values.
     const reason = (typeof err === 'string' ? err : err instanceof Error ? err.message : 'unreadable').replace(/^dicomParser\.\w+: /, '').slice(0, 160);
     throw fail('dicomUnreadable', { reason }, field);
@@ -108,7 +128,7 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
   const pixels = ds.elements.x7fe00010;
   const unsupported = (what: string) => fail('dicomPixels', { what }, field);
   if (!pixels) throw unsupported('it has no Pixel Data (7FE0,0010)');
-  if (rows < 1 || columns < 1 || rows * columns * frameCount > MAX_PIXELS) throw unsupported(`${rows}×${columns}×${frameCount} pixels`);
+  if (rows < 1 || columns < 1) throw unsupported(`${rows}×${columns} pixels`);
   if (bitsAllocated !== 8 && bitsAllocated !== 16) throw unsupported(`Bits Allocated ${bitsAllocated} (8 and 16 are)`);
   if (bitsStored < 1 || bitsStored > bitsAllocated) throw unsupported(`Bits Stored ${bitsStored} with Bits Allocated ${bitsAllocated}`);
   const mono = photometric === 'MONOCHROME1' || photometric === 'MONOCHROME2';
@@ -122,6 +142,11 @@ export function decodeDicom(bytes: Uint8Array, opts: DicomOptions, field: string
   const rle = syntax === '1.2.840.10008.1.2.5';
   const encapsulated = rle || syntax === JPEG_BASELINE || JPEG_LOSSLESS.has(syntax);
   if (syntax === JPEG_BASELINE && bitsAllocated !== 8) throw unsupported(`JPEG Baseline with ${bitsAllocated} bits allocated`);
+  // The budget, from the header, before any buffer: per frame the stored values (Int32), RLE's segments
+  // (Uint32), a JPEG decoder's output (at most 4 bytes a sample), the windowed values (Float32) and the
+  // model's input; as many frames as are taken.
+  const perFrame = n * spp * (4 + 4 + (encapsulated ? 4 : 0)) + tensorBytesPerFrame;
+  budget.take(perFrame * wanted, wanted, `a ${rows}×${columns}${spp > 1 ? `×${spp}-sample` : ''}${wanted > 1 ? `×${wanted}-frame` : ''} study`, field);
   // Each frame's samples, as stored values (before the Modality LUT), planar: sample s of pixel i at s*n + i.
   // Each frame's stored values (Bits Stored of each sample, sign-extended), planar: sample s of pixel i at s*n + i.
   const mask = bitsStored >= 32 ? -1 : 2 ** bitsStored - 1;
@@ -269,11 +294,17 @@ export function decodeRle(frame: Uint8Array, n: number, spp: number, bytesPerSam
  */
 function decodeJpeg(syntax: string, frame: Uint8Array, rows: number, columns: number, spp: number, bytesPerSample: number, values: Int32Array, bad: (what: string) => Error): void {
   const n = rows * columns;
+  // The stream's own size first: a frame larger than the header says (which the budget was taken for) is never decoded.
+  const sof = jpegDimensions(frame);
+  if (!sof) throw bad('its JPEG frame cannot be decoded (no start-of-frame marker before its scan)');
+  if (sof.width !== columns || sof.height !== rows || sof.components !== spp) {
+    throw bad(`its JPEG frame is ${sof.width}×${sof.height} with ${sof.components} components, not the ${columns}×${rows} with ${spp} its header says`);
+  }
   let samples: ArrayLike<number>;
   let stride: number;
   try {
     if (syntax === JPEG_BASELINE) {
-      const img = jpegBaseline.decode(frame, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
+      const img = jpegBaseline.decode(frame, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: Math.ceil(n / 1e6), maxMemoryUsageInMB: Math.ceil((n * 4 * 4) / 2 ** 20) + 16 });
       if (img.width !== columns || img.height !== rows) throw new Error(`a ${img.width}×${img.height} image for ${columns}×${rows}`);
       // Always three channels out: grey repeated, or RGB.
       samples = img.data;

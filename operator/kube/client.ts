@@ -44,7 +44,17 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   accept?: string;
+  /** Give up after this long (default: the client's; lists get longer). */
+  timeoutMs?: number;
 }
+
+/**
+ * Every call gives up after this long: shorter than the leader lease's renew deadline (10 s), so a
+ * stalled connection never keeps a leader believing it leads past its lease.
+ */
+export const REQUEST_TIMEOUT_MS = 5000;
+/** A list (an informer's first read of every object) may take longer; it is not on the lease's path. */
+export const LIST_TIMEOUT_MS = 60_000;
 
 export interface ListResult<T> {
   apiVersion?: string;
@@ -60,6 +70,7 @@ export class KubeClient {
   constructor(
     readonly config: KubeConfig,
     private readonly userAgent = 'clinops-operator',
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {}
 
   /**
@@ -100,7 +111,7 @@ export class KubeClient {
       body = JSON.stringify(opts.body);
       headers['content-type'] = opts.contentType ?? 'application/json';
     }
-    const res = await fetch(url, { method, headers, body, dispatcher: agent });
+    const res = await fetch(url, { method, headers, body, dispatcher: agent, signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs) });
     const text = await res.text();
     if (res.status < 200 || res.status >= 300) {
       let reason = res.statusText;
@@ -145,7 +156,7 @@ export class KubeClient {
   }
 
   list<T>(ref: ResourceRef, query: RequestOptions['query'] = {}): Promise<ListResult<T>> {
-    return this.request<ListResult<T>>(HttpMethod.GET, resourcePath(ref), { query });
+    return this.request<ListResult<T>>(HttpMethod.GET, resourcePath(ref), { query, timeoutMs: LIST_TIMEOUT_MS });
   }
 
   /** POST to the collection; a name in ref is ignored (it comes from the body). */

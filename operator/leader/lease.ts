@@ -44,6 +44,7 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
@@ -70,12 +71,14 @@ export class LeaderElector {
   start(): void {
     this.stopped = false;
     this.inflight = this.tick();
+    this.watchDeadline();
   }
 
   /** Stop campaigning; if leading, release the lease so another instance can take it at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.deadlineTimer) clearInterval(this.deadlineTimer);
     // A renewal still in flight would otherwise land after the release and hold the lease for a
     // full lease duration.
     await this.inflight;
@@ -123,6 +126,20 @@ export class LeaderElector {
       this.inflight = this.tick();
     }, this.retryPeriodMs);
     this.timer.unref();
+  }
+
+  /**
+   * Steps down when the last renewal is older than the renew deadline, whether or not a renewal is still
+   * in flight: a stalled call must not keep a leader acting past its lease (checked every retry period).
+   */
+  private watchDeadline(): void {
+    this.deadlineTimer = setInterval(() => {
+      if (!this.stopped && this.leading && this.clock() - this.lastRenew > this.renewDeadlineMs) {
+        this.opts.log.warn('leader lease not renewed within its deadline; standing down', { lease: `${this.opts.namespace}/${this.opts.name}` });
+        this.setLeading(false);
+      }
+    }, Math.max(100, Math.min(this.retryPeriodMs, this.renewDeadlineMs / 4)));
+    this.deadlineTimer.unref();
   }
 
   private setLeading(leading: boolean): void {

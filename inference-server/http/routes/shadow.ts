@@ -13,9 +13,9 @@ export function shadowRoutes(mirror: ShadowMirror | undefined, serving: Serving)
     return mirror;
   };
   return [
-    { method: 'GET', path: '/v1/monitoring/shadow', monitoring: true, handler: () => ({ json: control().report() }) },
+    { method: 'GET', path: '/v1/monitoring/shadow', monitoring: true, operatorOnly: true, handler: () => ({ json: control().report() }) },
     {
-      method: 'POST', path: '/v1/monitoring/shadow', monitoring: true,
+      method: 'POST', path: '/v1/monitoring/shadow', monitoring: true, operatorOnly: true,
       handler: async (ctx) => {
         const m = control();
         const body = await ctx.body();
@@ -23,9 +23,9 @@ export function shadowRoutes(mirror: ShadowMirror | undefined, serving: Serving)
         return { json: m.set(body.value) };
       },
     },
-    { method: 'DELETE', path: '/v1/monitoring/shadow', monitoring: true, handler: () => ({ json: control().clear() }) },
+    { method: 'DELETE', path: '/v1/monitoring/shadow', monitoring: true, operatorOnly: true, handler: () => ({ json: control().clear() }) },
     {
-      method: 'POST', path: '/v1/monitoring/mirror', monitoring: true,
+      method: 'POST', path: '/v1/monitoring/mirror', monitoring: true, operatorOnly: true,
       handler: async (ctx) => {
         const predictor = serving.predictor();
         const body = await ctx.body({ tensors: true });

@@ -45,3 +45,13 @@ it('lets a labels-only key neither predict (REST or OIP) nor run jobs', async ()
   }
   expect((await post(`${s.url}/v1/models/sepsis/predict`, { instances }, { 'x-api-key': EHR })).status).toBe(200);
 });
+
+it('never opens shadow control or mirrored copies without a monitoring key: no API key may send inputs elsewhere', async () => {
+  for (const [method, path] of [['POST', '/v1/monitoring/shadow'], ['GET', '/v1/monitoring/shadow'], ['DELETE', '/v1/monitoring/shadow'], ['POST', '/v1/monitoring/mirror']]) {
+    const res = await fetch(`${s.url}${path}`, { method, headers: { 'content-type': 'application/json', 'x-api-key': EHR },
+      ...(method === 'POST' ? { body: JSON.stringify({ sha256: 'e'.repeat(64), urls: ['http://203.0.113.7:8081'] }) } : {}) });
+    const json = await res.json() as { code: string; error: string };
+    expect([method, path, res.status, json.code]).toEqual([method, path, 403, 'FORBIDDEN']);
+    expect(json.error).toContain('this route takes the monitoring key alone, and this server has none (--monitoring-key-file)');
+  }
+});

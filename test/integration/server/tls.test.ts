@@ -14,6 +14,9 @@ let dir: string;
 let ca: Buffer;
 let s: Served;
 
+const MONITORING_KEY = 'tls-test-monitoring-key-0123456789';
+const auth = { authorization: `Bearer ${MONITORING_KEY}` };
+
 function issue(cn: string): { cert: string; key: string } {
   const key = join(dir, `${cn}.key`);
   const csr = join(dir, `${cn}.csr`);
@@ -26,9 +29,9 @@ function issue(cn: string): { cert: string; key: string } {
 }
 
 /** GET over HTTPS: the status, the body and the server certificate's CN. */
-function get(url: string, opts: { ca?: Buffer } = {}): Promise<{ status: number; body: string; cn: string }> {
+function get(url: string, opts: { ca?: Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; cn: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca: opts.ca, agent: false }, (res) => {
+    const req = request(url, { ca: opts.ca, agent: false, headers: opts.headers }, (res) => {
       const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
@@ -47,7 +50,9 @@ beforeAll(async () => {
   const first = issue('sepsis-1');
   writeFileSync(join(dir, 'tls.crt'), readFileSync(first.cert));
   writeFileSync(join(dir, 'tls.key'), readFileSync(first.key));
-  s = await serve({ ready: false, args: ['--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--monitoring-port', '0'] });
+  writeFileSync(join(dir, 'monitoring-key'), MONITORING_KEY);
+  s = await serve({ ready: false, args: ['--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--monitoring-port', '0',
+    '--monitoring-key-file', join(dir, 'monitoring-key')] });
   const https = s.url.replace('http:', 'https:');
   for (const deadline = Date.now() + 20_000; (await get(`${https}/health/ready`, { ca }).catch(() => ({ status: 0 }))).status !== 200;) {
     if (Date.now() > deadline) throw new Error(`not ready over HTTPS:\n${s.logs.join('\n')}`);
@@ -59,7 +64,7 @@ afterAll(() => s?.stop());
 it('serves predictions and the monitoring signals over HTTPS, verified against the CA; refuses plain HTTP and strangers', async () => {
   const https = s.url.replace('http:', 'https:');
   expect(await get(`${https}/health/ready`, { ca })).toMatchObject({ status: 200, cn: 'sepsis-1' });
-  expect(await get(`${s.monitoringUrl.replace('http:', 'https:')}/v1/monitoring/window`, { ca })).toMatchObject({ status: 200, cn: 'sepsis-1' });
+  expect(await get(`${s.monitoringUrl.replace('http:', 'https:')}/v1/monitoring/window`, { ca, headers: auth })).toMatchObject({ status: 200, cn: 'sepsis-1' });
   await expect(get(`${https}/health/ready`)).rejects.toThrow(/self[- ]signed|unable to verify|unable to get local issuer/i);
   await expect(fetch(`${s.url}/health/ready`)).rejects.toThrow();
   expect(s.logs.some((l) => l.includes('"msg":"listening"') && l.includes('"tls":true'))).toBe(true);
@@ -86,11 +91,11 @@ it('serves a renewed certificate to new connections without a restart, and keeps
 
 it('copies predictions to a candidate that serves HTTPS, verified against the CA for the name the operator gives', async () => {
   // The candidate is the TLS server above; a serving one with the CA sends it copies by its IP, checking the Service name.
-  const serving = await serve({ args: ['--tls-ca', join(dir, 'ca.crt')] });
+  const serving = await serve({ args: ['--tls-ca', join(dir, 'ca.crt'), '--monitoring-key-file', join(dir, 'monitoring-key')] });
   try {
     const target = s.monitoringUrl.replace('http:', 'https:');
-    const set = await fetch(`${serving.url}/v1/monitoring/shadow`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sha256: 'e'.repeat(64), urls: [target], serverName: 'sepsis.icu.svc' }) });
+    const set = await fetch(`${serving.url}/v1/monitoring/shadow`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ sha256: 'e'.repeat(64), urls: [target], token: MONITORING_KEY, serverName: 'sepsis.icu.svc' }) });
     expect(set.status).toBe(200);
     const predict = await fetch(`${serving.url}/v1/models/sepsis/predict`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ instances: [[0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1]] }) });
@@ -98,16 +103,16 @@ it('copies predictions to a candidate that serves HTTPS, verified against the CA
     let report: { compared: number; failed: number; lastError?: string } = { compared: 0, failed: 0 };
     for (const deadline = Date.now() + 10_000; report.compared < 2 && report.failed === 0 && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 100));
-      report = (await (await fetch(`${serving.url}/v1/monitoring/shadow`)).json()) as typeof report;
+      report = (await (await fetch(`${serving.url}/v1/monitoring/shadow`, { headers: auth })).json()) as typeof report;
     }
     expect(report).toMatchObject({ compared: 2, failed: 0 });
     // A name the certificate does not carry is refused.
-    await fetch(`${serving.url}/v1/monitoring/shadow`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sha256: 'f'.repeat(64), urls: [target], serverName: 'someone.else.svc' }) });
+    await fetch(`${serving.url}/v1/monitoring/shadow`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ sha256: 'f'.repeat(64), urls: [target], token: MONITORING_KEY, serverName: 'someone.else.svc' }) });
     await fetch(`${serving.url}/v1/models/sepsis/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }) });
     for (const deadline = Date.now() + 10_000; report.failed === 0 && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 100));
-      report = (await (await fetch(`${serving.url}/v1/monitoring/shadow`)).json()) as typeof report;
+      report = (await (await fetch(`${serving.url}/v1/monitoring/shadow`, { headers: auth })).json()) as typeof report;
     }
     expect(report.failed).toBe(1);
     expect(report.lastError).toMatch(/altnames|not in the cert/i);

@@ -56,4 +56,27 @@ describe('JobStore', () => {
     expect(store.get(j.id, null)).toMatchObject({ state: 'failed', error: { code: 'INVALID_DATA', field: 'instances', error: 'data is nested too deeply' } });
     store.stop();
   });
+
+  it('holds one key to its quota and runs keys in turn, so a flood from one key leaves the others served', async () => {
+    let t = 0;
+    let busy = true;
+    const ran: string[] = [];
+    const store = new JobStore({ capacity: 100, perKey: 5, ttlMs: 1000, idle: () => !busy, maxWaitMs: 1e9, clock: () => t });
+    for (let i = 0; i < 5; i++) store.submit('flood', async () => ran.push(`flood${i}`));
+    expect(() => store.submit('flood', async () => 0)).toThrow(expect.objectContaining({ status: 429,
+      message: 'this API key holds 5 jobs not yet expired, its quota (--job-quota); fetch or cancel some, or retry once they expire' }));
+    store.submit('ehr', async () => ran.push('ehr0'));
+    store.submit('ehr', async () => ran.push('ehr1'));
+    busy = false;
+    await settle();
+    await settle();
+    // Round robin: the other key's jobs do not wait behind the whole flood.
+    expect(ran.slice(0, 4)).toEqual(['flood0', 'ehr0', 'flood1', 'ehr1']);
+    expect(ran).toHaveLength(7);
+    // Finished jobs still count until they expire (their results are kept); then the key may submit again.
+    expect(() => store.submit('flood', async () => 0)).toThrow('its quota');
+    t += 1001;
+    expect(store.submit('flood', async () => 0).state).toBe('queued');
+    store.stop();
+  });
 });
