@@ -6,6 +6,7 @@
 import type { ReadyBody } from '../../contract/monitoring.js';
 import { SERVER_PORT } from '../desired/deployment.js';
 import { isReady, type ObservedPod } from './status.js';
+import { jsonWithin } from '../util/json-within.js';
 
 export interface ProviderReport {
   pod: string;
@@ -66,7 +67,7 @@ export class ProviderReports {
     e.inFlight = true;
     try {
       const res = await fetchFn(`${url}/health/ready`, { signal: AbortSignal.timeout(this.timeoutMs) });
-      const body = (await res.json()) as ReadyBody;
+      const body = await jsonWithin<ReadyBody>(res, 64 * 1024);
       if (res.ok && body.executionProvider) {
         e.report = { pod, active: body.executionProvider, requested: body.requestedExecutionProvider ?? body.executionProvider,
           ...(body.executionProviderNote ? { note: body.executionProviderNote } : {}) };

@@ -36,6 +36,7 @@ import { rfc3339 } from '../util/time.js';
 import { STUCK_REASONS } from './pod-problems.js';
 import type { ProviderReports } from './providers.js';
 import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, servesSha, statusChanged } from './status.js';
+import { jsonWithin } from '../util/json-within.js';
 
 /** What the reconciler reads: the informers' caches. */
 export interface Caches {
@@ -410,7 +411,7 @@ export class Reconciler {
           signal: AbortSignal.timeout(3000),
         });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        return (await res.json()) as Partial<ShadowReport>;
+        return jsonWithin<Partial<ShadowReport>>(res, 64 * 1024);
       } catch (err) {
         log.debug('shadow target not reached', { pod: p.metadata?.name, error: err });
         return undefined;

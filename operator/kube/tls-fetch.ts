@@ -3,6 +3,10 @@
 // model's TLS Secret; kept-alive connections per model. The collectors take it where they take fetch.
 import { Agent, request } from 'node:https';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { AnswerTooLargeError } from '../util/json-within.js';
+
+/** The most of one answer this fetch buffers (the readers bound theirs more tightly). */
+const MAX_ANSWER_BYTES = 16 * 1024 ** 2;
 
 export function tlsFetch(ca: string, serverName: string): typeof fetch {
   const agent = new Agent({ keepAlive: true, maxSockets: 8, ca, minVersion: 'TLSv1.2' });
@@ -14,7 +18,17 @@ export function tlsFetch(ca: string, serverName: string): typeof fetch {
       checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert),
     }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        // Whatever the caller's own bound, nothing a pod says is held past this one.
+        if (size > MAX_ANSWER_BYTES) {
+          req.destroy();
+          reject(new AnswerTooLargeError(MAX_ANSWER_BYTES));
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('error', reject);
       res.on('end', () => {
         const status = res.statusCode ?? 0;

@@ -5,6 +5,7 @@
 // time by a process that knows earlier checks ran (`skipHistory`) only sets its cursor: counts cannot be
 // split by time, and what it holds was judged before.
 import type { FeatureCountsResponse } from '../../contract/monitoring.js';
+import { jsonWithin } from '../util/json-within.js';
 
 export interface CountsRead {
   /** Predictions added to the totals by this read. */
@@ -12,6 +13,9 @@ export interface CountsRead {
   dropped: boolean;
   errors: string[];
 }
+
+/** Bin counts of a few hundred features are kilobytes; more is cut off. */
+const MAX_COUNTS_BYTES = 4 * 1024 ** 2;
 
 export class FeatureCountsCollector {
   private readonly cursors = new Map<string, { epoch: string; seq: number }>();
@@ -42,7 +46,7 @@ export class FeatureCountsCollector {
         const read = async (after: number) => {
           const res = await this.fetchFn(`${base}/v1/monitoring/features?after=${after}`, { signal: AbortSignal.timeout(this.timeoutMs) });
           if (!res.ok) throw new Error(`HTTP ${res.status}`);
-          return (await res.json()) as FeatureCountsResponse;
+          return jsonWithin<FeatureCountsResponse>(res, MAX_COUNTS_BYTES);
         };
         let r = await read(cursor?.seq ?? 0);
         if (cursor && r.epoch !== cursor.epoch) r = await read(0); // restarted: its numbering began again

@@ -4,6 +4,7 @@
 // a check takes them. Memory is bounded: past `capacity` the oldest samples go first, and at most
 // 1,000 cursors are kept.
 import type { WindowSample } from '../../contract/monitoring.js';
+import { jsonWithin } from '../util/json-within.js';
 
 /** What both monitoring endpoints answer: /v1/monitoring/window and /v1/monitoring/feedback. */
 interface SequencedResponse<T> {
@@ -24,6 +25,8 @@ export interface CollectResult {
 /** Samples asked for per request, and requests per endpoint per read (a ring holds at most PAGE × MAX_PAGES). */
 const PAGE = 2000;
 const MAX_PAGES = 500;
+/** A page of PAGE samples is tens of kilobytes; a pod answering more is cut off (its image is the spec editor's). */
+const MAX_PAGE_BYTES = 8 * 1024 ** 2;
 
 export class WindowCollector<T extends { seq: number; time: string } = WindowSample> {
   private readonly cursors = new Map<string, { epoch: string; seq: number }>();
@@ -84,7 +87,7 @@ export class WindowCollector<T extends { seq: number; time: string } = WindowSam
   private async read(base: string, after: number): Promise<SequencedResponse<T>> {
     const res = await this.fetchFn(`${base}${this.path}?after=${after}&limit=${PAGE}`, { signal: AbortSignal.timeout(this.timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return (await res.json()) as SequencedResponse<T>;
+    return jsonWithin<SequencedResponse<T>>(res, MAX_PAGE_BYTES);
   }
 
   /** The samples collected so far, oldest first, without removing them. */

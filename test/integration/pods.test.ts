@@ -417,6 +417,14 @@ it('drift through the Service: level 1, then Pause stops the pods (an in-flight 
     const x = await clm();
     return x.status?.phase === 'ShutDown' && x.status.escalation?.incident && (await pods()).length === 0;
   }, 90_000);
+  // The version shut down is revoked in the namespace (the operator's record, in the operator's pods);
+  // the cluster administrator, a governance administrator by default, lifts it with a reason so the
+  // tests below may declare the same file again.
+  const sha = (await clm()).status!.escalation!.shutdownSha256!;
+  const revoked = await eventually('the version revoked', () => json(['-n', ns, 'get', 'revokedversion', sha]).catch(() => undefined));
+  expect(revoked.spec).toMatchObject({ sha256: sha, model: NAME, reason: expect.stringContaining('INC-7') });
+  await cp.kubectl(['-n', ns, 'patch', 'revokedversion', sha, '--type=merge', '-p',
+    JSON.stringify({ spec: { lift: { by: 'clinops-admin', reason: 'INC-7 reviewed; the file is reused by the tests below' } } })]);
 });
 
 it('a GPU model that lands where CUDA cannot be used serves on CPU, and status says so', async () => {

@@ -4,6 +4,8 @@
 // until a judgement commits them, and a new process skips what earlier checks covered; with declared
 // features, the feature and label references from the same ConfigMap and the replicas' bin counts.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, jest } from '@jest/globals';
@@ -218,5 +220,38 @@ it('joins ground truth reported to any replica with the prediction any replica m
   } finally {
     await a.stop();
     await b.stop();
+  }
+});
+
+it('cuts off a pod that answers a 1 GB window at the bound, names it, and still reads the others', async () => {
+  // A "replica" that streams a window without end (a pod's image is the spec editor's choice).
+  let written = 0;
+  const hostile = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.from(`{"epoch":"x","seq":1,"dropped":false,"samples":[${'{"seq":1,"time":"2026-12-01T00:00:00Z","confidence":0.5,"label":"Sepsis"},'.repeat(8000)}`);
+    const pump = () => {
+      while (written < 1024 ** 3) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end(']}');
+    };
+    pump();
+  });
+  await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+  const a = await serve();
+  try {
+    await predict(a, 3);
+    const c = new WindowCollector();
+    const r = await c.collect([a.url, url]);
+    expect(r.added).toBe(3);
+    expect(r.errors).toEqual([`${url}: the answer is larger than ${8 * 1024 ** 2} bytes; cut off`]);
+    // It was cut off near the bound, not read to its end.
+    expect(written).toBeLessThan(64 * 1024 ** 2);
+  } finally {
+    hostile.closeAllConnections();
+    hostile.close();
+    await a.stop();
   }
 });
