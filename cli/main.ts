@@ -8,6 +8,7 @@ import { addOptions } from '../contract/settings.js';
 import { loadServerConfig, ServerConfigError, serverSettings } from '../inference-server/config.js';
 import { operatorSettings } from '../operator/config.js';
 import { usableCpus } from '../inference-server/runtime/cpu-limit.js';
+import { MODEL_FETCH_MAX_BYTES, MODEL_FETCH_TIMEOUT_MS } from '../contract/model-fetch.js';
 
 const program = new Command()
   .name('clinops')
@@ -32,10 +33,14 @@ program
   .requiredOption('--url <url>', 'https URL of the ONNX file')
   .requiredOption('--sha256 <hex>', 'expected SHA-256 of the file')
   .requiredOption('--out <path>', 'where to write the verified file')
-  .action(async (opts: { url: string; sha256: string; out: string }) => {
+  .option('--max-bytes <n>', 'refuse a larger file (default 4 GiB)', String(MODEL_FETCH_MAX_BYTES))
+  .option('--timeout <ms>', 'give up after this long (default 10 minutes)', String(MODEL_FETCH_TIMEOUT_MS))
+  .action(async (opts: { url: string; sha256: string; out: string; maxBytes: string; timeout: string }) => {
     const { fetchModel } = await import('./fetch-model.js');
     try {
-      const bytes = await fetchModel(opts.url, opts.sha256, opts.out);
+      const limits = { maxBytes: Number(opts.maxBytes), timeoutMs: Number(opts.timeout) };
+      if (!(limits.maxBytes > 0) || !(limits.timeoutMs > 0)) throw new Error('--max-bytes and --timeout must be positive numbers');
+      const bytes = await fetchModel(opts.url, opts.sha256, opts.out, fetch, limits);
       process.stderr.write(JSON.stringify({ level: 'info', msg: 'model fetched and verified', bytes, out: opts.out }) + '\n');
     } catch (err) {
       process.stderr.write(`clinops fetch-model: ${(err as Error).message}\n`);

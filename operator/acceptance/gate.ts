@@ -6,7 +6,7 @@
 // model with none serves nothing.
 // The Job has no access to the API: its verdict comes back in its container's termination message.
 import type { AcceptanceResult, AcceptanceStatus, ApprovalStatus, ClinicalModel, OwnerReference } from '../api/types.js';
-import { CONTAINER_SECURITY, MODEL_MOUNT, modelVolume, ownerReference, POD_SECURITY } from '../desired/deployment.js';
+import { CONTAINER_SECURITY, fetchModelArgs, MODEL_MOUNT, modelVolume, ownerReference, POD_SECURITY } from '../desired/deployment.js';
 import { objectLabels } from '../desired/labels.js';
 import { parseModelUri } from '../desired/model-uri.js';
 import { inRollout } from '../rollout/rollout.js';
@@ -181,7 +181,7 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
           ...(source.kind === 'https' ? {
             initContainers: [{
               name: 'fetch-model', image, imagePullPolicy: pullPolicy, terminationMessagePolicy: 'FallbackToLogsOnError',
-              args: ['fetch-model', '--url', source.url, '--sha256', model.sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`],
+              args: fetchModelArgs(source.url, model.sha256),
               volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }], securityContext: security,
             }],
           } : {}),

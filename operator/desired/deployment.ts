@@ -9,6 +9,7 @@ import { objectLabels, selectorLabels } from './labels.js';
 import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
 import { parseModelUri } from './model-uri.js';
 import { MONITORING_KEY, MONITORING_KEY_MOUNT, MONITORING_PORT, monitoringKeyName } from './monitoring-key.js';
+import { MODEL_FETCH_MAX_BYTES, MODEL_VOLUME_SIZE_LIMIT } from '../../contract/model-fetch.js';
 
 export const SERVER_PORT = 8080;
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -73,7 +74,12 @@ export function modelVolume(uri: string): { path: string; volume: Record<string,
   const source = parseModelUri(uri);
   return source.kind === 'pvc'
     ? { path: `${MODEL_MOUNT}/${source.path}`, volume: { name: 'model', persistentVolumeClaim: { claimName: source.claim, readOnly: true } } }
-    : { path: `${MODEL_MOUNT}/model.onnx`, volume: { name: 'model', emptyDir: {} } };
+    : { path: `${MODEL_MOUNT}/model.onnx`, volume: { name: 'model', emptyDir: { sizeLimit: MODEL_VOLUME_SIZE_LIMIT } } };
+}
+
+/** fetch-model's arguments for an https model: where from, its sha256, where to, and its size bound. */
+export function fetchModelArgs(url: string, sha256: string): string[] {
+  return ['fetch-model', '--url', url, '--sha256', sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`, '--max-bytes', String(MODEL_FETCH_MAX_BYTES)];
 }
 
 /** Replicas the Deployment should run: the declared count, as the escalation level allows. */
@@ -217,7 +223,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
         image,
         imagePullPolicy: serving.imagePullPolicy ?? 'IfNotPresent',
         terminationMessagePolicy: 'FallbackToLogsOnError',
-        args: ['fetch-model', '--url', source.url, '--sha256', model.sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`],
+        args: fetchModelArgs(source.url, model.sha256),
         volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }],
         securityContext: CONTAINER_SECURITY,
       },

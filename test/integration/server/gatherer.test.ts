@@ -255,3 +255,31 @@ it('cuts off a pod that answers a 1 GB window at the bound, names it, and still 
     await a.stop();
   }
 });
+
+it('never reads, adopts or overwrites a label-store Secret someone else made, and says so', async () => {
+  const ns = await newNamespace('gather-squat');
+  await kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify(model(ns, 'sepsis', {
+    model: { uri: 'pvc://c/m.onnx', sha256: 'a'.repeat(64), version: '1', labels: ['No sepsis', 'Sepsis'] },
+    monitoring: { performance: { minLabels: 5, window: 50, baseline: { sensitivity: 0.9 } } },
+  })));
+  const cr = await getJson<ClinicalModel>(['-n', ns, 'get', 'clm', 'sepsis']);
+  // Someone's Secret of the store's name, before the operator made one (a gzip bomb, had it been read).
+  await kubectl(['-n', ns, 'create', 'secret', 'generic', 'sepsis-feedback', '--from-literal=store.json.gz=not ours']);
+  const before = await getJson(['-n', ns, 'get', 'secret', 'sepsis-feedback']);
+  const a = await serve();
+  try {
+    const g = new DriftGatherer(adminClient());
+    const key = `${ns}/sepsis`;
+    const [p] = (await predict(a, 1)).json.predictions as Array<{ id: string }>;
+    expect((await post(`${a.url}/v1/feedback`, { predictionId: p!.id, label: 'Sepsis' })).status).toBe(202);
+    const read = (await g.gather(key, cr, [a.url], Date.now())).feedback!;
+    expect(read.problem).toContain('Secret sepsis-feedback exists and was not made by clinops for this model');
+    expect(read.labelled).toHaveLength(1); // kept in memory
+    await g.save(key, cr);
+    const after = await getJson(['-n', ns, 'get', 'secret', 'sepsis-feedback']);
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(after.metadata.ownerReferences).toBeUndefined();
+  } finally {
+    await a.stop();
+  }
+});

@@ -31,4 +31,26 @@ describe('fetchModel', () => {
     const notFound = (async () => new Response('no', { status: 404, statusText: 'Not Found' })) as unknown as typeof fetch;
     await expect(fetchModel('https://models.example/m.onnx', sha, '/tmp/x', notFound)).rejects.toThrow('404');
   });
+
+  it('refuses a file larger than its bound, from its Content-Length or as it streams, and writes nothing', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fetch-')), 'model.onnx');
+    const limits = { maxBytes: 10, timeoutMs: 5000 };
+    await expect(fetchModel('https://models.example/m.onnx', sha, out, serve, limits)).rejects.toThrow('is larger than 10 bytes (--max-bytes); not written');
+    const streamed = (async () => new Response(new ReadableStream({ pull(c) { c.enqueue(new Uint8Array(8)); } }))) as unknown as typeof fetch;
+    await expect(fetchModel('https://models.example/m.onnx', sha, out, streamed, limits)).rejects.toThrow('is larger than 10 bytes');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('gives up on a download that does not arrive in time', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fetch-')), 'model.onnx');
+    const slow = (async (_u: string, init?: RequestInit) => new Response(new ReadableStream({
+      start(c) {
+        c.enqueue(new Uint8Array(1));
+        init?.signal?.addEventListener('abort', () => c.error(init.signal!.reason));
+      },
+    }))) as unknown as typeof fetch;
+    await expect(fetchModel('https://models.example/m.onnx', sha, out, slow, { maxBytes: 100, timeoutMs: 100 })).rejects.toThrow('did not arrive within 0.1 s; not written');
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
 });

@@ -33,9 +33,9 @@ describe('desiredDeployment', () => {
     const cr = clinicalModel();
     cr.spec.model.uri = 'https://models.example/pneumonia.onnx';
     const spec = podSpec(desiredDeployment(cr, settings));
-    expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: {} });
+    expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '4Gi' } });
     expect(spec.initContainers[0].args).toEqual(['fetch-model', '--url', 'https://models.example/pneumonia.onnx',
-      '--sha256', 'abcdef'.padEnd(64, '0'), '--out', '/models/model.onnx']);
+      '--sha256', 'abcdef'.padEnd(64, '0'), '--out', '/models/model.onnx', '--max-bytes', String(4 * 1024 ** 3)]);
   });
 
   it('asks for GPUs, the GPU product and tolerates the GPU taint', () => {
