@@ -15,7 +15,7 @@ import type { FeedbackStore } from '../monitoring/feedback.js';
 import type { PredictionWindow } from '../monitoring/window.js';
 import { type Accepts, readBody, type RequestBody, type UploadLimits } from './body.js';
 import { Router } from './router.js';
-import { healthRoutes } from './routes/health.js';
+import { healthRoutes, metricsRoute } from './routes/health.js';
 import { monitoringRoutes } from './routes/monitoring.js';
 import { oipRoutes } from './routes/oip.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -77,6 +77,8 @@ export interface RouteDef {
   scope?: Scope;
   /** The monitoring key alone opens it, and nothing when there is none (shadow targets, mirrored copies). */
   operatorOnly?: boolean;
+  /** /metrics: open on the monitoring port; on the serving port an API key's when keys are configured. */
+  metrics?: boolean;
   handler: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 
@@ -93,6 +95,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   const routes = [
     ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving, d.uploads) : [])]),
     ...(surface === 'serving' ? [] : [...monitoringRoutes(d), ...shadowRoutes(d.mirror, serving)]),
+    metricsRoute(d),
   ];
   for (const r of routes) router.add(r.method, r.path, r);
   const observe = d.metrics.requestObserver();
@@ -138,7 +141,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
       }
       const route = m.route.handler;
       pattern = m.route.pattern;
-      const keyId = authenticate(req, route, d);
+      const keyId = authenticate(req, route, d, surface);
       const ctx: RequestContext = {
         params: m.params,
         query: new URLSearchParams(q < 0 ? '' : req.url!.slice(q + 1)),
@@ -160,14 +163,17 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
 }
 
 /**
- * Who may call a route: open routes anyone (unless protectHealth); the monitoring signals only the
+ * Who may call a route: open routes anyone (unless protectHealth); /metrics anyone on the monitoring
+ * port (apart: a NetworkPolicy gives it to the operator and the scrapers), an API key holder on the
+ * serving port when keys are configured; the monitoring signals only the
  * holder of the monitoring key when one is configured (the operator), else an API key holder; shadow
  * control and mirrored copies only the monitoring key, never anyone without one (they would send every
  * patient's input where the caller says); the rest an API key holder with the route's scope. The key's
  * id, or null where no key is needed.
  */
-function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps): string | null {
+function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps, surface: 'all' | 'serving' | 'monitoring'): string | null {
   if (route.operatorOnly && !d.monitoringKey) throw fail('monitoringKeyRequired', {}, 'authorization');
+  if (route.metrics) return surface === 'monitoring' || !d.keys ? null : d.keys.authenticate(req);
   if (route.monitoring && d.monitoringKey) return d.monitoringKey.authenticate(req);
   if (route.open && !d.protectHealth) return null;
   return d.keys ? d.keys.authenticate(req, route.scope) : null;

@@ -1,5 +1,5 @@
 // Health: the seeds' /health, the Kubernetes probes (/health/live, /health/ready), the OIP's
-// (/v2/health/*), and /metrics. The provider in use is part of readiness: the operator reads it to
+// (/v2/health/*), and /metrics (metricsRoute). The provider in use is part of readiness: the operator reads it to
 // report a GPU model served on CPU.
 import type { AppDeps, RouteDef } from '../app.js';
 import type { Serving } from '../serving.js';
@@ -32,9 +32,16 @@ export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'me
         return { json: { ready: true } };
       },
     },
-    {
-      method: 'GET', path: '/metrics', open: true,
-      handler: async () => ({ text: await d.metrics.registry.metrics(), contentType: d.metrics.registry.contentType }),
-    },
   ];
+}
+
+/**
+ * /metrics: on the monitoring port (apart) open, for a NetworkPolicy to give to the operator and the
+ * chart's scrapers alone; on the serving port an API key's, when keys are configured.
+ */
+export function metricsRoute(d: Pick<AppDeps, 'metrics'>): RouteDef {
+  return {
+    method: 'GET', path: '/metrics', metrics: true,
+    handler: async () => ({ text: await d.metrics.registry.metrics(), contentType: d.metrics.registry.contentType }),
+  };
 }

@@ -83,7 +83,9 @@ describe('API keys', () => {
       expect((await post(url, body, { 'x-api-key': A })).status).toBe(200);
       expect((await post(url, body, { authorization: `Bearer ${A}` })).status).toBe(200);
       expect((await get(`${s.url}/health/ready`)).status).toBe(200);
-      expect((await get(`${s.url}/metrics`)).status).toBe(200);
+      // /metrics on the serving port is an API key holder's when keys are configured.
+      expect((await get(`${s.url}/metrics`)).status).toBe(401);
+      expect((await get(`${s.url}/metrics`, { 'x-api-key': A })).status).toBe(200);
       // Without a monitoring key of its own, the monitoring signals need an API key like predictions.
       expect((await get(`${s.url}/v1/monitoring/window`)).status).toBe(401);
       expect((await get(`${s.url}/v1/monitoring/window`, { 'x-api-key': A })).status).toBe(200);
@@ -134,7 +136,9 @@ describe('monitoring key', () => {
       }
       expect((await get(`${m}/v1/models/sepsis`, { 'x-api-key': API })).status).toBe(404);
       expect((await get(`${s.url}/health/ready`)).status).toBe(200);
-      expect((await get(`${s.url}/metrics`)).status).toBe(200);
+      // /metrics: a key's on the serving port; open on the monitoring port, which a NetworkPolicy gives to the operator and scrapers.
+      expect((await get(`${s.url}/metrics`)).status).toBe(401);
+      expect((await get(`${m}/metrics`)).status).toBe(200);
       // A new key (its Secret replaced) is picked up; the old one stops working.
       writeFileSync(file, 'rotated-key-0123456789abcdef');
       const deadline = Date.now() + 10_000;
