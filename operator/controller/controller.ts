@@ -2,6 +2,7 @@
 // into keys; workers take one key at a time each, retry failures with per-key backoff, and forget a
 // key after a success. Every known key is queued again each resync period.
 import { DEFAULT_NOTIFY_POLICY, type NotifyPolicy } from '../governance/notify-send.js';
+import { REVOKED_VERSIONS, type RevokedVersion } from '../escalation/revocation.js';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../api/types.js';
 import { GROUP, PLURAL, VERSION } from '../api/types.js';
@@ -53,6 +54,7 @@ export class Controller {
   readonly deployments: Informer<KubernetesObject>;
   readonly services: Informer<KubernetesObject>;
   readonly pods: Informer<KubernetesObject>;
+  readonly revokedVersions: Informer<KubernetesObject>;
   private readonly reconciler: Reconciler;
   private running = false;
   private workerLoops: Promise<void>[] = [];
@@ -77,6 +79,17 @@ export class Controller {
       labelSelector: OWNED_SELECTOR,
       onEvent: (_e, o) => enqueue(podKey(o as never) ?? candidateKey(o)),
     });
+    // Revoked versions (few, written by the operator alone): a change queues every model of the namespace
+    // that declares the version, so a revocation or its lift acts at once.
+    this.revokedVersions = new Informer(kc, client, { ...REVOKED_VERSIONS, namespace }, {
+      log,
+      onEvent: (_e, o) => {
+        const sha = (o as unknown as RevokedVersion).spec?.sha256;
+        for (const m of this.models.list(o.metadata?.namespace)) {
+          if (m.spec?.model?.sha256?.toLowerCase() === sha || m.status?.acceptance?.accepted?.sha256 === sha) enqueue(`${m.metadata?.namespace}/${m.metadata?.name}`);
+        }
+      },
+    });
     this.reconciler = new Reconciler({
       client,
       settings: opts.settings,
@@ -90,10 +103,9 @@ export class Controller {
       modelEndpoints: opts.modelEndpoints ?? new Map(),
       driftMetrics: opts.metrics.drift,
       providers: new ProviderReports((key) => enqueue(key), opts.clock, opts.fetchFn),
-      requeue: (key) => enqueue(key),
       caches: {
         model: (ns, name) => this.models.get(ns, name),
-        models: (ns) => this.models.list(ns),
+        revokedVersion: (ns, sha) => (this.revokedVersions.get(ns, sha) as unknown as RevokedVersion | undefined)?.spec,
         deployment: (ns, name) => this.deployments.get(ns, name) as never,
         service: (ns, name) => this.services.get(ns, name) as never,
         pods: (ns, instance) =>
@@ -105,7 +117,7 @@ export class Controller {
   }
 
   private get informers(): Array<Informer<any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    return [this.models, this.deployments, this.services, this.pods];
+    return [this.models, this.deployments, this.services, this.pods, this.revokedVersions];
   }
 
   /** Start the caches (every instance keeps them warm, leader or not). */

@@ -14,7 +14,8 @@ import { isOperatorRecord, RecordConflictError, type RecordMeta } from '../desir
 import { tlsFetch } from '../kube/tls-fetch.js';
 import { judge } from '../drift/judge.js';
 import { parseRecord, RECORD_LABEL, recordConfigMap, recordName, restoredEscalation } from '../escalation/record.js';
-import { type Revocation, REVOKED_VERSIONS, type RevokedVersion, revokedMessage, revokedVersion } from '../escalation/revocation.js';
+import { REVOKED_VERSIONS, type RevokedVersion, revokedMessage, revokedVersion } from '../escalation/revocation.js';
+import type { Revocation } from '../escalation/revocation.js';
 import { escalationStep } from '../escalation/step.js';
 import { acceptanceJob, asServed, servedModel, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, servable, settleGates } from '../acceptance/gate.js';
 import { CANDIDATE_LABEL, candidateDeployment, candidateName, inRollout, rolloutPass, sumShadow, type ShadowTotals } from '../rollout/rollout.js';
@@ -41,8 +42,8 @@ import { jsonWithin } from '../util/json-within.js';
 /** What the reconciler reads: the informers' caches. */
 export interface Caches {
   model(namespace: string, name: string): ClinicalModel | undefined;
-  /** The ClinicalModels of a namespace. */
-  models(namespace: string): readonly ClinicalModel[];
+  /** A version revoked in a namespace (its RevokedVersion, named after the sha256), if it is. */
+  revokedVersion(namespace: string, sha256: string): Revocation | undefined;
   deployment(namespace: string, name: string): (ObservedDeployment & Owned) | undefined;
   service(namespace: string, name: string): (Record<string, unknown> & Owned) | undefined;
   pods(namespace: string, instance: string): readonly ObservedPod[];
@@ -69,8 +70,6 @@ export interface ReconcilerDeps {
   /** What GPU models' replicas run on, read from their readiness answers in the background. */
   providers: ProviderReports;
   random?: () => number;
-  /** Queue a model's key for a pass (another model's record concerns it). */
-  requeue?: (key: string) => void;
   /** fetch for the pods' monitoring port (shadow targets). */
   fetchFn?: typeof fetch;
   /** How far the retraining signal (spec.governance.notify) may reach. */
@@ -105,8 +104,6 @@ interface Change {
 }
 
 const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
-/** How long a revocation record read stays believed (a pass reads it at most this often per version). */
-const REVOCATION_TTL_MS = 15_000;
 const SERVICES = { group: '', version: 'v1', plural: 'services' };
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
@@ -130,8 +127,8 @@ export class Reconciler {
   private readonly conflicts = new Map<string, Map<string, string>>();
   /** Why a model's served version may not serve (revoked), by key. */
   private readonly revoked = new Map<string, string>();
-  /** Revocation records read, by "namespace sha256", with when (the cache of a GET per pass). */
-  private readonly revocations = new Map<string, { at: number; revocation?: Revocation; liftSeen?: boolean }>();
+  /** Lifted revocations already announced, by "namespace/name sha256". */
+  private readonly liftsSeen = new Set<string>();
   /** Acceptance Jobs this process made, by "namespace/name sha256", until status records them. */
   private readonly acceptanceJobs = new Map<string, { name: string; uid: string }>();
 
@@ -152,6 +149,7 @@ export class Reconciler {
       for (const k of this.acceptanceJobs.keys()) if (k.startsWith(`${key} `)) this.acceptanceJobs.delete(k);
       this.conflicts.delete(key);
       this.revoked.delete(key);
+      for (const k of this.liftsSeen) if (k.startsWith(`${key} `)) this.liftsSeen.delete(k);
       return {};
     }
     const objLog = log.child({ kind: KIND, namespace, name });
@@ -279,7 +277,7 @@ export class Reconciler {
     }
 
     // A revoked version serves nowhere (the admission policy refuses it first; this is the second line).
-    const revoked = await this.revocation(cr, objLog);
+    const revoked = this.revocation(cr, objLog);
     let applied = false;
     try {
       let deployment;
@@ -350,9 +348,7 @@ export class Reconciler {
     this.deps.driftMetrics.observeReview(namespace, name, review.review?.overdue === true);
     const reviewDue = review.nextDueMs === undefined ? Infinity : review.nextDueMs + 1000;
     const notifyDue = notification ? Math.max(1, notification.at - now) : Infinity;
-    // A revoked version is looked at again soon: a governance administrator's lift is a ConfigMap the operator does not watch.
-    const liftDue = revoked ? REVOCATION_TTL_MS + 1000 : Infinity;
-    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue, rolloutDue, liftDue) };
+    return { requeueAfterMs: Math.min(step.requeueAfterMs, reviewDue, notifyDue, acceptanceDue, rolloutDue) };
   }
 
   /**
@@ -437,8 +433,10 @@ export class Reconciler {
     const memo = `${namespace}/${cr.metadata.name} ${sha}`;
     const recorded = acc?.candidate?.sha256 === sha && acc.candidate.jobUid ? { name: acc.candidate.job!, uid: acc.candidate.jobUid } : this.acceptanceJobs.get(memo);
     let job = recorded ? await this.deps.client.get<ObservedJob>({ ...jobs, name: recorded.name }) : undefined;
-    if (recorded && job?.metadata?.uid !== recorded.uid) {
-      const message = `the acceptance Job ${recorded.name} of version ${cr.spec.model.version} is gone or is not the one the operator made; starting another`;
+    const runs = job?.spec?.template?.spec?.containers?.find((c) => c.name === 'accept')?.image;
+    if (recorded && (job?.metadata?.uid !== recorded.uid || runs !== image)) {
+      const why = job?.metadata?.uid !== recorded.uid ? 'is gone or is not the one the operator made' : `runs ${runs}, not the operator's acceptance image now`;
+      const message = `the acceptance Job ${recorded.name} of version ${cr.spec.model.version} ${why}; starting another`;
       log.warn(message, { reason: 'AcceptanceRestarted' });
       void this.deps.recorder.record(cr, 'Warning', 'AcceptanceRestarted', message);
       job = undefined;
@@ -600,38 +598,23 @@ export class Reconciler {
     // A whole object: revoking again drops an earlier lift.
     if (held) await this.deps.client.update(rref, { ...desired, metadata: { ...desired.metadata, resourceVersion: held.metadata.resourceVersion } });
     else await this.deps.client.create(rref, desired);
-    // What was just written is what the next passes believe (the watch cache may lag behind it).
-    this.revocations.set(`${namespace} ${escalation.shutdownSha256}`, { at: this.deps.clock(), revocation: desired.spec });
-    // Every other model of the namespace that declares the version stops serving it now, not at its next pass.
-    for (const other of this.deps.caches.models(namespace)) {
-      if (other.metadata.name !== name && servedModel(other)?.sha256 === escalation.shutdownSha256) this.deps.requeue?.(`${namespace}/${other.metadata.name}`);
-    }
+    // Every other model of the namespace that declares the version is queued by the RevokedVersions' watch.
   }
 
   /**
    * The second line behind the admission policy: is the version this model would serve revoked in its
-   * namespace? (A model at level 3 is shut down already.) Read at most every REVOCATION_TTL_MS per version; a lift is
-   * announced once.
+   * namespace (the RevokedVersions' cache)? A model at level 3 is shut down already. A lift is announced once.
    */
-  private async revocation(cr: ClinicalModel, log: Logger): Promise<string | undefined> {
+  private revocation(cr: ClinicalModel, log: Logger): string | undefined {
     const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
     const sha = servedModel(cr)?.sha256;
     if (!sha || (cr.status?.escalation?.level ?? 0) === 3) {
       this.revoked.delete(key);
       return undefined;
     }
-    const namespace = cr.metadata.namespace ?? 'default';
-    const memo = `${namespace} ${sha}`;
-    let seen = this.revocations.get(memo);
-    const now = this.deps.clock();
-    if (!seen || now - seen.at > REVOCATION_TTL_MS) {
-      const rv = await this.deps.client.get<RevokedVersion>({ ...REVOKED_VERSIONS, namespace, name: sha }, { fromCache: true });
-      seen = { at: now, revocation: rv?.spec, liftSeen: seen?.liftSeen };
-      this.revocations.set(memo, seen);
-    }
-    const r = seen.revocation;
-    if (r?.lift && !seen.liftSeen) {
-      seen.liftSeen = true;
+    const r = this.deps.caches.revokedVersion(cr.metadata.namespace ?? 'default', sha);
+    if (r?.lift && !this.liftsSeen.has(`${key} ${sha}`)) {
+      this.liftsSeen.add(`${key} ${sha}`);
       const message = `the revocation of sha256 ${sha.slice(0, 12)}… (shut down as model ${r.model}) was lifted by ${r.lift.by}: ${r.lift.reason}`;
       log.warn(message, { reason: 'RevocationLifted' });
       void this.deps.recorder.record(cr, 'Warning', 'RevocationLifted', message);
