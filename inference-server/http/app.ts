@@ -163,13 +163,12 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
 }
 
 /**
- * Who may call a route: open routes anyone (unless protectHealth); /metrics anyone on the monitoring
- * port (apart: a NetworkPolicy gives it to the operator and the scrapers), an API key holder on the
- * serving port when keys are configured; the monitoring signals only the
- * holder of the monitoring key when one is configured (the operator), else an API key holder; shadow
- * control and mirrored copies only the monitoring key, never anyone without one (they would send every
- * patient's input where the caller says); the rest an API key holder with the route's scope. The key's
- * id, or null where no key is needed.
+ * Who may call a route. Open routes: anyone (unless protectHealth). /metrics: anyone on the monitoring
+ * port (kept apart, a NetworkPolicy gives it to the operator and the scrapers), an API key holder on the
+ * serving port when keys are configured. The monitoring signals: the monitoring key's holder when one is
+ * configured (the operator), else an API key holder. Shadow control and mirrored copies: the monitoring
+ * key alone, and nobody without one (they send every patient's input where the caller says). The rest:
+ * an API key holder with the route's scope. The key's id, or null where no key is needed.
  */
 function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps, surface: 'all' | 'serving' | 'monitoring'): string | null {
   if (route.operatorOnly && !d.monitoringKey) throw fail('monitoringKeyRequired', {}, 'authorization');
