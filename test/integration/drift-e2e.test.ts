@@ -81,8 +81,15 @@ async function verdictAfter(since: number): Promise<ClinicalModel> {
   } catch (err) {
     // Say what the last check found, so a failure explains itself.
     const c = await clm();
+    const pods = await getJson(['-n', ns, 'get', 'pods', '-o', 'json']).catch(() => ({ items: [] }));
+    const nodes = await getJson(['get', 'nodes']).catch(() => ({ items: [] }));
+    const deployment = await getJson(['-n', ns, 'get', 'deployment', NAME]).catch(() => ({}));
     throw new Error(`${(err as Error).message}; status.drift ${JSON.stringify(c.status?.drift)}, phase ${c.status?.phase}, ` +
-      `window seq ${((await (await fetch(`${server.url}/v1/monitoring/window?limit=1`)).json()) as { seq: number }).seq}`);
+      `window seq ${((await (await fetch(`${server.url}/v1/monitoring/window?limit=1`)).json()) as { seq: number }).seq}; ` +
+      `deployment ${JSON.stringify({ generation: deployment.metadata?.generation, status: deployment.status })}; ` +
+      `pods ${JSON.stringify(pods.items.map((p: any) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status.phase, deleting: p.metadata.deletionTimestamp, // eslint-disable-line @typescript-eslint/no-explicit-any
+        ready: p.status.conditions?.find((x: { type: string }) => x.type === 'Ready') })))}; ` +
+      `nodes ${JSON.stringify(nodes.items.map((n: any) => ({ name: n.metadata.name, ready: n.status.conditions?.find((x: { type: string }) => x.type === 'Ready') })))}`); // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 }
 
