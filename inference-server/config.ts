@@ -46,6 +46,11 @@ export interface ServerConfig {
   readonly bodyLimitBytes: number;
   /** What one request's images and studies may decode to. */
   readonly decodeBudgetBytes: number;
+  /** Threads that decode images and studies, and the requests one key may have waiting or decoding. */
+  readonly decodeThreads: number;
+  readonly decodePerKey: number;
+  /** How long a request's headers and body may take to arrive before 408 (slow clients hold no socket for ever). */
+  readonly readTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxBatchSize: number;
   readonly maxQueueDelayMs: number;
@@ -182,7 +187,19 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       schema: int(1024 ** 2, 16 * 1024 ** 3), expect: 'be a size such as 256mb or 1gb, between 1mb and 16gb',
       help: 'what one request\'s images and DICOM studies may decode to (pixels, frames, inflated data sets, the model\'s input), judged from their headers before decoding; past it 413 (default 256mb)',
     },
-    { key: 'requestTimeoutMs', flag: '--timeout', arg: '<ms>', env: 'CLINOPS_TIMEOUT_MS', kind: 'integer', default: 10_000, schema: int(1, 600_000), help: 'per-request inference timeout, then 504' },
+    {
+      key: 'decodeThreads', flag: '--decode-threads', arg: '<n>', env: 'CLINOPS_DECODE_THREADS', kind: 'integer', default: () => Math.max(1, Math.min(4, Math.floor(cpus / 2))), schema: int(1, 64),
+      help: 'threads that decode images and DICOM studies, off the HTTP thread (default: usable cores / 2, at most 4)',
+    },
+    {
+      key: 'decodePerKey', flag: '--decode-per-key', arg: '<n>', env: 'CLINOPS_DECODE_PER_KEY', kind: 'integer', default: 64, schema: int(1, 100_000),
+      help: 'image requests one API key may have decoding or waiting to; more is 429, and waiting requests are taken one key at a time',
+    },
+    {
+      key: 'readTimeoutMs', flag: '--read-timeout', arg: '<ms>', env: 'CLINOPS_READ_TIMEOUT_MS', kind: 'integer', default: 30_000, schema: int(100, 600_000),
+      help: 'how long a request\'s headers and body may take to arrive; then 408 and the connection is closed',
+    },
+    { key: 'requestTimeoutMs', flag: '--timeout', arg: '<ms>', env: 'CLINOPS_TIMEOUT_MS', kind: 'integer', default: 10_000, schema: int(1, 600_000), help: 'per-request decode and inference timeout, then 504' },
     { key: 'maxBatchSize', flag: '--max-batch', arg: '<n>', env: 'CLINOPS_MAX_BATCH', kind: 'integer', default: 8, schema: int(1, 1024), help: 'micro-batch up to n instances; 1 turns batching off' },
     {
       key: 'maxQueueDelayMs', flag: '--batch-delay', arg: '<ms>', env: 'CLINOPS_BATCH_DELAY_MS', kind: 'integer', default: 2, schema: int(0, 1000),

@@ -13,7 +13,7 @@ import { createLogger } from '../contract/log.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ApiKeys, parseSingleKey } from './auth/api-keys.js';
 import type { ServerConfig } from './config.js';
-import { createHandler, type ServerState } from './http/app.js';
+import { answerClientError, createHandler, type ServerState } from './http/app.js';
 import { ServerMetrics } from './metrics.js';
 import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
@@ -22,7 +22,8 @@ import { FeatureCounts, parseFeatureReference } from './monitoring/feature-count
 import { JobStore } from './jobs/job-store.js';
 import { FeedbackStore } from './monitoring/feedback.js';
 import { PredictionWindow } from './monitoring/window.js';
-import { Predictor } from './predictor.js';
+import { MAX_INSTANCES, Predictor } from './predictor.js';
+import { DecodePool } from './preprocess/decode-pool.js';
 import { ShadowMirror } from './shadow/mirror.js';
 
 export interface RunningServer {
@@ -69,6 +70,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   const mirror = new ShadowMirror({ onOutcome: (outcome) => metrics.shadow(outcome), ca: cfg.tlsCaFile ? () => readFileSync(cfg.tlsCaFile!) : undefined });
   let scheduler: Scheduler | undefined;
+  let decoder: DecodePool | undefined;
   const jobs = new JobStore({ capacity: cfg.jobCapacity, perKey: cfg.jobQuota, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {
     state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
@@ -82,7 +84,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const secure: TlsServer[] = [];
   const listen = async (port: number, surface: 'all' | 'serving' | 'monitoring') => {
     const handler = createHandler(deps, surface);
-    const server: Server = pair ? createTlsServer({ ...pair, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+    // A request must arrive whole within --read-timeout (then 408): a slow-loris client holds no socket for ever.
+    const timing = { requestTimeout: cfg.readTimeoutMs, headersTimeout: cfg.readTimeoutMs, connectionsCheckingInterval: Math.min(1000, cfg.readTimeoutMs / 4) };
+    const server: Server = pair ? createTlsServer({ ...pair, ...timing, minVersion: 'TLSv1.2' }, handler) : createServer(timing, handler);
+    server.on('clientError', answerClientError(cfg.readTimeoutMs));
     if (pair) secure.push(server as TlsServer);
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -160,9 +165,19 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       if (cfg.executionProvider === 'cuda' && scheduler.provider !== 'cuda') {
         log.warn('CUDA execution provider not available; serving on CPU', { reason: scheduler.providerNote });
       }
+      // Images and studies are decoded in threads of their own, never on the HTTP thread.
+      decoder = cfg.preprocessing ? await DecodePool.start({
+        threads: cfg.decodeThreads, perKey: cfg.decodePerKey, deadlineMs: cfg.requestTimeoutMs,
+        preprocessing: cfg.preprocessing, limits: { budgetBytes: cfg.decodeBudgetBytes, maxRows: MAX_INSTANCES },
+        onEvent: (msg, fields) => log.warn(msg, fields),
+      }) : undefined;
+      if (decoder) {
+        const d = decoder;
+        metrics.decodes = () => ({ waiting: d.queueLength, decoding: d.decoding });
+      }
       state.predictor = new Predictor({
         scheduler, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, window, feedback, audit, metrics,
-        preprocessing: cfg.preprocessing, decodeBudgetBytes: cfg.decodeBudgetBytes, features, mirror,
+        preprocessing: cfg.preprocessing, decodeBudgetBytes: cfg.decodeBudgetBytes, ...(decoder ? { decoder } : {}), features, mirror,
       });
       const pool = scheduler;
       state.workersAlive = () => pool.liveWorkers;
@@ -204,6 +219,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       // when exiting is the point).
       await scheduler?.drain(cfg.drainTimeoutMs);
       await scheduler?.close();
+      await decoder?.close();
       const idle = setInterval(() => server.closeIdleConnections(), 50);
       await closed;
       clearInterval(idle);

@@ -10,6 +10,8 @@ export class ServerMetrics {
   readonly shadowCopies: Counter<'outcome'>;
   /** Reads the scheduler's queue once it exists. */
   queueLength: () => number = () => 0;
+  /** Reads the decode threads' requests, waiting and decoding, once they exist. */
+  decodes: () => { waiting: number; decoding: number } = () => ({ waiting: 0, decoding: 0 });
 
   constructor(private readonly model: string) {
     this.registry.setDefaultLabels({ model });
@@ -51,6 +53,17 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.set(metrics.queueLength());
+      },
+    });
+    new Gauge({
+      name: 'clinops_decode_requests',
+      help: 'Image and DICOM requests in the decode threads, by state: waiting or decoding.',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const d = metrics.decodes();
+        this.set({ state: 'waiting' }, d.waiting);
+        this.set({ state: 'decoding' }, d.decoding);
       },
     });
     collectDefaultMetrics({ register: this.registry });

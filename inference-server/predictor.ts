@@ -7,9 +7,9 @@ import type { AuditLog, AuditRecord } from './audit/audit-log.js';
 import { sha256Hex } from './audit/audit-log.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ImagePreprocessing } from './config.js';
-import { decodeBase64, imageToTensor } from './preprocess/image.js';
-import { decodeDicom, framesToTensor, isDicom } from './preprocess/dicom.js';
-import { DecodeBudget, imageDimensions } from './preprocess/decode-budget.js';
+import { decodeBase64 } from './preprocess/image.js';
+import { decodeImages, type DicomDigests } from './preprocess/decode-images.js';
+import type { DecodePool } from './preprocess/decode-pool.js';
 import { checkShape, jsonValues, probabilityOutput, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
 import type { Outputs, Scheduler } from './model/scheduler.js';
 import type { FeedbackStore } from './monitoring/feedback.js';
@@ -70,6 +70,8 @@ export interface PredictorDeps {
   preprocessing?: ImagePreprocessing;
   /** What one request's images and studies may decode to (--decode-budget). */
   decodeBudgetBytes?: number;
+  /** The decode threads; without them (unit tests) images are decoded in this thread. */
+  decoder?: Pick<DecodePool, 'decode'>;
   /** Per-feature bin counts, when a feature reference is configured (rows of the primary input). */
   features?: FeatureCounts;
   /** Copies of each prediction's input for a candidate version, while the operator runs a shadow. */
@@ -77,7 +79,7 @@ export interface PredictorDeps {
   clock?: () => number;
 }
 
-const MAX_INSTANCES = 1024;
+export const MAX_INSTANCES = 1024;
 /** --decode-budget's default: 256 MiB. */
 export const DEFAULT_DECODE_BUDGET = 256 * 1024 ** 2;
 
@@ -115,10 +117,6 @@ interface RowSummary {
   dicom?: DicomDigests;
 }
 
-interface DicomDigests {
-  sopInstanceUidSha256?: string;
-  pixelDataSha256: string;
-}
 
 /**
  * Each row's summary, taken before the tensor goes to a worker: its buffer is handed over (not copied)
@@ -200,31 +198,19 @@ export class Predictor {
     if (!p) throw fail('noImagePreprocessing', {}, 'body');
     const spec = this.primaryInput;
     // A DICOM file gives one row, or one per frame when the model takes every frame; its audit record
-    // carries digests of its SOP Instance UID and pixel data, and nothing else of its header.
-    // One decode budget for the request, taken from each file's header before its pixels are decoded.
-    const budget = new DecodeBudget(this.deps.decodeBudgetBytes ?? DEFAULT_DECODE_BUDGET, MAX_INSTANCES);
-    const tensorBytes = p.channels * p.height * p.width * 4;
-    const decoded = await Promise.all(images.map(async (b, i): Promise<Array<{ t: Float32Array; audit?: DicomDigests }>> => {
-      if (!isDicom(b)) {
-        const size = imageDimensions(b);
-        // PNG and JPEG decode to at most 4 bytes a pixel (libvips, with its own pixel limit), then the model's input.
-        if (size) budget.take(size.width * size.height * 4 + tensorBytes, 1, `a ${size.width}×${size.height} image`, fieldOf(i));
-        return [{ t: await imageToTensor(b, p, fieldOf(i)) }];
-      }
-      const d = decodeDicom(b, p.dicom ?? {}, fieldOf(i), budget, tensorBytes);
-      const audit = { ...(d.sopInstanceUidSha256 ? { sopInstanceUidSha256: d.sopInstanceUidSha256 } : {}), pixelDataSha256: d.pixelDataSha256 };
-      return d.frames.map((f) => ({ t: framesToTensor(d, f, p), audit }));
-    }));
-    const rows = decoded.flat();
-    if (rows.length > MAX_INSTANCES) throw fail('tooManyImages', { max: MAX_INSTANCES }, 'body');
+    // carries digests of its SOP Instance UID and pixel data, and nothing else of its header. Decoded
+    // in a decode thread when the server has them (always, when it serves), within one decode budget.
+    const fields = images.map((_, i) => fieldOf(i));
+    const limits = { budgetBytes: this.deps.decodeBudgetBytes ?? DEFAULT_DECODE_BUDGET, maxRows: MAX_INSTANCES };
+    const decoded = this.deps.decoder ? await this.deps.decoder.decode(images, fields, keyId) : await decodeImages(images, fields, p, limits);
+    const rows = decoded.audits;
     const per = p.channels * p.height * p.width;
-    const data = new Float32Array(rows.length * per);
-    rows.forEach((r, i) => data.set(r.t, i * per));
+    const data = decoded.data;
     const tensor: Tensor = { name: spec.name, datatype: 'FP32', shape: [rows.length, p.channels, p.height, p.width], data };
     const started = this.clock();
     const inputs = summarize(tensor, this.deps.features);
-    rows.forEach((r, i) => {
-      if (r.audit) inputs[i]!.dicom = r.audit;
+    rows.forEach((audit, i) => {
+      if (audit) inputs[i]!.dicom = audit;
     });
     if (explain && rows.length * explain.grid ** 2 > MAX_INSTANCES) {
       throw fail('explainTooMany', { images: rows.length, grid: explain.grid, max: MAX_INSTANCES }, 'grid');

@@ -5,7 +5,8 @@
 // Not express: on the tiny models a bedside alert runs, its per-request machinery cost more than the
 // model (see the README's benchmark section).
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ApiKeys, Scope } from '../auth/api-keys.js';
 import { fail, ServerError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -213,6 +214,25 @@ export function linger(req: IncomingMessage, maxBytes: number, maxMs: number, an
   req.once('end', () => finish(true));
   req.once('close', () => finish(false));
   req.resume();
+}
+
+/**
+ * What the HTTP parser refused before any route saw it — a request slower than --read-timeout (a
+ * slow-loris client), headers past 16 KiB, bytes that are not HTTP — answered as every other error is,
+ * in JSON, then the connection closed. Nothing is written once an answer has begun on the socket.
+ */
+export function answerClientError(readTimeoutMs: number): (err: Error & { code?: string }, socket: Duplex) => void {
+  return (err, socket) => {
+    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? fail('requestTimeout', { timeoutMs: readTimeoutMs })
+      : err.code === 'HPE_HEADER_OVERFLOW' ? fail('headersTooLarge', {}, 'headers') : fail('requestMalformed');
+    const body = JSON.stringify(e);
+    socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  };
 }
 
 function toServerError(err: unknown): ServerError {

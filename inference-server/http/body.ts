@@ -114,8 +114,35 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
   return { kind: 'json', value: parseJson((await readBytes(req, limit)).bytes, 'bodyNotJson') };
 }
 
+/** How deep a request's JSON may nest, and how many arrays and objects it may hold (a tensor of 1,024 rows needs 1,025). */
+const JSON_DEPTH = 32;
+const JSON_CONTAINERS = 65_536;
+
+/**
+ * JSON.parse makes an object for every `[` and `{`: ten megabytes of `[[[[` or `[{},{},…` would become
+ * gigabytes of heap. The body's structure is counted first, byte by byte outside strings, and refused
+ * past JSON_DEPTH levels or JSON_CONTAINERS containers before anything is built.
+ */
+export function checkJsonShape(b: Uint8Array, field = 'body'): void {
+  let depth = 0;
+  let containers = 0;
+  let inString = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: skip the character it escapes
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > JSON_DEPTH) throw fail('jsonTooDeep', { max: JSON_DEPTH }, field);
+      if (++containers > JSON_CONTAINERS) throw fail('jsonTooManyContainers', { max: JSON_CONTAINERS }, field);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
 function parseJson(bytes: Buffer, invalid: 'bodyNotJson' | 'inferenceHeaderNotJson'): unknown {
   if (bytes.length === 0) throw fail('bodyEmpty', {}, 'body');
+  checkJsonShape(bytes);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
@@ -131,12 +158,16 @@ function unsupported(type: string): ServerError {
   return fail('unsupportedContentType', { type: type.slice(0, 64) }, 'content-type');
 }
 
+/** Form fields other than files a form may carry (they are ignored, but each costs the parser). */
+const FORM_FIELDS = 32;
+
 const IMAGE_TYPES = /^(image\/(png|jpeg|jpg)|application\/dicom)$/;
 
 /**
  * The files of a multipart form: PNG, JPEG or DICOM (as their part's Content-Type says, or as their first
  * bytes say when that is application/octet-stream), each within `uploads.fileBytes`, at most
- * `uploads.files`, the whole form (fields too) within `limit`. Form fields other than files are ignored.
+ * `uploads.files`, the whole form (fields too) within `limit`. Form fields other than files are ignored,
+ * at most FORM_FIELDS of them (more is 413).
  */
 async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimits): Promise<Array<{ field: string; bytes: Buffer }>> {
   const declared = Number(req.headers['content-length']);
@@ -146,7 +177,7 @@ async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimi
   }
   let form: busboy.Busboy;
   try {
-    form = busboy({ headers: req.headers, limits: { fileSize: uploads.fileBytes, files: uploads.files, fields: 32, parts: uploads.files + 32 } });
+    form = busboy({ headers: req.headers, limits: { fileSize: uploads.fileBytes, files: uploads.files, fields: FORM_FIELDS, parts: uploads.files + FORM_FIELDS } });
   } catch {
     throw fail('badMultipart', { reason: 'no boundary in its Content-Type' }, 'content-type');
   }
@@ -178,6 +209,8 @@ async function readForm(req: IncomingMessage, limit: number, uploads: UploadLimi
       });
     });
     form.on('filesLimit', () => stop(fail('tooManyUploads', { max: uploads.files }, 'body')));
+    form.on('fieldsLimit', () => stop(fail('tooManyFormFields', { max: FORM_FIELDS }, 'body')));
+    form.on('partsLimit', () => stop(fail('tooManyFormFields', { max: FORM_FIELDS }, 'body')));
     form.on('error', (err: Error) => stop(fail('badMultipart', { reason: err.message.slice(0, 120) }, 'body')));
     form.on('close', () => {
       if (failed) return;

@@ -10,7 +10,7 @@
 // Nothing of the header leaves this module but what the model needs and two digests for the audit
 // record (the SOP Instance UID's and the pixel data's sha256): no name, id or date is read at all, and
 // errors name only DICOM's own structure (a transfer syntax, a Modality).
-import { inflateRawSync } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import jpegBaseline from 'jpeg-js';
 import { Decoder as LosslessDecoder } from 'jpeg-lossless-decoder-js';
@@ -87,6 +87,40 @@ function inflaterWithin(budget: DecodeBudget, field: string) {
     out.set(inflated, position);
     return out;
   };
+}
+
+const DEFLATED = '1.2.840.10008.1.2.1.99';
+
+/**
+ * A deflated data set is measured before it is inflated: streamed through inflate with nothing kept,
+ * stopping as soon as it passes what is left of the budget, so a deflate bomb costs a bounded moment of
+ * a decode thread and no memory. A file that is not deflated, or whose meta header cannot be read (the
+ * parser says why, after), passes untouched.
+ */
+export async function measureDeflated(bytes: Uint8Array, budget: DecodeBudget, field: string): Promise<void> {
+  let meta: dicomParser.DataSet & { position?: number };
+  try {
+    meta = dicomParser.readPart10Header(bytes);
+  } catch {
+    return;
+  }
+  if ((meta.string('x00020010') ?? '').replace(/\0/g, '').trim() !== DEFLATED || meta.position === undefined) return;
+  const limit = budget.remaining - meta.position;
+  const over = await new Promise<boolean>((resolve) => {
+    const z = createInflateRaw();
+    let n = 0;
+    z.on('data', (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > limit) {
+        z.destroy();
+        resolve(true);
+      }
+    });
+    z.on('end', () => resolve(false));
+    z.on('error', () => resolve(false)); // corrupt: the parser names it
+    z.end(bytes.subarray(meta.position));
+  });
+  if (over) throw fail('decodeBudget', { what: 'the deflated data set', need: `more than ${budget.remaining}`, budget: budget.bytes }, field);
 }
 
 /**

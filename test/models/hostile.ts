@@ -41,7 +41,7 @@ interface Image {
   columns: number;
   samples?: number;
   frames?: number;
-  bits?: 8 | 16;
+  bits?: number;
   photometric?: string;
 }
 
@@ -110,6 +110,40 @@ export async function deflateBomb(i: Image): Promise<Buffer> {
   z.end();
   await done;
   return Buffer.concat([meta(DEFLATED), ...out]);
+}
+
+/** A study in a transfer syntax given by its UID, its Pixel Data one small fragment a frame. */
+export function encapsulatedDicom(syntax: string, i: Image, fragment: Buffer = Buffer.alloc(16)): Buffer {
+  return Buffer.concat([meta(syntax), imageModule(i), encapsulated(Array.from({ length: i.frames ?? 1 }, () => fragment))]);
+}
+
+/** An element whose length runs far past the end of the file (a truncated or lying length). */
+export function truncatedDicom(): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt16LE(0x7fe0, 0);
+  head.writeUInt16LE(0x0010, 2);
+  head.write('OW', 4, 'latin1');
+  head.writeUInt32LE(0x7ffffff0, 8);
+  return Buffer.concat([meta(EXPLICIT), imageModule({ rows: 16, columns: 16 }), head, Buffer.alloc(64)]);
+}
+
+/** `depth` sequences of undefined length, each inside the last one's item: a parser that recurses runs out of stack. */
+export function nestedSequences(depth: number): Buffer {
+  const open = Buffer.alloc(20);
+  open.writeUInt16LE(0x0040, 0); // (0040,A730) Content Sequence
+  open.writeUInt16LE(0xa730, 2);
+  open.write('SQ', 4, 'latin1');
+  open.writeUInt32LE(0xffffffff, 8);
+  open.writeUInt16LE(0xfffe, 12); // an item of undefined length
+  open.writeUInt16LE(0xe000, 14);
+  open.writeUInt32LE(0xffffffff, 16);
+  const close = Buffer.alloc(16);
+  close.writeUInt16LE(0xfffe, 0); // item delimitation, then sequence delimitation
+  close.writeUInt16LE(0xe00d, 2);
+  close.writeUInt16LE(0xfffe, 8);
+  close.writeUInt16LE(0xe0dd, 10);
+  return Buffer.concat([meta(EXPLICIT), Buffer.concat(Array.from({ length: depth }, () => open)), Buffer.concat(Array.from({ length: depth }, () => close)),
+    imageModule({ rows: 16, columns: 16 }), element(0x7fe0, 0x0010, 'OW', Buffer.alloc(512))]);
 }
 
 /** A deflated data set that is not deflate at all. */

@@ -22,3 +22,15 @@ it('reads a PNG\'s and a JPEG\'s size from its header without decoding it', () =
   expect(jpegDimensions(Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2]))).toBeUndefined(); // a scan before any frame
   expect(imageDimensions(Buffer.from('GIF89a'))).toBeUndefined();
 });
+
+it('measures a deflated data set by streaming it, refusing a bomb before inflating it into memory', async () => {
+  const { deflateBomb } = await import('../../../models/hostile.js');
+  const { measureDeflated } = await import('../../../../inference-server/preprocess/dicom.js');
+  const bomb = await deflateBomb({ rows: 1024, columns: 1024, frames: 4 }); // 8 MiB of pixels inflated
+  await expect(measureDeflated(bomb, new DecodeBudget(4 * 1024 ** 2, 8), 'file')).rejects.toMatchObject({ status: 413, field: 'file',
+    message: expect.stringMatching(/^decoding the deflated data set needs more than 4194304 bytes/) });
+  const fits = new DecodeBudget(16 * 1024 ** 2, 8);
+  await measureDeflated(bomb, fits, 'file');
+  expect(fits.remaining).toBe(16 * 1024 ** 2); // measuring takes nothing: decoding takes what it makes
+  await measureDeflated(Buffer.from('not DICOM'), fits, 'file'); // not deflated: nothing to measure
+});
