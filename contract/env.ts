@@ -17,6 +17,7 @@ export const ENV = {
   tlsCaFile: 'CLINOPS_TLS_CA_FILE',
   executionProvider: 'CLINOPS_EXECUTION_PROVIDER',
   apiKeysFile: 'CLINOPS_API_KEYS_FILE',
+  allowUnauthenticated: 'CLINOPS_ALLOW_UNAUTHENTICATED',
   auditFile: 'CLINOPS_AUDIT_FILE',
   workers: 'CLINOPS_WORKERS',
   intraOpThreads: 'CLINOPS_INTRA_OP_THREADS',

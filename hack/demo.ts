@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       metadata: { name: 'too-big', namespace: 'radiology' },
       spec: {
         model: { uri: 'pvc://models/too-big/model.onnx', sha256: '0'.repeat(64), version: '1.0.0', labels: ['Normal', 'Pneumonia'] },
-        serving: { replicas: 1, gpu: { count: 16 } },
+        serving: { replicas: 1, allowUnauthenticated: true, gpu: { count: 16 } },
       },
     }));
     await until('Unschedulable', async () => {
@@ -334,7 +334,8 @@ async function driftStory(cp: ControlPlane): Promise<void> {
   await until('revoked', async () => (await cp.kubectl([...ICU, 'get', 'revokedversions', '-o', 'name'])).trim() !== '', 30_000);
   await show(cp, [...ICU, 'get', 'revokedversions', '-o', 'wide']);
   const again = { apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'sepsis-copy', namespace: 'icu' },
-    spec: { model: { uri: 'pvc://models/sepsis/2.1/model.onnx', sha256: better.sha256, version: '2.1.0', labels: ['No sepsis', 'Sepsis'] } } };
+    spec: { model: { uri: 'pvc://models/sepsis/2.1/model.onnx', sha256: better.sha256, version: '2.1.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: { apiKeySecretRef: { name: 'sepsis-api-keys' } } } };
   const copied = await cp.kubectl([...ML_ENGINEER, 'apply', '-f', '-'], JSON.stringify(again)).then(() => 'accepted', (e: { stderr?: string }) => (e.stderr ?? String(e)).trim());
   console.log(`$ kubectl --as=ml-engineer apply -f sepsis-copy.yaml   # the same version under another name\n${copied}`);
 }

@@ -43,6 +43,8 @@ export interface ServerConfig {
   readonly tlsCaFile: string | undefined;
   /** Require an API key for /health*, /v2/health*, /metrics and /v1/monitoring/* too. */
   readonly protectHealth: boolean;
+  /** Serve without API keys, to anyone who reaches the port: only when said (closed by default). */
+  readonly allowUnauthenticated: boolean;
   readonly bodyLimitBytes: number;
   /** What one request's images and studies may decode to. */
   readonly decodeBudgetBytes: number;
@@ -175,6 +177,10 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     },
     { key: 'apiKeysFile', flag: '--api-keys', arg: '<file>', env: ENV.apiKeysFile, kind: 'string', schema: { type: 'string' }, help: 'API key file, reloaded when it changes (default: no authentication)' },
     {
+      key: 'allowUnauthenticated', flag: '--allow-unauthenticated', env: ENV.allowUnauthenticated, kind: 'boolean', default: false, schema: { type: 'boolean' },
+      help: 'serve without API keys, to anyone who can reach the port (without it and without --api-keys the server refuses to start)',
+    },
+    {
       key: 'protectHealth', flag: '--protect-health', env: 'CLINOPS_PROTECT_HEALTH', kind: 'boolean', default: false, schema: { type: 'boolean' },
       help: 'require an API key for health and metrics too (and the monitoring endpoints, without --monitoring-key-file)',
     },
@@ -281,6 +287,12 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   const pre = resolveSettings(table, flags, env) as ServerConfig;
   if ((pre.tlsCertFile === undefined) !== (pre.tlsKeyFile === undefined)) {
     throw new SettingError(pre.tlsCertFile ? '--tls-key (CLINOPS_TLS_KEY_FILE)' : '--tls-cert (CLINOPS_TLS_CERT_FILE)', 'TLS needs both a certificate and its key');
+  }
+  if (!pre.apiKeysFile && !pre.allowUnauthenticated) {
+    throw new SettingError('--api-keys (CLINOPS_API_KEYS_FILE)', 'no API keys: every caller would be served unauthenticated. Give a key file, or --allow-unauthenticated (CLINOPS_ALLOW_UNAUTHENTICATED=true) to serve anyone who can reach the port');
+  }
+  if (pre.apiKeysFile && pre.allowUnauthenticated) {
+    throw new SettingError('--allow-unauthenticated (CLINOPS_ALLOW_UNAUTHENTICATED)', 'cannot be given with --api-keys: choose one');
   }
   const p = pre.preprocessing as Partial<ImagePreprocessing> | undefined;
   if (p && ((p.mean && p.mean.length !== p.channels) || (p.std && p.std.length !== p.channels))) {

@@ -61,7 +61,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     keys = new ApiKeys(cfg.apiKeysFile, (msg, f) => log.info(msg, f));
     keys.watch();
   } else {
-    log.warn('no API key file configured: requests are not authenticated (set CLINOPS_API_KEYS_FILE)');
+    log.warn('UNAUTHENTICATED: --allow-unauthenticated is set and there is no API key file; anyone who can reach this port may predict, submit jobs and report ground truth');
   }
   let monitoringKey: ApiKeys | undefined;
   if (cfg.monitoringKeyFile) {

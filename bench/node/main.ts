@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const cr: ClinicalModel = {
       apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel',
       metadata: { name: 'sepsis', namespace: ns, uid: '00000000-0000-0000-0000-000000000000' },
-      spec: { model: { uri: 'pvc://models/sepsis/model.onnx', sha256: model.sha256, version: '1.0.0', labels: ['No sepsis', 'Sepsis'] }, serving: { replicas: 2 } },
+      spec: { model: { uri: 'pvc://models/sepsis/model.onnx', sha256: model.sha256, version: '1.0.0', labels: ['No sepsis', 'Sepsis'] }, serving: { replicas: 2, allowUnauthenticated: true } },
     };
     const strip = <T extends { metadata: { ownerReferences?: unknown } }>(o: T): T => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } });
     const created = Date.now();
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     // The same server code on loopback, with what the pod has: all the machine's CPUs (no limit set).
     const port = await freePort();
     local = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--model', model.path, '--name', 'sepsis',
-      '--model-version', '1.0.0', '--sha256', model.sha256, '--labels', 'No sepsis,Sepsis', '--host', '127.0.0.1', '--port', String(port)],
+      '--model-version', '1.0.0', '--sha256', model.sha256, '--labels', 'No sepsis,Sepsis', '--host', '127.0.0.1', '--port', String(port), '--allow-unauthenticated'],
     { stdio: 'ignore' });
     const localUrl = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {

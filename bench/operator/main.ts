@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: 'bench-clm' },
       spec: {
         model: { uri: `pvc://models/${name}/model.onnx`, sha256: 'a'.repeat(64), version: '1.0.0', labels: ['Normal', 'Pneumonia'] },
-        serving: { replicas: REPLICAS },
+        serving: { replicas: REPLICAS, allowUnauthenticated: true },
       },
     }));
     const audit = new AuditLog(cp.auditLog);

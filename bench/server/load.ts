@@ -57,7 +57,7 @@ export async function stopProc(p: ChildProcess): Promise<void> {
 export async function startOurs(flags: string[]): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const proc = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port),
-    '--log-level', 'warn', '--max-queue', '1024', ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--log-level', 'warn', '--max-queue', '1024', ...(flags.includes('--api-keys') ? [] : ['--allow-unauthenticated']), ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health/ready`, proc, 'clinops serve');
   return { url, proc };

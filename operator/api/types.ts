@@ -68,6 +68,8 @@ export interface ServingSpec {
   tolerations?: Toleration[];
   priorityClassName?: string;
   apiKeySecretRef?: { name: string; key?: string };
+  /** Serve without API keys, to anyone who reaches the Service: required when apiKeySecretRef is absent. */
+  allowUnauthenticated?: boolean;
   /** HTTPS: a kubernetes.io/tls Secret (tls.crt, tls.key, and the CA as ca.crt) for NAME.NAMESPACE.svc. */
   tls?: { secretRef: { name: string } };
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';

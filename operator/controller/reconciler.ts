@@ -4,7 +4,7 @@
 import type { ClinicalModel, ClinicalModelStatus, EscalationStatus, NotificationStatus } from '../api/types.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
+import { type DeploymentSettings, desiredDeployment, ServingSpecError } from '../desired/deployment.js';
 import { FIELD_MANAGER, LABEL_INSTANCE } from '../desired/labels.js';
 import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../desired/model-card.js';
 import { ModelUriError } from '../desired/model-uri.js';
@@ -287,7 +287,7 @@ export class Reconciler {
         deployment = desiredDeployment(revoked ? { ...served, spec: { ...served.spec, serving: { ...served.spec.serving, replicas: 0 } } } : served, this.deps.settings);
         service = desiredService(cr);
       } catch (err) {
-        if (err instanceof ModelUriError) throw new TerminalError(err.message);
+        if (err instanceof ModelUriError || err instanceof ServingSpecError) throw new TerminalError(err.message);
         throw err;
       }
       // The card's ConfigMap is not cached (the operator may not list ConfigMaps): the Deployment's

@@ -161,6 +161,10 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.rollout) conditions.push(rolloutCondition(cr));
   const { review } = reviewOutcome(cr, Date.parse(now));
   if (review?.dueBy) conditions.push(reviewCondition(review));
+  if (!cr.spec.serving?.apiKeySecretRef && cr.spec.serving?.allowUnauthenticated) {
+    conditions.push({ type: 'Unauthenticated', status: 'True', reason: 'AllowUnauthenticated',
+      message: 'served without API keys (spec.serving.allowUnauthenticated): anyone who can reach the Service may predict' });
+  }
   if (input.conflicts?.length) conditions.push({ type: 'RecordConflict', status: 'True', reason: 'NotMadeByClinops', message: input.conflicts.join('; ') });
 
   const status: ClinicalModelStatus = {

@@ -87,6 +87,14 @@ export function desiredReplicas(cr: ClinicalModel): number {
   return replicasAtLevel(cr.spec.serving?.replicas ?? 1, cr.status?.escalation?.level ?? 0, cr.spec.escalation);
 }
 
+/** A spec the server could not be run from as written. */
+export class ServingSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServingSpecError';
+  }
+}
+
 export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSettings): Deployment {
   const name = cr.metadata.name;
   const namespace = cr.metadata.namespace ?? 'default';
@@ -146,6 +154,11 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     env.push({ name: ENV.apiKeysFile, value: `${KEYS_MOUNT}/${key}` });
     volumeMounts.push({ name: 'api-keys', mountPath: KEYS_MOUNT, readOnly: true });
     volumes.push({ name: 'api-keys', secret: { secretName: keys.name, items: [{ key, path: key }] } });
+  } else if (serving.allowUnauthenticated === true) {
+    env.push({ name: ENV.allowUnauthenticated, value: 'true' });
+  } else {
+    // The schema refuses such a spec; one stored before it was is not served open.
+    throw new ServingSpecError('spec.serving.apiKeySecretRef is required: without API keys the server would serve anyone (say spec.serving.allowUnauthenticated: true to mean that)');
   }
   if (cardDigest) {
     volumeMounts.push({ name: 'model-card', mountPath: CARD_MOUNT, readOnly: true });

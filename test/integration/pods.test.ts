@@ -310,7 +310,7 @@ it('counts the declared features inside the pod, from the reference ConfigMap it
     apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
     spec: {
       model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
-      serving: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      serving: { replicas: 1, allowUnauthenticated: true, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
       monitoring: { interval: '10s', minSamples: 400, features: FEATURES, reference: { configMapRef: { name: 'sepsis-reference', key: 'confidence.json' } } },
     },
   }));
@@ -437,7 +437,7 @@ it('a GPU model that lands where CUDA cannot be used serves on CPU, and status s
     apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name: 'sepsis-gpu', namespace: ns },
     spec: {
       model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
-      serving: { replicas: 1, gpu: { count: 1 }, nodeSelector: { [REAL_NODE_LABEL]: 'true' }, resources: { requests: { cpu: '100m' } } },
+      serving: { replicas: 1, allowUnauthenticated: true, gpu: { count: 1 }, nodeSelector: { [REAL_NODE_LABEL]: 'true' }, resources: { requests: { cpu: '100m' } } },
     },
   }));
   // The replica's report can reach status a pass before the Deployment's ready count does: wait for both.
@@ -492,7 +492,7 @@ function badModel(name: string, opts: { sha256?: string; image?: string; file?: 
     apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
     spec: {
       model: { uri: `pvc://models/sepsis/${opts.file ?? 'model.onnx'}`, sha256: opts.sha256 ?? sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
-      serving: { replicas: 1, ...(opts.image ? { image: opts.image, imagePullPolicy: 'Never' } : {}) },
+      serving: { replicas: 1, allowUnauthenticated: true, ...(opts.image ? { image: opts.image, imagePullPolicy: 'Never' } : {}) },
     },
   };
 }
@@ -523,7 +523,7 @@ it('acceptance gates serving: a version that passes on the holdout serves; a wor
     apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
     spec: {
       model: { uri, sha256: sha, version, labels: ['No sepsis', 'Sepsis'] },
-      serving: { replicas: 1, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
+      serving: { replicas: 1, allowUnauthenticated: true, resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } },
       acceptance: { holdout: { configMapRef: { name: 'gate-holdout' } }, minAuroc, minSensitivity: 0, maxEce: 1 },
     },
   });

@@ -27,6 +27,17 @@ async function clm(name: string) {
   return getJson(['-n', ns, 'get', 'clm', name]);
 }
 
+it('is closed by default: the API server refuses a model with no API keys that does not say it serves anyone, or says both', async () => {
+  const bare = model(ns, 'no-keys') as { spec: Record<string, unknown> };
+  bare.spec.serving = { replicas: 1 };
+  const refused = await kubectl(['apply', '-f', '-'], JSON.stringify(bare)).then(() => '', (e: { stderr?: string }) => e.stderr ?? String(e));
+  expect(refused).toContain('serving.apiKeySecretRef is required: without API keys the server would answer anyone who can reach it');
+  bare.spec.serving = { replicas: 1, allowUnauthenticated: true, apiKeySecretRef: { name: 'keys' } };
+  const both = await kubectl(['apply', '-f', '-'], JSON.stringify(bare)).then(() => '', (e: { stderr?: string }) => e.stderr ?? String(e));
+  expect(both).toContain('serving.allowUnauthenticated cannot be true beside serving.apiKeySecretRef: choose one');
+  expect(await kubectl(['-n', ns, 'get', 'clm', 'no-keys', '--ignore-not-found', '-o', 'name'])).toBe('');
+});
+
 describe('a GPU ClinicalModel', () => {
   const name = 'pneumonia-cxr';
 
@@ -58,6 +69,10 @@ describe('a GPU ClinicalModel', () => {
     expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
     expect(pod.volumes).toContainEqual({ name: 'model', persistentVolumeClaim: { claimName: 'models', readOnly: true } });
     expect(c.env).toContainEqual({ name: 'CLINOPS_MODEL_PATH', value: `/models/${name}/model.onnx` });
+    // Served without keys only because the spec says so: the server is told, and status says it plainly.
+    expect(c.env).toContainEqual({ name: 'CLINOPS_ALLOW_UNAUTHENTICATED', value: 'true' });
+    const open = await eventually('Unauthenticated condition', async () => (await clm(name)).status?.conditions?.find((x: { type: string }) => x.type === 'Unauthenticated'));
+    expect(open).toMatchObject({ status: 'True', reason: 'AllowUnauthenticated', message: expect.stringContaining('anyone who can reach the Service may predict') });
     expect(dep.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'clinops-operator', 'app.kubernetes.io/instance': name });
   });
 

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 const model = (name: string) => JSON.stringify({
   apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: 'default' },
-  spec: { model: { uri: `pvc://models/${name}.onnx`, sha256: 'b'.repeat(64), version: '1', labels: ['a', 'b'] }, serving: { replicas: 0 } },
+  spec: { model: { uri: `pvc://models/${name}.onnx`, sha256: 'b'.repeat(64), version: '1', labels: ['a', 'b'] }, serving: { replicas: 0, allowUnauthenticated: true } },
 });
 const hasDeployment = (name: string) => async () => {
   await cp.kubectl(['-n', 'default', 'get', 'deployment', name]);

@@ -139,6 +139,8 @@ export function model(namespace: string, name: string, spec: Partial<ClinicalMod
     spec: {
       model: { uri: `pvc://models/${name}/model.onnx`, sha256: SHA, version: '1.0.0', labels: ['Normal', 'Pneumonia'] },
       ...spec,
+      // Closed by default: a test model without keys says it serves anyone.
+      serving: { ...(spec.serving?.apiKeySecretRef ? {} : { allowUnauthenticated: true }), ...spec.serving },
     },
   };
 }

@@ -4,8 +4,10 @@
 import type { AppDeps, RouteDef } from '../app.js';
 import type { Serving } from '../serving.js';
 
-export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'metrics'>, serving: Serving): RouteDef[] {
+export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'metrics' | 'keys'>, serving: Serving): RouteDef[] {
   const live = () => ({ json: { live: true } });
+  // Loud wherever someone looks: a server without keys says so in every readiness answer.
+  const open = d.keys ? {} : { authentication: 'none', warning: 'serving without API keys (--allow-unauthenticated): anyone who can reach this port may predict' };
   return [
     {
       method: 'GET', path: '/health', open: true,
@@ -21,7 +23,7 @@ export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'me
       handler: () => {
         if (!serving.ready()) throw serving.notReady();
         const p = serving.state.provider;
-        return { json: { ready: true, ...(p ? { executionProvider: p.active, requestedExecutionProvider: p.requested, ...(p.note ? { executionProviderNote: p.note } : {}) } : {}) } };
+        return { json: { ready: true, ...open, ...(p ? { executionProvider: p.active, requestedExecutionProvider: p.requested, ...(p.note ? { executionProviderNote: p.note } : {}) } : {}) } };
       },
     },
     { method: 'GET', path: '/v2/health/live', open: true, handler: live },
@@ -29,7 +31,7 @@ export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'me
       method: 'GET', path: '/v2/health/ready', open: true,
       handler: () => {
         if (!serving.ready()) throw serving.notReady();
-        return { json: { ready: true } };
+        return { json: { ready: true, ...open } };
       },
     },
   ];

@@ -24,9 +24,10 @@ describe('health', () => {
   it('answers the seeds\' /health, the Kubernetes probes and the OIP health endpoints', async () => {
     expect(await get(`${s.url}/health`)).toEqual({ status: 200, json: { status: 'healthy', modelLoaded: true, model: { name: 'sepsis', version: '1.0.0' } } });
     expect(await get(`${s.url}/health/live`)).toEqual({ status: 200, json: { live: true } });
-    expect(await get(`${s.url}/health/ready`)).toEqual({ status: 200, json: { ready: true, executionProvider: 'cpu', requestedExecutionProvider: 'cpu' } });
+    const open = { authentication: 'none', warning: 'serving without API keys (--allow-unauthenticated): anyone who can reach this port may predict' };
+    expect(await get(`${s.url}/health/ready`)).toEqual({ status: 200, json: { ready: true, ...open, executionProvider: 'cpu', requestedExecutionProvider: 'cpu' } });
     expect(await get(`${s.url}/v2/health/live`)).toEqual({ status: 200, json: { live: true } });
-    expect(await get(`${s.url}/v2/health/ready`)).toEqual({ status: 200, json: { ready: true } });
+    expect(await get(`${s.url}/v2/health/ready`)).toEqual({ status: 200, json: { ready: true, ...open } });
   });
 });
 

@@ -45,7 +45,9 @@ export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const long = labels.length > 8192 && opts.file !== undefined;
   const proc = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve',
     '--model', m.path, '--name', name, '--model-version', '1.0.0',
-    '--sha256', opts.sha256 ?? m.sha256, ...(long ? [] : ['--labels', labels]), '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])],
+    '--sha256', opts.sha256 ?? m.sha256, ...(long ? [] : ['--labels', labels]), '--port', '0', '--host', '127.0.0.1',
+    // Closed by default: a test that gives no keys says it serves anyone.
+    ...(opts.args?.includes('--api-keys') || opts.env?.CLINOPS_API_KEYS_FILE ? [] : ['--allow-unauthenticated']), ...(opts.args ?? [])],
   { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...(long ? { CLINOPS_MODEL_LABELS: opts.file!.labels.join(',') } : {}), ...opts.env } });
   const logs: string[] = [];
   let buffered = '';

@@ -7,7 +7,7 @@ import { loadServerConfig, serverSettings } from '../../../inference-server/conf
 
 const base = {
   CLINOPS_MODEL_PATH: '/models/m.onnx', CLINOPS_MODEL_NAME: 'm', CLINOPS_MODEL_VERSION: '1',
-  CLINOPS_MODEL_SHA256: 'a'.repeat(64), CLINOPS_MODEL_LABELS: 'a,b',
+  CLINOPS_MODEL_SHA256: 'a'.repeat(64), CLINOPS_MODEL_LABELS: 'a,b', CLINOPS_API_KEYS_FILE: '/keys/keys.json',
 };
 const serve = addOptions(new Command('serve'), serverSettings(2));
 
@@ -56,4 +56,13 @@ it('fills image preprocessing mean and std per channel, and refuses a mismatch',
 
 it('has help for every flag, naming its variable', () => {
   for (const o of serve.options) expect(o.description).toMatch(/\(env CLINOPS_[A-Z0-9_]+/);
+});
+
+it('refuses to start without API keys unless told to serve anyone, and not both', () => {
+  const { CLINOPS_API_KEYS_FILE: _keys, ...open } = base;
+  expect(() => loadServerConfig({}, open, 2)).toThrow('invalid setting --api-keys (CLINOPS_API_KEYS_FILE): no API keys: every caller would be served unauthenticated. ' +
+    'Give a key file, or --allow-unauthenticated (CLINOPS_ALLOW_UNAUTHENTICATED=true) to serve anyone who can reach the port');
+  expect(loadServerConfig({ allowUnauthenticated: true }, open, 2).allowUnauthenticated).toBe(true);
+  expect(loadServerConfig({}, { ...open, CLINOPS_ALLOW_UNAUTHENTICATED: 'true' }, 2).apiKeysFile).toBeUndefined();
+  expect(() => loadServerConfig({ allowUnauthenticated: true }, base, 2)).toThrow('--allow-unauthenticated (CLINOPS_ALLOW_UNAUTHENTICATED): cannot be given with --api-keys');
 });

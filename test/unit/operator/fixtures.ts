@@ -13,6 +13,8 @@ export function clinicalModel(overrides: Partial<ClinicalModel['spec']> = {}, me
         labels: ['Normal', 'Pneumonia'],
       },
       ...overrides,
+      // Closed by default: a fixture without keys says it serves anyone.
+      serving: { ...(overrides.serving?.apiKeySecretRef ? {} : { allowUnauthenticated: true }), ...overrides.serving },
     },
   };
 }

@@ -30,7 +30,7 @@ describe('the CPU limit of the container', () => {
   it('sizes the server: a 1-CPU container on a 64-core node gets one worker with one thread', () => {
     const env = {
       CLINOPS_MODEL_PATH: '/models/m.onnx', CLINOPS_MODEL_NAME: 'm', CLINOPS_MODEL_VERSION: '1',
-      CLINOPS_MODEL_SHA256: 'a'.repeat(64), CLINOPS_MODEL_LABELS: 'a,b',
+      CLINOPS_MODEL_SHA256: 'a'.repeat(64), CLINOPS_MODEL_LABELS: 'a,b', CLINOPS_ALLOW_UNAUTHENTICATED: 'true',
     };
     const one = loadServerConfig({}, env, usableCpus(files({ '/sys/fs/cgroup/cpu.max': '100000 100000' }), 64));
     expect([one.workers, one.intraOpThreads]).toEqual([1, 1]);

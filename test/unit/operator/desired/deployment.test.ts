@@ -97,6 +97,16 @@ describe('desiredDeployment', () => {
     expect(spec.containers[0].env).toContainEqual({ name: 'CLINOPS_API_KEYS_FILE', value: '/etc/clinops/keys/keys.json' });
   });
 
+  it('is closed by default: serves without keys only when the spec says so, and refuses a spec that says neither', () => {
+    expect(podSpec(desiredDeployment(clinicalModel({ serving: { apiKeySecretRef: { name: 'k' } } }), settings)).containers[0].env)
+      .not.toContainEqual(expect.objectContaining({ name: 'CLINOPS_ALLOW_UNAUTHENTICATED' }));
+    expect(podSpec(desiredDeployment(clinicalModel({ serving: { allowUnauthenticated: true } }), settings)).containers[0].env)
+      .toContainEqual({ name: 'CLINOPS_ALLOW_UNAUTHENTICATED', value: 'true' });
+    const neither = clinicalModel();
+    neither.spec.serving = { replicas: 1 };
+    expect(() => desiredDeployment(neither, settings)).toThrow('spec.serving.apiKeySecretRef is required: without API keys the server would serve anyone');
+  });
+
   it('serves the monitoring signals on a port of their own, for the monitoring key it mounts from the model\'s Secret', () => {
     const spec = podSpec(desiredDeployment(clinicalModel(), settings));
     const c = spec.containers[0];
