@@ -41,14 +41,19 @@ export class Operator {
   readonly log: Logger;
   private probe: ProbeServer | undefined;
   private readonly client: KubeClient;
+  private readonly leaseClient: KubeClient;
   private leading = false;
 
   constructor(readonly config: OperatorConfig, deps: OperatorDeps = {}) {
     const kc = deps.kc ?? loadKubeConfig(config.kubeconfig);
     this.log = deps.log ?? createLogger(config.logLevel, { component: 'operator', identity: config.identity });
     const clock = deps.clock ?? Date.now;
-    const client = new KubeClient(kc);
+    // Each replica names itself to the API server (its audit log says which wrote), and writes only
+    // while it leads; the lease is written through a client of its own, unfenced.
+    const userAgent = `clinops-operator/${config.identity}`;
+    const client = new KubeClient(kc, userAgent, undefined, () => !config.leaderElect || this.leading);
     this.client = client;
+    this.leaseClient = new KubeClient(kc, userAgent);
     this.metrics = new OperatorMetrics(() => this.controller.queueLength);
     const recorder = new EventRecorder(client, 'clinops-operator', config.identity, this.log,
       () => this.metrics.apiWrites.inc({ resource: 'events' }), clock);
@@ -69,7 +74,7 @@ export class Operator {
     });
     if (config.leaderElect) {
       this.elector = new LeaderElector({
-        client,
+        client: this.leaseClient,
         namespace: config.leaseNamespace,
         name: config.leaseName,
         identity: config.identity,
@@ -105,6 +110,7 @@ export class Operator {
     this.controller.stopInformers();
     await this.probe?.close();
     await this.client.close();
+    await this.leaseClient.close();
     this.log.info('operator stopped');
   }
 

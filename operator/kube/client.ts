@@ -63,6 +63,14 @@ export interface ListResult<T> {
   items: T[];
 }
 
+/** A write refused before it was sent: this replica no longer leads. */
+export class NotLeaderError extends Error {
+  constructor(method: string, path: string) {
+    super(`not sent: ${method} ${path.split('?')[0]} while not leading (the leader lease was lost or not renewed within its deadline)`);
+    this.name = 'NotLeaderError';
+  }
+}
+
 export class KubeClient {
   private agent: Agent | undefined;
   private agentKey = '';
@@ -71,6 +79,12 @@ export class KubeClient {
     readonly config: KubeConfig,
     private readonly userAgent = 'clinops-operator',
     private readonly timeoutMs = REQUEST_TIMEOUT_MS,
+    /**
+     * Asked before every write (create, update, patch, delete): false refuses it here, unsent. The
+     * operator's fence is its leadership, so a pass that outlived its leader's deadline (a call that
+     * stalled, then returned) writes nothing.
+     */
+    private readonly mayWrite: () => boolean = () => true,
   ) {}
 
   /**
@@ -98,6 +112,7 @@ export class KubeClient {
   }
 
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    if (method !== HttpMethod.GET && !this.mayWrite()) throw new NotLeaderError(method, path);
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster: set a current-context');
     const url = new URL(cluster.server.replace(/\/$/, '') + path);

@@ -45,6 +45,8 @@ export class LeaderElector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** The deadline passed while leading: the lease, even if it still names us, is no longer ours to renew. */
+  private abandoned = false;
   private observedRecord = '';
   private observedAt = 0;
   private lastRenew = 0;
@@ -120,6 +122,7 @@ export class LeaderElector {
       if (!this.leading) this.setLeading(true);
     } else if (this.leading && now - this.lastRenew > this.renewDeadlineMs) {
       this.opts.log.warn('leader lease lost', { lease: `${this.opts.namespace}/${this.opts.name}` });
+      this.abandoned = true;
       this.setLeading(false);
     }
     this.timer = setTimeout(() => {
@@ -136,6 +139,7 @@ export class LeaderElector {
     this.deadlineTimer = setInterval(() => {
       if (!this.stopped && this.leading && this.clock() - this.lastRenew > this.renewDeadlineMs) {
         this.opts.log.warn('leader lease not renewed within its deadline; standing down', { lease: `${this.opts.namespace}/${this.opts.name}` });
+        this.abandoned = true;
         this.setLeading(false);
       }
     }, Math.max(100, Math.min(this.retryPeriodMs, this.renewDeadlineMs / 4)));
@@ -184,13 +188,17 @@ export class LeaderElector {
     }
     const holder = lease.spec.holderIdentity ?? '';
     const durationMs = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
-    if (holder !== '' && holder !== identity && this.observedAt + durationMs > now) return false;
+    // A lease this replica gave up (its deadline passed) is not renewed as its own: it is taken, like
+    // anyone's, only once it has expired — so the standby that watched it expire leads, not the old leader.
+    const mine = holder === identity && !this.abandoned;
+    if (holder !== '' && !mine && this.observedAt + durationMs > now) return false;
 
-    const spec: LeaseSpec = holder === identity
+    const spec: LeaseSpec = mine
       ? { ...lease.spec, renewTime: microTime(now), leaseDurationSeconds: fresh.leaseDurationSeconds }
       : { ...fresh, leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
     try {
       await client.update(this.ref, { ...lease, spec });
+      this.abandoned = false;
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 409) return false;

@@ -10,10 +10,15 @@ export interface AuditWrite {
   namespace?: string;
   name?: string;
   code?: number;
+  /** Who sent it (the operator names its replica: clinops-operator/IDENTITY), and when the API server read it (ms). */
+  userAgent?: string;
+  receivedAt?: number;
 }
 
 interface AuditEvent {
   verb: string;
+  userAgent?: string;
+  requestReceivedTimestamp?: string;
   responseObject?: { kind?: string };
   user: { username: string };
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
@@ -43,6 +48,8 @@ export class AuditLog {
         namespace: e.objectRef?.namespace,
         name: e.objectRef?.name,
         code: e.responseStatus?.code,
+        userAgent: e.userAgent,
+        receivedAt: e.requestReceivedTimestamp ? Date.parse(e.requestReceivedTimestamp) : undefined,
       });
     }
     return out;

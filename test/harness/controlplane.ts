@@ -59,6 +59,9 @@ export interface ControlPlane {
   stopComponent(name: Component, signal?: NodeJS.Signals): Promise<void>;
   /** Start a stopped component again with the same flags. */
   startComponent(name: Component): Promise<void>;
+  /** SIGSTOP / SIGCONT a component: it keeps its sockets, and answers nothing while paused. */
+  pauseComponent(name: Component): void;
+  resumeComponent(name: Component): void;
   stop(): Promise<void>;
 }
 
@@ -433,7 +436,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       if (!args) throw new Error(`unknown component ${name}`);
       await startProc(name, args, exeOf.get(name));
     };
-    return { dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, stop };
+    const signalComponent = (name: Component, signal: NodeJS.Signals) => {
+      const entry = procs.find((p) => p.name === name && p.child.exitCode === null && p.child.signalCode === null);
+      if (!entry?.child.pid) throw new Error(`${name} is not running`);
+      killGroup(entry.child.pid, signal);
+    };
+    const pauseComponent = (name: Component) => signalComponent(name, 'SIGSTOP');
+    const resumeComponent = (name: Component) => signalComponent(name, 'SIGCONT');
+    return { dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, pauseComponent, resumeComponent, stop };
   } catch (err) {
     await stop();
     throw err;
