@@ -47,13 +47,15 @@ typecheck: $(NODE_STAMP)
 .PHONY: test
 test: deps binaries image-archives typecheck build ## everything CI runs: typecheck, unit tests, integration tests on a real control plane and a real node
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit
-	@# The tests' Python venv (reference values, fixtures) before the clusters start: no test pays for its install mid-run.
+	@# The tests' Python venvs (reference values, fixtures; the benchmarks' baselines, smoke-run here) before
+	@# the clusters start: no test pays for an install mid-run.
 	@bash hack/python-env.sh test >/dev/null
-	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand --testPathIgnorePatterns 'test/integration/pods\.test\.ts'
+	@bash hack/python-env.sh bench >/dev/null
+	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand --testPathIgnorePatterns 'test/integration/pods\.test\.ts' 'test/integration/bench-node\.test\.ts'
 	@# The whole product in real pods, in a jest run (and control plane) of its own: its real node changes
 	@# this machine's network and load, and the tests after it in one run sometimes found their fake
 	@# nodes' pods unready for a minute (drift-e2e, feature-drift), cause not yet found.
-	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand test/integration/pods.test.ts
+	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand test/integration/pods.test.ts test/integration/bench-node.test.ts
 
 .PHONY: test-unit
 test-unit: $(NODE_STAMP) ## unit tests only (no cluster)
@@ -76,7 +78,7 @@ demo: deps binaries image-archives build ## the local story: control plane, oper
 	node dist/hack/demo.js
 
 .PHONY: bench
-bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, statistics vs scipy, a pod vs loopback
+bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
 	node dist/bench/operator/main.js
 	node dist/bench/server/main.js
 	node dist/bench/server/tabular.js
@@ -85,6 +87,14 @@ bench: deps binaries image-archives build ## benchmarks: operator vs kube-contro
 	node dist/bench/server/jobs.js
 	node dist/bench/statistics/main.js
 	node dist/bench/node/main.js
+	$(MAKE) --no-print-directory bench-ab
+
+# The commit the side-by-side server benchmark compares against (the one before this, by default).
+BASE ?= HEAD~1
+
+.PHONY: bench-ab
+bench-ab: build ## this server against an earlier commit's, side by side (CNN c=1, tiny c=1 and c=32): make bench-ab BASE=<commit>
+	node dist/bench/server/ab.js --base "$$(bash hack/bench-base.sh $(BASE))"
 
 .PHONY: clean
 clean: ## remove build outputs (bin/ keeps pointing at the per-user cache)

@@ -8,20 +8,23 @@
 // the loads are bounded in count and time.
 //   node dist/bench/node/main.js [--requests 1000]
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { desiredDeployment } from '../../operator/desired/deployment.js';
+import { desiredMonitoringSecret } from '../../operator/desired/monitoring-key.js';
 import { desiredService } from '../../operator/desired/service.js';
 import { freePort, repoRoot, startControlPlane } from '../../test/harness/controlplane.js';
 import { assertLocalRoute, canManageNetwork, NODE_NAME } from '../../test/harness/network.js';
 import { mlpGraph, mlpInputs, mlpWeights, writeModel } from '../../test/models/generate.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '1000' } } });
 const REQUESTS = Number(values.requests);
 const MAX_MS = 60_000;
-const results = join(repoRoot, 'bench', 'results');
+const results = resultsDir();
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -49,7 +52,6 @@ async function sequential(url: string): Promise<{ requests: number; p50: number;
 
 async function main(): Promise<void> {
   if (!canManageNetwork()) throw new Error('the real-node benchmark needs root (containerd, kubelet)');
-  mkdirSync(results, { recursive: true });
   const lines: string[] = [];
   const t0 = Date.now();
   const cp = await startControlPlane({ realNode: true, gpuNodes: 0, cpuNodes: 0, log: (l) => lines.push(l) });
@@ -81,11 +83,16 @@ async function main(): Promise<void> {
     };
     const strip = <T extends { metadata: { ownerReferences?: unknown } }>(o: T): T => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } });
     const created = Date.now();
-    await cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [strip(desiredDeployment(cr, { serverImage: 'clinops/inference-server:0.1.0' })), strip(desiredService(cr))] }));
+    // And the monitoring key the operator would make (the pods mount it; they do not start without it).
+    await cp.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [strip(desiredMonitoringSecret(cr, randomBytes(32).toString('hex')) as { metadata: object }),
+      strip(desiredDeployment(cr, { serverImage: 'clinops/inference-server:0.1.0' })), strip(desiredService(cr))] }));
     const readyAt: number[] = [];
     const deadline = Date.now() + 180_000;
     while (readyAt.length < 2) {
-      if (Date.now() > deadline) throw new Error('the pods did not become ready');
+      if (Date.now() > deadline) {
+        const why = await cp.kubectl(['-n', ns, 'get', 'pods', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.containerStatuses[*].state}{"\\n"}{end}']).catch(() => '');
+        throw new Error(`the pods did not become ready:\n${why}`);
+      }
       const pods = JSON.parse(await cp.kubectl(['-n', ns, 'get', 'pods', '-o', 'json'])) as { items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }> };
       const ready = pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
       while (readyAt.length < ready) readyAt.push(Date.now() - created);
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
     through the ClusterIP  p50 ${viaService.p50.toFixed(2)} ms, p99 ${viaService.p99.toFixed(2)} ms
     loopback, same code    p50 ${loopback.p50.toFixed(2)} ms, p99 ${loopback.p99.toFixed(2)} ms
     ratio p50 ${out.p50Ratio.toFixed(2)}
-(results in bench/results/node.json)`);
+(results in ${results}/node.json)`);
   } finally {
     local?.kill('SIGTERM');
     await cp.stop();

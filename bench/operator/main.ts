@@ -15,6 +15,7 @@ import { AuditLog } from '../../test/harness/audit.js';
 import { freePort, repoRoot, startControlPlane } from '../../test/harness/controlplane.js';
 import { installClinops, OPERATOR_USER } from '../../test/harness/install.js';
 import { until } from '../../test/harness/wait.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({
   options: {
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     }
 
     const port = await freePort();
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
+    const results = resultsDir();
     const models = Array.from({ length: N }, (_, i) => `model-${String(i).padStart(4, '0')}`);
 
     // Each controller is timed alone against the same API server, from a backlog of N objects
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
         template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'server', image: 'clinops/inference-server:0.1.0' }] } },
       },
     }));
-    const profileDir = join(repoRoot, 'bench', 'results', 'profile');
+    const profileDir = join(results, 'profile');
     if (values.profile) mkdirSync(profileDir, { recursive: true });
     const t1 = Date.now();
     await cp.startComponent('kube-controller-manager');
@@ -119,8 +120,8 @@ async function main(): Promise<void> {
     }));
     const audit = new AuditLog(cp.auditLog);
     audit.mark();
-    const out = openSync(join(repoRoot, 'bench', 'results', 'operator.log'), 'w');
-    const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'bench', 'results', 'profile')}`] : [];
+    const out = openSync(join(results, 'operator.log'), 'w');
+    const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(results, 'profile')}`] : [];
     const t0 = Date.now();
     operator = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'dist', 'cli', 'main.js'), 'operator', `--kubeconfig=${operatorKubeconfig}`,
       `--http-address=127.0.0.1:${port}`, ...(WORKERS ? [`--workers=${WORKERS}`] : []), '--lease-namespace=clinops-system', '--resync-period=30s',
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
       reconcilePassesCold: passes,
       meanPassMsCold: meanPassMs,
     };
-    writeFileSync(join(repoRoot, 'bench', 'results', 'operator.json'), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(results, 'operator.json'), JSON.stringify(result, null, 2) + '\n');
     const ok = (pass: boolean) => (pass ? 'met' : 'MISSED');
     console.log(`
 operator benchmark — ${N} objects, ${REPLICAS} replicas each, operator --workers=${WORKERS ?? '(default)'}, one local control plane;
@@ -192,7 +193,7 @@ each controller started alone against a backlog of ${N} objects
   API writes per model, cold            ${result.writesPerModelCold.toFixed(2).padStart(8)}   target ≤ 3: ${ok(result.writesPerModelCold <= 3)}  (${Object.entries(result.writesPerModelColdByResource).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; plus ${result.eventsPerModelCold.toFixed(2)} Events)
   API writes per model, no-op resync    ${result.writesPerModelResync.toFixed(2).padStart(8)}   target 0: ${ok(result.writesPerModelResync === 0)}  (Events ${result.eventsPerModelResync.toFixed(2)})
   operator peak RSS                     ${String(result.operatorPeakRssMiB).padStart(5)} MiB
-(results in bench/results/operator.json)`);
+(results in ${results}/operator.json)`);
   } finally {
     if (operator && operator.exitCode === null) {
       const exited = new Promise((r) => operator?.once('exit', r));

@@ -4,7 +4,7 @@
 // (1841×1955, 16 bits), explicit VR, deflated and RLE Lossless (bench/server/dicom_fixtures.py).
 //   node dist/bench/server/dicom.js [--runs 20]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeDicom } from '../../inference-server/preprocess/dicom.js';
@@ -12,14 +12,14 @@ import { DecodeBudget } from '../../inference-server/preprocess/decode-budget.js
 import { DEFAULT_DECODE_BUDGET } from '../../inference-server/predictor.js';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { target } from './load.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
 const runs = Number(values.runs);
 
 function main(): void {
-  const results = join(repoRoot, 'bench', 'results');
+  const results = resultsDir();
   const dir = join(repoRoot, '.clinops', 'bench-dicom');
-  mkdirSync(results, { recursive: true });
   const python = execFileSync('bash', [join(repoRoot, 'hack', 'python-env.sh'), 'test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   const pixels = Number(execFileSync(python, [join(repoRoot, 'bench', 'server', 'dicom_fixtures.py'), dir], { encoding: 'utf8' }).trim());
   const mp = pixels / 1e6;
@@ -44,7 +44,7 @@ function main(): void {
 ratios                                            value   target
 ${target('ours / pydicom, explicit VR', rows['xray-explicit.dcm']!.ratio, '≤', 2)}
 ${target('ours / pydicom, RLE Lossless', rows['xray-rle.dcm']!.ratio, '≤', 2)}
-(results in bench/results/dicom.json)`);
+(results in ${results}/dicom.json)`);
 }
 
 main();

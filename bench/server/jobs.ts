@@ -5,13 +5,14 @@
 // (/predict) beside 4 submitting jobs — the synchronous ones' p50 must not suffer (jobs run only while
 // no synchronous request waits) and no job may be lost.
 //   node dist/bench/server/jobs.js [--seconds 10]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { cnnGraph, cnnWeights, writeModel } from '../../test/models/generate.js';
 import { pct, startOurs, stopProc, target } from './load.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
 const ms = Number(values.seconds) * 1000;
@@ -42,8 +43,7 @@ async function drive(clients: number, until: number, one: () => Promise<Outcome>
 }
 
 async function main(): Promise<void> {
-  const results = join(repoRoot, 'bench', 'results');
-  mkdirSync(results, { recursive: true });
+  const results = resultsDir();
   const model = writeModel(join(repoRoot, '.clinops', 'models'), 'cnn-64.onnx', cnnGraph(cnnWeights(64, [{ out: 8, stride: 2 }, { out: 16, stride: 2 }]), 'cnn-64'));
   const png = await sharp(Buffer.from(Array.from({ length: 64 * 64 }, (_, i) => (i * 13) % 256)), { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer();
   const s = await startOurs(['--model', model.path, '--name', 'cxr', '--model-version', '1.0.0', '--sha256', model.sha256, '--labels', 'normal,pneumonia',
@@ -94,7 +94,7 @@ ${target('synchronous p50 beside jobs / alone', ratios.syncP50BesideJobsVsAlone,
 ${target('requests or jobs lost', ratios.lost, '≤', 0)}
 ${target('jobs done beside synchronous clients', ratios.jobsDoneBeside, '≥', 1)}
 (jobs done while synchronous clients waited: ${jobsBeside.done}${jobsBeside.done > 0 ? ': not starved' : ': STARVED'})
-(results in bench/results/jobs.json)`);
+(results in ${results}/jobs.json)`);
   } finally {
     await stopProc(s.proc);
   }

@@ -53,11 +53,14 @@ export async function stopProc(p: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** `clinops serve` on a free loopback port, with the given flags; resolves once it is ready. */
-export async function startOurs(flags: string[]): Promise<{ url: string; proc: ChildProcess }> {
+/** `clinops serve` (of this checkout, or of the built checkout at `root`) on a free loopback port, with the given flags; resolves once it is ready. */
+export async function startOurs(flags: string[], root = repoRoot): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port),
-    '--log-level', 'warn', '--max-queue', '1024', ...(flags.includes('--api-keys') ? [] : ['--allow-unauthenticated']), ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cli = join(root, 'dist', 'cli', 'main.js');
+  // Servers from before closed-by-default have no --allow-unauthenticated (and need none).
+  const open = flags.includes('--api-keys') || !execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' }).includes('--allow-unauthenticated') ? [] : ['--allow-unauthenticated'];
+  const proc = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', String(port),
+    '--log-level', 'warn', '--max-queue', '1024', ...open, ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health/ready`, proc, 'clinops serve');
   return { url, proc };

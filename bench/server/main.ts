@@ -6,7 +6,7 @@
 // and prints the ratios the issue sets targets for.
 //   node dist/bench/server/main.js [--requests 200] [--seconds 15]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { fmt, load, pct, poster, type Stats, startFastapi, startOurs, stopProc, target } from './load.js';
 import { generateAll } from '../../test/models/generate.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({
   options: { requests: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'raw-only': { type: 'string' } },
@@ -23,14 +24,13 @@ const MAX_REQUESTS = Number(values.requests);
 const MAX_MS = Number(values.seconds) * 1000;
 const SIZE = 224;
 const PRE = { width: SIZE, height: SIZE, channels: 1, mean: [0.485], std: [0.229] };
-const results = join(repoRoot, 'bench', 'results');
+const results = resultsDir();
 
 const limits = { requests: MAX_REQUESTS, ms: MAX_MS };
 const modelFlags = (path: string, sha256: string) => ['--model', path, '--name', 'pneumonia-cxr', '--model-version', '1.0.0', '--sha256', sha256,
   '--labels', 'Normal,Pneumonia', '--preprocessing', JSON.stringify(PRE)];
 
 async function main(): Promise<void> {
-  mkdirSync(results, { recursive: true });
   const model = generateAll(join(repoRoot, '.clinops', 'models'))['cnn-resnet18']!;
   const pixels = Buffer.from(Array.from({ length: SIZE * SIZE }, (_, i) => (i * 31 + (i >> 7)) % 256));
   const png = await sharp(pixels, { raw: { width: SIZE, height: SIZE, channels: 1 } }).png().toBuffer();
@@ -151,7 +151,7 @@ ${batchingGains ? target('batched / unbatched throughput, c=32', ratios.batchedV
 ${target('ours / FastAPI throughput, PNG, c=32', ratios.throughputVsFastapi, '≥', 2)}
 ${target('ours / FastAPI p99, PNG, c=32', ratios.p99VsFastapi, '≤', 0.5)}
 ${target('event-loop lag p99 under load (ms)', ratios.eventLoopP99Ms, '≤', 20)}
-(results in bench/results/server.json)`);
+(results in ${results}/server.json)`);
 }
 
 /** The raw measurement, run as its own process by main(). */

@@ -5,7 +5,7 @@
 // same CPU as the serving server; in a cluster it runs in a pod of its own. So a third run puts a stub
 // candidate (answers at once, no model) behind the copies: what the mirroring itself costs the server.
 //   node dist/bench/server/shadow.js [--requests 3000] [--seconds 15]
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { mlpGraph, mlpInputs, mlpWeights, writeModel } from '../../test/models/generate.js';
 import { fmt, load, poster, type Stats, startOurs, stopProc, target } from './load.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '3000' }, seconds: { type: 'string', default: '15' } } });
 const limits = { requests: Number(values.requests), ms: Number(values.seconds) * 1000 };
@@ -26,8 +27,7 @@ const sentAt = (c: number, stats: Record<number, Stats>) => stats[c]!.requests +
 interface Report { sent: number; dropped: number; failed: number; compared: number; agreed: number }
 
 async function main(): Promise<void> {
-  const results = join(repoRoot, 'bench', 'results');
-  mkdirSync(results, { recursive: true });
+  const results = resultsDir();
   const model = writeModel(join(repoRoot, '.clinops', 'models'), 'mlp.onnx', mlpGraph(mlpWeights()));
   const body = JSON.stringify({ instances: mlpInputs(5, 3) });
   const flags = ['--model', model.path, '--name', 'sepsis', '--model-version', '1.0.0', '--sha256', model.sha256, '--labels', 'no_sepsis,sepsis'];
@@ -98,7 +98,7 @@ ${target('stub candidate: on / off throughput, c=32', ratios.stubThroughputOnVsO
 ${target('stub candidate: share copied, c=1', ratios.stubCopiedAtC1, '≥', 0.99)}
 (a real candidate on the same 2 cores: p50 on/off at c=1 ${ratios.p50OnVsOffAtC1.toFixed(2)}, throughput on/off at c=32 ${ratios.throughputOnVsOffAtC32.toFixed(2)},
  share copied ${ratios.copiedAtC1.toFixed(2)} at c=1 and ${ratios.copiedAtC32.toFixed(2)} at c=32: copies beyond 8 in flight are dropped, not queued)
-(results in bench/results/shadow.json)`);
+(results in ${results}/shadow.json)`);
 }
 
 main().catch((err) => {

@@ -3,20 +3,20 @@
 // (bench/server/fastapi_tabular.py), one after the other on the same machine, in one run. This is the
 // case a bedside alert lives in: a tiny model, where every millisecond is the server's own overhead.
 //   node dist/bench/server/tabular.js [--requests 3000] [--seconds 15]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { mlpInputs, mlpWeights, mlpGraph, writeModel } from '../../test/models/generate.js';
 import { fmt, load, poster, type Stats, startFastapi, startOurs, stopProc, target } from './load.js';
+import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '3000' }, seconds: { type: 'string', default: '15' } } });
 const limits = { requests: Number(values.requests), ms: Number(values.seconds) * 1000 };
 const LEVELS = [1, 32];
 
 async function main(): Promise<void> {
-  const results = join(repoRoot, 'bench', 'results');
-  mkdirSync(results, { recursive: true });
+  const results = resultsDir();
   const model = writeModel(join(repoRoot, '.clinops', 'models'), 'mlp.onnx', mlpGraph(mlpWeights()));
   const body = JSON.stringify({ instances: mlpInputs(5, 3) });
   console.log(`tabular benchmark — sepsis MLP, 3 rows × 8 features of JSON per request; up to ${limits.requests} requests or ${limits.ms / 1000} s per level; loopback\n`);
@@ -56,7 +56,7 @@ ratios                                            value   target
 ${target('ours / FastAPI p50, c=1', ratios.p50VsFastapiAtC1, '≤', 0.5)}
 ${target('ours / FastAPI throughput, c=32', ratios.throughputVsFastapiAtC32, '≥', 3)}
 ${target('ours / FastAPI p99, c=32', ratios.p99VsFastapiAtC32, '≤', 0.5)}
-(results in bench/results/tabular.json)`);
+(results in ${results}/tabular.json)`);
 }
 
 main().catch((err) => {

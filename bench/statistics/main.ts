@@ -1,14 +1,16 @@
 // Statistics benchmark (make bench): KS and PSI at 2·10⁵ and 2·10⁶ values per side, the time ratio
 // between the two sizes (10× the data; n log n allows ≤ 12×), and scipy.stats.ks_2samp's time on the
 // same data in the same run.
-//   node dist/bench/statistics/main.js
+//   node dist/bench/statistics/main.js [--sizes 200000,2000000]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ks2samp } from '../../operator/statistics/ks-2samp.js';
 import { psi } from '../../operator/statistics/psi.js';
 import { repoRoot } from '../../test/harness/controlplane.js';
 import { lcgUniform } from '../../test/models/generate.js';
+import { resultsDir } from '../results-dir.js';
 
 /** Best of `runs` timings, in seconds. */
 function time(fn: () => unknown, runs = 3): number {
@@ -21,13 +23,14 @@ function time(fn: () => unknown, runs = 3): number {
   return best;
 }
 
-const results = join(repoRoot, 'bench', 'results');
-mkdirSync(results, { recursive: true });
+const results = resultsDir();
 const python = execFileSync('bash', [join(repoRoot, 'hack', 'python-env.sh'), 'test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+// The two sizes per side (the second 10× the first); a smoke run takes smaller ones.
+const SIZES = parseArgs({ options: { sizes: { type: 'string', default: '200000,2000000' } } }).values.sizes!.split(',').map(Number);
 const rows: Array<Record<string, number>> = [];
 console.log('statistics benchmark — two uniform samples per size, the second slightly shifted\n');
 console.log('  per side     KS (ours)    PSI (ours)   ks_2samp (scipy)   p (ours / scipy)');
-for (const n of [200_000, 2_000_000]) {
+for (const n of SIZES) {
   const a = lcgUniform(11, n);
   const b = lcgUniform(12, n, 0.999, 0.0007);
   ks2samp(a.subarray(0, 1000), b.subarray(0, 1000)); // warm-up
@@ -52,4 +55,4 @@ time ratio 2·10⁶ / 2·10⁵ per side     value   target
   KS                                ${ksRatio.toFixed(2).padStart(8)}   ≤ 12  ${ok(ksRatio <= 12)}
   PSI                               ${psiRatio.toFixed(2).padStart(8)}   ≤ 12  ${ok(psiRatio <= 12)}
   ours / scipy ks_2samp at 2·10⁶    ${(large.ksSeconds! / large.scipySeconds!).toFixed(2).padStart(8)}
-(results in bench/results/statistics.json)`);
+(results in ${results}/statistics.json)`);
