@@ -5,17 +5,7 @@
 import { ENV } from '../contract/env.js';
 import { resolveSettings, type Setting, SettingError } from '../contract/settings.js';
 import { usableCpus } from './runtime/cpu-limit.js';
-import type { DicomOptions } from './preprocess/dicom.js';
-
-export interface ImagePreprocessing {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-  mean: number[];
-  std: number[];
-  /** DICOM studies: the model's window, the Modality and Body Part it takes, one frame or all. */
-  dicom?: DicomOptions;
-}
+import type { ImagePreprocessing } from '../contract/image-preprocessing.js';
 
 export interface ServerConfig {
   readonly modelPath: string;

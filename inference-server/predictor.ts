@@ -6,7 +6,7 @@ import { fail } from './errors.js';
 import type { AuditLog, AuditRecord } from './audit/audit-log.js';
 import { sha256Hex } from './audit/audit-log.js';
 import type { ServerMetrics } from './metrics.js';
-import type { ImagePreprocessing } from './config.js';
+import type { ImagePreprocessing } from '../contract/image-preprocessing.js';
 import { decodeBase64 } from './preprocess/image.js';
 import { decodeImages, type DicomDigests } from './preprocess/decode-images.js';
 import type { DecodePool } from './preprocess/decode-pool.js';

@@ -1,7 +1,7 @@
 // One request's images and studies into the model's input rows: PNG and JPEG by libvips, DICOM by
 // dicom.ts, all within one decode budget taken from each file's header before its pixels are decoded.
 // Pure work on bytes, run in a decode thread (decode-pool.ts), never on the HTTP thread.
-import type { ImagePreprocessing } from '../config.js';
+import type { ImagePreprocessing } from '../../contract/image-preprocessing.js';
 import { fail } from '../errors.js';
 import { DecodeBudget, imageDimensions } from './decode-budget.js';
 import { decodeDicom, framesToTensor, isDicom, measureDeflated } from './dicom.js';

@@ -3,7 +3,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ImagePreprocessing } from '../config.js';
+import type { ImagePreprocessing } from '../../contract/image-preprocessing.js';
 import { ServerError } from '../errors.js';
 import { decodeImages, type DecodedImages, type DecodeLimits } from './decode-images.js';
 

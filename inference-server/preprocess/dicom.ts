@@ -17,17 +17,7 @@ import { Decoder as LosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { sha256Hex } from '../audit/audit-log.js';
 import { fail, ServerError } from '../errors.js';
 import { DecodeBudget, jpegDimensions } from './decode-budget.js';
-
-export interface DicomOptions {
-  /** The model's own window (PS3.3 C.11.2.1.2), used instead of the file's. */
-  window?: { center: number; width: number };
-  /** Modalities (0008,0060) the model takes; others are refused. */
-  modalities?: string[];
-  /** Body parts (0018,0015) the model takes; others are refused. */
-  bodyParts?: string[];
-  /** A multi-frame study: its first frame, or every frame as a batch. */
-  frames?: 'first' | 'all';
-}
+import type { DicomOptions } from '../../contract/image-preprocessing.js';
 
 export interface DicomFrames {
   rows: number;

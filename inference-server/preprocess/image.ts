@@ -4,7 +4,7 @@
 // (x − mean) / std, lay out as CHW.
 import sharp from 'sharp';
 import { fail } from '../errors.js';
-import type { ImagePreprocessing } from '../config.js';
+import type { ImagePreprocessing } from '../../contract/image-preprocessing.js';
 
 const MAX_PIXELS = 50_000_000;
 

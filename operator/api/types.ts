@@ -1,5 +1,6 @@
 // TypeScript shapes of the ClinicalModel resource. The CRD in crds/ is the source of truth; these
 // types follow it field for field (after the API server applied the schema's defaults).
+import type { ImagePreprocessingSpec } from '../../contract/image-preprocessing.js';
 
 export const GROUP = 'clinops.dev';
 export const VERSION = 'v1alpha1';
@@ -29,16 +30,6 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-export interface ImagePreprocessing {
-  width: number;
-  height: number;
-  channels: 1 | 3;
-  mean?: number[];
-  std?: number[];
-  /** DICOM studies: the model's window, the Modality and Body Part it takes, one frame or all. */
-  dicom?: { window?: { center: number; width: number }; modalities?: string[]; bodyParts?: string[]; frames?: 'first' | 'all' };
-}
-
 export interface Toleration {
   key?: string;
   operator?: 'Exists' | 'Equal';
@@ -56,7 +47,7 @@ export interface ModelSpec {
   labels: string[];
   /** Who submitted this version (the admission policy checks it names the writer of a new sha256). */
   submittedBy?: string;
-  preprocessing?: { image?: ImagePreprocessing };
+  preprocessing?: { image?: ImagePreprocessingSpec };
 }
 
 export interface ServingSpec {

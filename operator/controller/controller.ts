@@ -17,7 +17,7 @@ import type { OperatorMetrics } from '../observability/metrics.js';
 import { type QueueOptions, WorkQueue } from './queue.js';
 import { ProviderReports } from './providers.js';
 import { ownerKey, podKey, Reconciler, StaleCacheError, TerminalError } from './reconciler.js';
-import type { ObservedPod } from './status.js';
+import type { ObservedPod } from '../serving/pods.js';
 import { CANDIDATE_LABEL } from '../rollout/rollout.js';
 
 /** The key of the model whose candidate a pod runs (spec.rollout), from its label. */

@@ -5,7 +5,7 @@
 // reconcile pass never waits on a pod's HTTP), and queues the model again when an answer arrives.
 import type { ReadyBody } from '../../contract/monitoring.js';
 import { SERVER_PORT } from '../desired/deployment.js';
-import { isReady, type ObservedPod } from './status.js';
+import { isReady, type ObservedPod } from '../serving/pods.js';
 import { jsonWithin } from '../util/json-within.js';
 
 export interface ProviderReport {

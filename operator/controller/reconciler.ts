@@ -17,8 +17,10 @@ import { parseRecord, RECORD_LABEL, recordConfigMap, recordName, restoredEscalat
 import { REVOKED_VERSIONS, type RevokedVersion, revokedMessage, revokedVersion } from '../escalation/revocation.js';
 import type { Revocation } from '../escalation/revocation.js';
 import { escalationStep } from '../escalation/step.js';
-import { acceptanceJob, asServed, servedModel, gated, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, servable, settleGates } from '../acceptance/gate.js';
-import { CANDIDATE_LABEL, candidateDeployment, candidateName, inRollout, rolloutPass, sumShadow, type ShadowTotals } from '../rollout/rollout.js';
+import { acceptanceJob, asServed, jobResult, nextAcceptance, type ObservedJob, type ObservedJobPod, settleGates } from '../acceptance/gate.js';
+import { servedModel, gated, servable } from '../serving/versions.js';
+import { CANDIDATE_LABEL, candidateDeployment, candidateName, rolloutPass, sumShadow, type ShadowTotals } from '../rollout/rollout.js';
+import { inRollout } from '../serving/versions.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { afterAttempt, type DueNotification, escalationEvent, notificationDue, NOTIFY_TOKEN_LABEL } from '../governance/notify.js';
 import { DEFAULT_NOTIFY_POLICY, type NotifyPolicy, sendEvent } from '../governance/notify-send.js';
@@ -29,14 +31,15 @@ import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../../contract/log.js';
 import type { ShadowReport } from '../../contract/monitoring.js';
 import type { DriftGatherer } from '../monitoring/gatherer.js';
-import { checkDue, nextCheckDue } from '../monitoring/schedule.js';
+import { checkDue, nextCheckDue } from '../drift/schedule.js';
 import type { DriftMetrics } from '../observability/metrics.js';
 import { jsonEqual } from '../util/json-equal.js';
 import { mergePatch } from '../util/merge-patch.js';
 import { rfc3339 } from '../util/time.js';
-import { STUCK_REASONS } from './pod-problems.js';
+import { STUCK_REASONS } from '../serving/pod-problems.js';
 import type { ProviderReports } from './providers.js';
-import { computeStatus, isReady, type ObservedDeployment, type ObservedPod, servesSha, statusChanged } from './status.js';
+import { computeStatus, type ObservedDeployment, statusChanged } from './status.js';
+import { isReady, type ObservedPod, servesSha } from '../serving/pods.js';
 import { jsonWithin } from '../util/json-within.js';
 
 /** What the reconciler reads: the informers' caches. */

@@ -2,16 +2,17 @@
 // caches hold: the resource, its Deployment and its pods. Nothing here is remembered between passes
 // except each condition's lastTransitionTime.
 import { jsonEqual } from '../util/json-equal.js';
-import { acceptancePassed, approvalRequired, approvalShortfall, type Served, servedModel } from '../acceptance/gate.js';
+import { acceptancePassed, approvalRequired, approvalShortfall, type Served, servedModel } from '../serving/versions.js';
 import type { ClinicalModel, ClinicalModelStatus, Phase, ReviewStatus } from '../api/types.js';
-import { levelPolicy, phaseAtLevel } from '../escalation/actions.js';
+import { levelPolicy, phaseAtLevel } from '../api/levels.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
 import { reviewOutcome } from '../governance/review.js';
 import { buildConditions, type ConditionInput } from './conditions.js';
-import { podProblem, serverExit } from './pod-problems.js';
+import { podProblem, serverExit } from '../serving/pod-problems.js';
 import type { ProviderReport } from './providers.js';
+import { isReady, type ObservedPod, servesSha, unschedulableMessage } from '../serving/pods.js';
 
 export interface ObservedDeployment {
   metadata?: { generation?: number; annotations?: Record<string, string> };
@@ -22,23 +23,6 @@ export interface ObservedDeployment {
     readyReplicas?: number;
     updatedReplicas?: number;
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-  };
-}
-
-interface ContainerState {
-  waiting?: { reason?: string; message?: string };
-  terminated?: { exitCode?: number; reason?: string; message?: string };
-}
-
-export interface ObservedPod {
-  metadata?: { name?: string; uid?: string; deletionTimestamp?: string; labels?: Record<string, string> };
-  spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    containerStatuses?: Array<{ name: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState }>;
-    initContainerStatuses?: Array<{ name: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState }>;
   };
 }
 
@@ -55,26 +39,6 @@ export interface StatusInput {
   /** Objects in the way of the operator's records, each said in full (RecordConflict). */
   conflicts?: readonly string[];
   now: string;
-}
-
-export function isReady(pod: ObservedPod): boolean {
-  return !pod.metadata?.deletionTimestamp &&
-    (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-export function servesSha(pod: ObservedPod, sha256: string): boolean {
-  const server = pod.spec?.containers?.find((c) => c.name === 'server');
-  return server?.env?.some((e) => e.name === 'CLINOPS_MODEL_SHA256' && e.value === sha256) ?? false;
-}
-
-/** The scheduler's message for the first pod it could not place, e.g. "0/3 nodes are available: …". */
-export function unschedulableMessage(pods: readonly ObservedPod[]): string | undefined {
-  for (const pod of pods) {
-    if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Pending') continue;
-    const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'False');
-    if (c?.reason === 'Unschedulable') return `pod ${pod.metadata?.name ?? ''}: ${c.message ?? 'unschedulable'}`;
-  }
-  return undefined;
 }
 
 export function computeStatus(input: StatusInput): ClinicalModelStatus {

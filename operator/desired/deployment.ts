@@ -3,8 +3,8 @@
 // the fields the operator owns and nothing else.
 import { ENV } from '../../contract/env.js';
 import type { ClinicalModel, OwnerReference, Quantity, Toleration } from '../api/types.js';
-import { API_VERSION, KIND } from '../api/types.js';
-import { replicasAtLevel } from '../escalation/actions.js';
+import { ownerReference } from './meta.js';
+import { replicasAtLevel } from '../api/levels.js';
 import { objectLabels, selectorLabels } from './labels.js';
 import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
 import { parseModelUri } from './model-uri.js';
@@ -40,18 +40,6 @@ export interface Deployment {
     ownerReferences: OwnerReference[];
   };
   spec: Record<string, unknown> & { replicas: number };
-}
-
-export function ownerReference(cr: ClinicalModel): OwnerReference {
-  if (!cr.metadata.uid) throw new Error(`ClinicalModel ${cr.metadata.namespace}/${cr.metadata.name} has no uid`);
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    name: cr.metadata.name,
-    uid: cr.metadata.uid,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }
 
 /** Pod Security "restricted", for every container the operator runs (servers, model fetchers, acceptance Jobs). */

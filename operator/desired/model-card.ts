@@ -5,7 +5,7 @@
 // ConfigMap is current, and the pods never see the change but through the mounted file.
 import { createHash } from 'node:crypto';
 import type { ClinicalModel, OwnerReference } from '../api/types.js';
-import { ownerReference } from './deployment.js';
+import { ownerReference } from './meta.js';
 import { objectLabels } from './labels.js';
 
 export const CARD_KEY = 'card.json';

@@ -3,7 +3,7 @@
 // creates, owned by the model, and mounts into its pods; the server lets no other key read them, and
 // serves them on a port of their own that the chart's NetworkPolicy opens to the operator alone.
 import type { ClinicalModel } from '../api/types.js';
-import { ownerReference } from './deployment.js';
+import { ownerReference } from './meta.js';
 import { objectLabels } from './labels.js';
 import { OPERATOR_RECORD_LABEL } from './records.js';
 

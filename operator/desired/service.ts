@@ -1,6 +1,7 @@
 // The ClusterIP Service in front of a ClinicalModel's inference pods.
 import type { ClinicalModel, OwnerReference } from '../api/types.js';
-import { ownerReference, SERVER_PORT } from './deployment.js';
+import { SERVER_PORT } from './deployment.js';
+import { ownerReference } from './meta.js';
 import { objectLabels, selectorLabels } from './labels.js';
 
 export interface Service {

@@ -6,7 +6,6 @@
 // prediction is judged once). Too few samples is InsufficientData and keeps them for the next check.
 import type { WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel, DriftStatus, PerformanceStatus } from '../api/types.js';
-import type { CheckFindings } from '../escalation/machine.js';
 import type { Consumed, DriftInput } from '../monitoring/gatherer.js';
 import { ks2samp } from '../statistics/ks-2samp.js';
 import { psi } from '../statistics/psi.js';
@@ -164,4 +163,15 @@ export function labelCounts(reference: Record<string, number>, labels: readonly 
   const current = new Array<number>(categories.length).fill(0);
   for (const x of samples) current[index.get(x.label)!]! += 1;
   return [categories.map((c) => reference[c] ?? 0), current];
+}
+
+export interface CheckFindings {
+  /** Level the drift verdict calls for (0 for NoDrift), or undefined for InsufficientData. */
+  driftLevel?: 0 | 1 | 2;
+  /** Level the performance dip calls for, or undefined when there were too few labels. */
+  dipLevel?: 0 | 1 | 2;
+  psi?: number;
+  ksPValue?: number;
+  dip?: number;
+  summary: string;
 }

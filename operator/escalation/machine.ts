@@ -16,6 +16,7 @@
 // - Every transition is appended to a bounded history with its time, reason and numbers.
 
 import { rfc3339 } from '../util/time.js';
+import type { CheckFindings } from '../drift/judge.js';
 
 export type Level = 0 | 1 | 2 | 3;
 
@@ -52,17 +53,6 @@ export interface EscalationState {
   safetyEvents?: string[];
   cooldownUntil?: string;
   history: Transition[];
-}
-
-export interface CheckFindings {
-  /** Level the drift verdict calls for (0 for NoDrift), or undefined for InsufficientData. */
-  driftLevel?: 0 | 1 | 2;
-  /** Level the performance dip calls for, or undefined when there were too few labels. */
-  dipLevel?: 0 | 1 | 2;
-  psi?: number;
-  ksPValue?: number;
-  dip?: number;
-  summary: string;
 }
 
 export interface SafetyEvent {

@@ -8,9 +8,9 @@
 // The identifier is the text before the first colon (the whole value when there is none). Each
 // identifier is acted on once; a new event needs a new identifier.
 import type { ClinicalModel, EscalationStatus } from '../api/types.js';
-import { monitoringIntervalMs } from '../monitoring/schedule.js';
+import { monitoringIntervalMs } from '../drift/schedule.js';
 import { parseDuration } from '../util/duration.js';
-import { levelPolicy } from './actions.js';
+import { levelPolicy } from '../api/levels.js';
 import type { EscalationPolicy, EscalationState, Level, SafetyEvent } from './machine.js';
 
 export const SAFETY_EVENT_ANNOTATION = 'clinops.dev/safety-event';

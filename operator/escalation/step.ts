@@ -2,13 +2,13 @@
 // one ran), any reported patient-safety event and the spec's acknowledgement to the escalation state
 // machine, and say what to write (status.drift, status.escalation) and announce (Events). The state
 // lives in status, so a restarted operator continues where the last one stopped.
-import { servedModel } from '../acceptance/gate.js';
+import { servedModel } from '../serving/versions.js';
 import type { ClinicalModel, DriftStatus, EscalationStatus, IncidentRecord } from '../api/types.js';
 import type { Judgement } from '../drift/judge.js';
-import { monitoringIntervalMs } from '../monitoring/schedule.js';
+import { monitoringIntervalMs } from '../drift/schedule.js';
 import { jsonEqual } from '../util/json-equal.js';
 import { rfc3339 } from '../util/time.js';
-import { levelPolicy } from './actions.js';
+import { levelPolicy } from '../api/levels.js';
 import { nextEscalation } from './machine.js';
 import { escalationPolicy, safetyEvents, stateFromStatus, statusFromState } from './state.js';
 

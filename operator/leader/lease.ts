@@ -188,10 +188,12 @@ export class LeaderElector {
     }
     const holder = lease.spec.holderIdentity ?? '';
     const durationMs = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
-    // A lease this replica gave up (its deadline passed) is not renewed as its own: it is taken, like
-    // anyone's, only once it has expired — so the standby that watched it expire leads, not the old leader.
+    // A lease this replica gave up (its deadline passed) is not renewed as its own: it is taken only once
+    // it has expired, and then only after one more lease duration — the replica that could not keep its
+    // lease is the likeliest to be the unwell one, so a standby that watched the lease expire leads.
     const mine = holder === identity && !this.abandoned;
-    if (holder !== '' && !mine && this.observedAt + durationMs > now) return false;
+    const waitMs = this.abandoned ? 2 * durationMs : durationMs;
+    if (holder !== '' && !mine && this.observedAt + waitMs > now) return false;
 
     const spec: LeaseSpec = mine
       ? { ...lease.spec, renewTime: microTime(now), leaseDurationSeconds: fresh.leaseDurationSeconds }

@@ -10,7 +10,7 @@ import type { ClinicalModel } from '../api/types.js';
 import { type FeatureReference, parseFeatureReference, parseLabelCounts } from '../drift/reference-files.js';
 import { parseSample } from '../drift/sample-file.js';
 import { objectLabels, FIELD_MANAGER } from '../desired/labels.js';
-import { ownerReference } from '../desired/deployment.js';
+import { ownerReference } from '../desired/meta.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { isOperatorRecord, OPERATOR_RECORD_LABEL, RecordConflictError } from '../desired/records.js';
 import { parseDuration } from '../util/duration.js';

@@ -16,8 +16,9 @@
 // acted on, so a restarted operator goes on from where the record says: no step repeated, none lost.
 import type { ShadowReport } from '../../contract/monitoring.js';
 import type { AcceptedModel, ClinicalModel, RolloutStatus, ShadowStatus } from '../api/types.js';
-import { podProblem } from '../controller/pod-problems.js';
-import { isReady, type ObservedPod, unschedulableMessage } from '../controller/status.js';
+import { podProblem } from '../serving/pod-problems.js';
+import { isReady, type ObservedPod, unschedulableMessage } from '../serving/pods.js';
+import { inRollout } from '../serving/versions.js';
 import { type Deployment, type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
 import { LABEL_INSTANCE } from '../desired/labels.js';
 import { judgeSignals } from '../drift/signals.js';
@@ -34,11 +35,6 @@ export function candidateName(model: string): string {
   return `${model}-candidate`;
 }
 
-/** spec.model is tried in a rollout before it serves: spec.rollout is set and another version serves. */
-export function inRollout(cr: ClinicalModel): boolean {
-  const accepted = cr.status?.acceptance?.accepted;
-  return cr.spec.rollout !== undefined && accepted !== undefined && accepted.sha256 !== cr.spec.model.sha256.toLowerCase();
-}
 
 const ACTIVE = new Set(['Shadow', 'Canary', 'Promoting']);
 

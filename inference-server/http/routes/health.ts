@@ -1,7 +1,7 @@
 // Health: the seeds' /health, the Kubernetes probes (/health/live, /health/ready), the OIP's
 // (/v2/health/*), and /metrics (metricsRoute). The provider in use is part of readiness: the operator reads it to
 // report a GPU model served on CPU.
-import type { AppDeps, RouteDef } from '../app.js';
+import type { AppDeps, RouteDef } from '../route.js';
 import type { Serving } from '../serving.js';
 
 export function healthRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'metrics' | 'keys'>, serving: Serving): RouteDef[] {

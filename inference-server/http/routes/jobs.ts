@@ -4,7 +4,7 @@
 // API key's that made it: any other key gets 404.
 import { fail } from '../../errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
-import type { RouteDef } from '../app.js';
+import type { RouteDef } from '../route.js';
 import type { UploadLimits } from '../body.js';
 import type { Serving } from '../serving.js';
 import { parseExplain } from '../../predictor.js';

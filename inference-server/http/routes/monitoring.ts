@@ -3,7 +3,7 @@
 // and when they were made: only the operator reads them, with the monitoring key it mounts into the pod.
 import { fail } from '../../errors.js';
 import type { FeatureCountsResponse, FeedbackResponse, WindowResponse } from '../../../contract/monitoring.js';
-import type { AppDeps, RouteDef } from '../app.js';
+import type { AppDeps, RouteDef } from '../route.js';
 
 export function monitoringRoutes(d: Pick<AppDeps, 'modelName' | 'modelVersion' | 'window' | 'feedback' | 'features' | 'epoch'>): RouteDef[] {
   const model = { name: d.modelName, version: d.modelVersion };

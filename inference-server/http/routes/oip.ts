@@ -1,7 +1,7 @@
 // The Open Inference Protocol v2: server and model metadata, model readiness, and inference (JSON
 // tensors, or the binary tensor extension).
 import { fail } from '../../errors.js';
-import type { RequestContext, RouteDef } from '../app.js';
+import type { RequestContext, RouteDef } from '../route.js';
 import type { Serving } from '../serving.js';
 
 const SERVER_VERSION = '0.1.0';

@@ -1,6 +1,6 @@
 // The versioned REST API: predictions from JSON instances or an uploaded image, the model card, and
 // ground truth for earlier predictions.
-import type { AppDeps, RouteDef } from '../app.js';
+import type { AppDeps, RouteDef } from '../route.js';
 import type { Serving } from '../serving.js';
 import { parseExplain } from '../../predictor.js';
 

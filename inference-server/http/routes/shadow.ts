@@ -4,7 +4,7 @@
 // the candidate — in its window, its metrics and its audit log (key id "shadow").
 import { fail } from '../../errors.js';
 import type { ShadowMirror } from '../../shadow/mirror.js';
-import type { RouteDef } from '../app.js';
+import type { RouteDef } from '../route.js';
 import type { Serving } from '../serving.js';
 
 export function shadowRoutes(mirror: ShadowMirror | undefined, serving: Serving): RouteDef[] {

@@ -1,4 +1,5 @@
-import { acceptanceJob, asServed, approvalShortfall, jobResult, missingItems, nextAcceptance, servedModel, settleGates } from '../../../../operator/acceptance/gate.js';
+import { acceptanceJob, asServed, jobResult, nextAcceptance, settleGates } from '../../../../operator/acceptance/gate.js';
+import { approvalShortfall, missingItems, servedModel } from '../../../../operator/serving/versions.js';
 import type { ClinicalModel } from '../../../../operator/api/types.js';
 import { computeStatus } from '../../../../operator/controller/status.js';
 import { escalationStep } from '../../../../operator/escalation/step.js';

@@ -1,5 +1,5 @@
 import { ProviderReports } from '../../../../operator/controller/providers.js';
-import type { ObservedPod } from '../../../../operator/controller/status.js';
+import type { ObservedPod } from '../../../../operator/serving/pods.js';
 
 const readyPod = (uid: string, ip: string): ObservedPod => ({
   metadata: { name: `pod-${uid}`, uid },

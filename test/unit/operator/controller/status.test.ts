@@ -1,4 +1,5 @@
-import { computeStatus, type ObservedPod, statusChanged, unschedulableMessage } from '../../../../operator/controller/status.js';
+import { computeStatus, statusChanged } from '../../../../operator/controller/status.js';
+import { type ObservedPod, unschedulableMessage } from '../../../../operator/serving/pods.js';
 import { clinicalModel } from '../fixtures.js';
 
 const NOW = '2026-11-21T20:00:00Z';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { type CheckFindings, type EscalationInputs, type EscalationState, INITIAL_STATE, nextEscalation } from '../../../../operator/escalation/machine.js';
+import { type EscalationInputs, type EscalationState, INITIAL_STATE, nextEscalation } from '../../../../operator/escalation/machine.js';
+import { type CheckFindings } from '../../../../operator/drift/judge.js';
 
 const HOUR = 3_600_000;
 const policy = { consecutiveBreaches: 2, reviewWithinMs: { 1: 48 * HOUR }, cooldownMs: HOUR, historyLimit: 10 };

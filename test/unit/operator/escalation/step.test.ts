@@ -1,7 +1,7 @@
 import type { ClinicalModel, DriftStatus } from '../../../../operator/api/types.js';
 import type { Judgement } from '../../../../operator/drift/judge.js';
 import { escalationStep } from '../../../../operator/escalation/step.js';
-import { checkDue, nextCheckDue } from '../../../../operator/monitoring/schedule.js';
+import { checkDue, nextCheckDue } from '../../../../operator/drift/schedule.js';
 import { clinicalModel } from '../fixtures.js';
 
 const T0 = Date.parse('2026-11-21T12:00:00Z');

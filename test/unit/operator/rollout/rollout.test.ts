@@ -1,10 +1,10 @@
-import { asServed, servedModel, settleGates } from '../../../../operator/acceptance/gate.js';
+import { asServed, settleGates } from '../../../../operator/acceptance/gate.js';
+import { servedModel } from '../../../../operator/serving/versions.js';
 import type { ClinicalModel, RolloutStatus } from '../../../../operator/api/types.js';
-import type { ObservedPod } from '../../../../operator/controller/status.js';
+import type { ObservedPod } from '../../../../operator/serving/pods.js';
 import { LABEL_INSTANCE } from '../../../../operator/desired/labels.js';
-import {
-  CANDIDATE_LABEL, candidateDeployment, candidateHealth, inRollout, rolloutPass, shadowStatus, sumShadow, type RolloutObservation, type ShadowTotals,
-} from '../../../../operator/rollout/rollout.js';
+import { CANDIDATE_LABEL, candidateDeployment, candidateHealth, rolloutPass, shadowStatus, sumShadow, type RolloutObservation, type ShadowTotals } from '../../../../operator/rollout/rollout.js';
+import { inRollout } from '../../../../operator/serving/versions.js';
 import { rng } from '../../../models/generate.js';
 import { clinicalModel } from '../fixtures.js';
 

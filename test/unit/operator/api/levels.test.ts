@@ -1,4 +1,4 @@
-import { levelPolicy, phaseAtLevel, replicasAtLevel } from '../../../../operator/escalation/actions.js';
+import { levelPolicy, phaseAtLevel, replicasAtLevel } from '../../../../operator/api/levels.js';
 
 describe('escalation actions', () => {
   it('defaults to Alert, Pause and Shutdown for levels 1, 2 and 3', () => {

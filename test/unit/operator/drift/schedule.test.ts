@@ -1,5 +1,5 @@
 import type { ClinicalModel } from '../../../../operator/api/types.js';
-import { checkDue, monitoringIntervalMs, nextCheckDue } from '../../../../operator/monitoring/schedule.js';
+import { checkDue, monitoringIntervalMs, nextCheckDue } from '../../../../operator/drift/schedule.js';
 import { clinicalModel } from '../fixtures.js';
 
 const T0 = Date.parse('2026-11-21T12:00:00Z');

@@ -1,5 +1,5 @@
-import { podProblem, serverExit } from '../../../../operator/controller/pod-problems.js';
-import type { ObservedPod } from '../../../../operator/controller/status.js';
+import { podProblem, serverExit } from '../../../../operator/serving/pod-problems.js';
+import type { ObservedPod } from '../../../../operator/serving/pods.js';
 
 const pod = (name: string, server: NonNullable<ObservedPod['status']>['containerStatuses']): ObservedPod => ({
   metadata: { name },

@@ -2,7 +2,7 @@
 // waiting (image missing, crash loop, bad configuration) and what the server said as it exited. The
 // server exits with a termination message "Word: reason" when it cannot serve its model (see
 // `clinops serve --exit-on-load-failure`); the word is stable, the reason is for people.
-import type { ObservedPod } from './status.js';
+import type { ObservedPod } from './pods.js';
 
 export const SERVER_CONTAINER = 'server';
 

@@ -6,7 +6,7 @@
 //   Pause      zero replicas, phase Paused; spec.serving.replicas is untouched, so an acknowledgement
 //              brings the model back at its declared size
 //   Shutdown   zero replicas, phase ShutDown, an incident record
-import type { EscalationAction, EscalationSpec, LevelPolicy } from '../api/types.js';
+import type { EscalationAction, EscalationSpec, LevelPolicy } from './types.js';
 
 const DEFAULT_ACTION: Record<1 | 2 | 3, EscalationAction> = { 1: 'Alert', 2: 'Pause', 3: 'Shutdown' };
 

@@ -1,0 +1,16 @@
+// What every object the operator makes for a ClinicalModel carries: its controller owner reference (the
+// garbage collector removes it with the model, and the API server's admission knows whose it is).
+// Below every desired/ file: each imports it, it imports none of them.
+import { API_VERSION, type ClinicalModel, KIND, type OwnerReference } from '../api/types.js';
+
+export function ownerReference(cr: ClinicalModel): OwnerReference {
+  if (!cr.metadata.uid) throw new Error(`ClinicalModel ${cr.metadata.namespace}/${cr.metadata.name} has no uid`);
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: cr.metadata.name,
+    uid: cr.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

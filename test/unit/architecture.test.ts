@@ -1,0 +1,113 @@
+// The import graph of the product's code, read from its sources: no import circle anywhere, and none of
+// the arrows that would run back up (a lower room importing a higher one). A move that adds one fails here.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = normalize(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+const ROOMS = ['operator', 'inference-server', 'contract', 'cli', 'bench', 'hack'];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'node_modules' ? [] : sources(p);
+    return p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** Each file's relative imports (type-only ones too: a circle of types is still a circle), as repository paths. */
+function graph(): Map<string, string[]> {
+  const g = new Map<string, string[]>();
+  for (const file of ROOMS.flatMap((r) => sources(join(root, r)))) {
+    const text = readFileSync(file, 'utf8');
+    const deps = [...text.matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) =>
+      relative(root, normalize(join(dirname(file), m[1]!))).replace(/\.js$/, '.ts'));
+    g.set(relative(root, file), deps);
+  }
+  return g;
+}
+
+/** Strongly connected components of more than one file (Tarjan). */
+function circles(g: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of g.get(v) ?? []) {
+      if (!g.has(w)) continue;
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp: string[] = [];
+      for (let w = stack.pop()!; ; w = stack.pop()!) {
+        on.delete(w);
+        comp.push(w);
+        if (w === v) break;
+      }
+      if (comp.length > 1) out.push(comp.sort());
+    }
+  };
+  for (const v of g.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+const g = graph();
+
+it('reads the whole product', () => {
+  expect(g.size).toBeGreaterThan(100);
+  expect(g.get('operator/controller/reconciler.ts')).toContain('operator/desired/deployment.ts');
+});
+
+it('has no import circle', () => {
+  expect(circles(g)).toEqual([]);
+});
+
+it('finds a circle when there is one (the check itself)', () => {
+  expect(circles(new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+});
+
+/** Rooms that must not import another: [from, to, why]. */
+const DOWNWARD_ONLY: Array<[string, string, string]> = [
+  ['operator/desired/', 'operator/controller/', 'desired state is computed, never read back from the reconcile loop'],
+  ['operator/desired/', 'operator/escalation/', 'what a level does is the API\'s (api/levels.ts)'],
+  ['operator/serving/', 'operator/controller/', 'which version serves sits below the loop'],
+  ['operator/serving/', 'operator/acceptance/', 'acceptance asks which version serves, not the other way'],
+  ['operator/serving/', 'operator/rollout/', 'rollout asks which version serves, not the other way'],
+  ['operator/rollout/', 'operator/controller/', 'a rollout pass is judged from values'],
+  ['operator/acceptance/', 'operator/controller/', 'the gates are judged from values'],
+  ['operator/escalation/', 'operator/acceptance/', 'escalation asks serving/ which version serves'],
+  ['operator/escalation/', 'operator/monitoring/', 'when a check is due is drift/schedule.ts'],
+  ['operator/escalation/', 'operator/controller/', 'the escalation step is pure'],
+  ['operator/drift/', 'operator/escalation/', 'the judge owns its findings; escalation consumes them'],
+  ['operator/drift/', 'operator/controller/', 'the judge is pure'],
+  ['operator/api/', 'operator/', 'the API types stand alone'],
+  ['contract/', 'operator/', 'the contract is below both processes'],
+  ['contract/', 'inference-server/', 'the contract is below both processes'],
+  ['inference-server/', 'operator/', 'the server never imports the operator'],
+  ['operator/', 'inference-server/', 'the operator never imports the server'],
+  ['inference-server/preprocess/', 'inference-server/config.ts', 'preprocessing\'s shape is the contract\'s'],
+  ['inference-server/http/routes/', 'inference-server/http/app.ts', 'routes take their types from http/route.ts'],
+];
+
+it('has no import that runs back up', () => {
+  const wrong: string[] = [];
+  for (const [file, deps] of g) {
+    for (const dep of deps) {
+      for (const [from, to, why] of DOWNWARD_ONLY) {
+        const exempt = from === 'operator/api/' && dep.startsWith('operator/api/');
+        if (file.startsWith(from) && dep.startsWith(to) && !exempt) wrong.push(`${file} → ${dep}: ${why}`);
+      }
+    }
+  }
+  expect(wrong).toEqual([]);
+});
