@@ -93,9 +93,13 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
       judgementSignals = signals;
       const head = verdict === 'NoDrift' ? 'no drift' : `${verdict.toLowerCase()} drift`;
       const confidence = `PSI ${round(p.psi)}, KS D ${round(ks.statistic)} (p ${ks.pValue.toPrecision(3)}) over ${n} predictions`;
-      const others = drivers.filter((d) => d.kind !== 'confidence');
-      summaries.push(others.length === 0 ? `${head}: ${confidence}`
-        : `${head} in ${drivers.map((d) => d.signal).join(', ')}: ${others.map(describe).join('; ')}; confidence ${confidence}`);
+      // A person reads this (Event, condition, incident): the three strongest signals and how many more;
+      // the rest are in status.drift.signals.
+      const shown = drivers.slice(0, SIGNALS_SHOWN);
+      const more = drivers.length > SIGNALS_SHOWN ? ` and ${drivers.length - SIGNALS_SHOWN} more (status.drift.signals)` : '';
+      const others = shown.filter((d) => d.kind !== 'confidence');
+      summaries.push(others.length === 0 ? `${head}${more ? ` in ${shown.map((d) => d.signal).join(', ')}${more}` : ''}: ${confidence}`
+        : `${head} in ${shown.map((d) => d.signal).join(', ')}${more}: ${others.map(describe).join('; ')}; confidence ${confidence}`);
       consumed.window = n;
     }
   }
@@ -164,6 +168,9 @@ export function labelCounts(reference: Record<string, number>, labels: readonly 
   for (const x of samples) current[index.get(x.label)!]! += 1;
   return [categories.map((c) => reference[c] ?? 0), current];
 }
+
+/** Signals a drift message names (the strongest first); the rest are counted. */
+const SIGNALS_SHOWN = 3;
 
 export interface CheckFindings {
   /** Level the drift verdict calls for (0 for NoDrift), or undefined for InsufficientData. */

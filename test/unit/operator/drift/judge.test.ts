@@ -136,6 +136,21 @@ describe('judge', () => {
       expect(j.signals!.map((s) => s.signal)).toEqual(['confidence', 'labels', ...names]);
     });
 
+    it('names the three strongest signals in what a person reads, and counts the rest (all of them in status)', () => {
+      const ten = Array.from({ length: 10 }, (_, i) => `f${i}`);
+      const m = clinicalModel({ ...features.spec, monitoring: { ...features.spec.monitoring, features: ten } });
+      const all = input(ten.map((_, i) => shifted(1000, 0.05 + 0.02 * i)));
+      all.features = { reference: { names: ten, counts: ten.map(() => uniformCounts(2000)), bins: 'b' }, counts: ten.map((_, i) => shifted(1000, 0.05 + 0.02 * i)), samples: 1000, unreadable: [], dropped: false };
+      const j = judge(all, m);
+      expect(j.drift.verdict).toBe('Significant');
+      // Strongest first: the largest shifts.
+      const drifted = j.signals!.filter((x) => x.verdict !== 'NoDrift').length;
+      expect(drifted).toBeGreaterThan(5);
+      expect(j.findings!.summary).toMatch(new RegExp(`^significant drift in f9, f8, f7 and ${drifted - 3} more \\(status\\.drift\\.signals\\): f9 PSI [\\d.]+[^;]*; f8 PSI [^;]*; f7 PSI [^;]*; confidence PSI`));
+      expect(j.findings!.summary).not.toContain('f6');
+      expect(j.signals!.filter((s) => s.signal.startsWith('f'))).toHaveLength(10);
+    });
+
     it('does not call a trivial feature shift over many predictions drift', () => {
       const big = (shift: number) => shifted(40_000, shift);
       const j = judge({ ...input([big(0), big(0.03), big(0)], { 'No sepsis': 900, Sepsis: 100 }, 1000),
