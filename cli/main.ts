@@ -17,6 +17,19 @@ const program = new Command()
   // A usage error (unknown option, bad value) exits 2, as the commands' own errors do.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
+/**
+ * A command's work, its failure said once in the CLI's way: `clinops COMMAND: why` on stderr and the
+ * command's error exit code (its other codes are set by the work itself).
+ */
+async function reporting(command: string, code: number, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    process.stderr.write(`clinops ${command}: ${(err as Error).message}\n`);
+    process.exitCode = code;
+  }
+}
+
 addOptions(program
   .command('operator')
   .description('run the ClinicalModel operator against the current kubeconfig or in-cluster config'), operatorSettings())
@@ -37,15 +50,12 @@ program
   .option('--timeout <ms>', 'give up after this long (default 10 minutes)', String(MODEL_FETCH_TIMEOUT_MS))
   .action(async (opts: { url: string; sha256: string; out: string; maxBytes: string; timeout: string }) => {
     const { fetchModel } = await import('./fetch-model.js');
-    try {
+    await reporting('fetch-model', 1, async () => {
       const limits = { maxBytes: Number(opts.maxBytes), timeoutMs: Number(opts.timeout) };
       if (!(limits.maxBytes > 0) || !(limits.timeoutMs > 0)) throw new Error('--max-bytes and --timeout must be positive numbers');
       const bytes = await fetchModel(opts.url, opts.sha256, opts.out, fetch, limits);
       process.stderr.write(JSON.stringify({ level: 'info', msg: 'model fetched and verified', bytes, out: opts.out }) + '\n');
-    } catch (err) {
-      process.stderr.write(`clinops fetch-model: ${(err as Error).message}\n`);
-      process.exit(1);
-    }
+    });
   });
 
 addOptions(program
@@ -107,15 +117,12 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (o: { reference: string; current: string; bins: number; minSamples: number; moderate: number; significant: number; pValue: number; minStatistic: number; json?: boolean }) => {
     const { driftReport, exitCodeOf, formatReport } = await import('./drift.js');
-    try {
+    await reporting('drift', 2, async () => {
       if (!(o.moderate < o.significant)) throw new Error('--moderate must be less than --significant');
       const r = await driftReport(o);
       process.stdout.write((o.json ? JSON.stringify(r) : formatReport(r)) + '\n');
       process.exitCode = exitCodeOf(r.verdict);
-    } catch (err) {
-      process.stderr.write(`clinops drift: ${(err as Error).message}\n`);
-      process.exitCode = 2;
-    }
+    });
   });
 
 program
@@ -141,7 +148,7 @@ program
     maxEce: number; eceBins: number; subgroupMinAuroc: number; subgroupMinSensitivity: number; minSubgroupSize: number; lowerBound?: boolean; json?: boolean; summaryFile?: string }) => {
     const { acceptModel, summary } = await import('./accept.js');
     const { formatReport } = await import('../operator/acceptance/report.js');
-    try {
+    await reporting('accept', 2, async () => {
       const labels = o.labels.trim().startsWith('[') ? JSON.parse(o.labels) as string[] : o.labels.split(',').map((x) => x.trim());
       if (labels.length < 2 || labels.some((x) => x === '') || new Set(labels).size !== labels.length) throw new Error('--labels needs two or more distinct, non-empty names');
       const r = await acceptModel({ model: o.model, sha256: o.sha256, holdout: o.holdout, labels, positive: o.positive }, {
@@ -151,10 +158,7 @@ program
       process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatReport(r));
       if (o.summaryFile) await writeFile(o.summaryFile, summary(r));
       process.exitCode = r.pass ? 0 : 1;
-    } catch (err) {
-      process.stderr.write(`clinops accept: ${(err as Error).message}\n`);
-      process.exitCode = 2;
-    }
+    });
   });
 
 program
@@ -169,16 +173,13 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (o: { reference: string; current: string; moderate: number; significant: number; pValue: number; minStatistic: number; json?: boolean }) => {
     const { featureDriftReport, formatFeatureReport } = await import('./drift.js');
-    try {
+    await reporting('drift-features', 2, async () => {
       if (!(o.moderate < o.significant)) throw new Error('--moderate must be less than --significant');
       const r = await featureDriftReport(o.reference, o.current,
         { psiModerate: o.moderate, psiSignificant: o.significant, ksPValue: o.pValue, ksMinStatistic: o.minStatistic });
       process.stdout.write((o.json ? JSON.stringify(r) : formatFeatureReport(r)) + '\n');
       process.exitCode = r.verdict === 'NoDrift' ? 0 : 1;
-    } catch (err) {
-      process.stderr.write(`clinops drift-features: ${(err as Error).message}\n`);
-      process.exitCode = 2;
-    }
+    });
   });
 
 program
@@ -195,7 +196,7 @@ program
   .option('--labels-out <file>', 'where to write how often the model predicted each label on the holdout (the label-shift reference)')
   .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; imageSummaries?: boolean; bins: number; labels?: string; labelsOut?: string }) => {
     const { buildFeatureReference, buildImageSummaryReference, buildReference, labelReference } = await import('./drift.js');
-    try {
+    await reporting('reference', 2, async () => {
       if (o.imageSummaries && o.features !== undefined) throw new Error('--image-summaries names its own features: leave out --features');
       if (o.imageSummaries && o.featuresOut === undefined) throw new Error('--image-summaries needs --features-out');
       if (!o.imageSummaries && (o.features === undefined) !== (o.featuresOut === undefined)) throw new Error('--features and --features-out go together');
@@ -217,10 +218,7 @@ program
         await buildFeatureReference(o.holdout, names, o.bins, o.featuresOut);
         process.stderr.write(`clinops reference: ${names.length} features' reference written to ${o.featuresOut}\n`);
       }
-    } catch (err) {
-      process.stderr.write(`clinops reference: ${(err as Error).message}\n`);
-      process.exitCode = 2;
-    }
+    });
   });
 
 const audit = program.command('audit').description('audit log tools');

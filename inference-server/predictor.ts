@@ -16,6 +16,7 @@ import type { FeedbackStore } from './monitoring/feedback.js';
 import type { FeatureCounts } from './monitoring/feature-counts.js';
 import type { PredictionWindow } from './monitoring/window.js';
 import type { ShadowMirror } from './shadow/mirror.js';
+import type { RequestBody } from './http/body.js';
 
 export interface Prediction {
   id: string;
@@ -190,6 +191,13 @@ export class Predictor {
     const started = this.clock();
     const inputs = summarize(tensor, this.deps.features);
     return (await this.run([tensor], inputs, requestId, started, keyId)).result;
+  }
+
+  /** Whatever /predict (and a job) was sent: JSON instances, an uploaded image, or a form's files. */
+  predictBody(body: RequestBody, keyId: string | null, requestId: string, explain?: Explain): Promise<PredictResult> {
+    if (body.kind === 'image') return this.predictImages([body.bytes], keyId, requestId, undefined, explain);
+    if (body.kind === 'images') return this.predictImages(body.files.map((f) => f.bytes), keyId, requestId, (i) => body.files[i]!.field, explain);
+    return this.predictInstances(body.kind === 'json' ? body.value : undefined, keyId, explain);
   }
 
   /** PNG, JPEG or DICOM images, preprocessed as configured: one prediction each (a DICOM with every frame: one a frame). */

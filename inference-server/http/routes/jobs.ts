@@ -21,11 +21,7 @@ export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimit
         const explain = parseExplain(ctx.query);
         const body = await ctx.body({ images: true, uploads });
         const { keyId, requestId } = ctx;
-        const job = jobs.submit(keyId, () => (body.kind === 'image'
-          ? predictor.predictImages([body.bytes], keyId, requestId, undefined, explain)
-          : body.kind === 'images'
-            ? predictor.predictImages(body.files.map((f) => f.bytes), keyId, requestId, (i) => body.files[i]!.field, explain)
-            : predictor.predictInstances(body.kind === 'json' ? body.value : undefined, keyId, explain)));
+        const job = jobs.submit(keyId, () => predictor.predictBody(body, keyId, requestId, explain));
         const location = `/v1/jobs/${job.id}`;
         return { status: 202, headers: { location }, json: { ...job, location, note: NOTE } };
       },

@@ -13,11 +13,7 @@ export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>,
         const predictor = serving.predictor();
         const explain = parseExplain(ctx.query);
         const body = await ctx.body({ images: true, uploads: d.uploads });
-        if (body.kind === 'image') return { json: await predictor.predictImages([body.bytes], ctx.keyId, ctx.requestId, undefined, explain) };
-        if (body.kind === 'images') {
-          return { json: await predictor.predictImages(body.files.map((f) => f.bytes), ctx.keyId, ctx.requestId, (i) => body.files[i]!.field, explain) };
-        }
-        return { json: await predictor.predictInstances(body.kind === 'json' ? body.value : undefined, ctx.keyId, explain) };
+        return { json: await predictor.predictBody(body, ctx.keyId, ctx.requestId, explain) };
       },
     },
     {
