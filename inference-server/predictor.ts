@@ -12,9 +12,9 @@ import { decodeImages, type DicomDigests } from './preprocess/decode-images.js';
 import type { DecodePool } from './preprocess/decode-pool.js';
 import { checkShape, jsonValues, probabilityOutput, type Signature, type Tensor, tensorFromBinary, tensorFromJson, type TensorSpec } from './model/signature.js';
 import type { Outputs, Scheduler } from './model/scheduler.js';
-import type { FeedbackStore } from './monitoring/feedback.js';
-import type { FeatureCounts } from './monitoring/feature-counts.js';
-import type { PredictionWindow } from './monitoring/window.js';
+import type { FeedbackStore } from './signals/feedback.js';
+import type { FeatureCounts } from './signals/feature-counts.js';
+import type { PredictionWindow } from './signals/window.js';
 import type { ShadowMirror } from './shadow/mirror.js';
 import type { RequestBody } from './http/body.js';
 

@@ -3,9 +3,9 @@
 import type { ApiKeys, Scope } from '../auth/api-keys.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { FeatureCounts } from '../monitoring/feature-counts.js';
-import type { FeedbackStore } from '../monitoring/feedback.js';
-import type { PredictionWindow } from '../monitoring/window.js';
+import type { FeatureCounts } from '../signals/feature-counts.js';
+import type { FeedbackStore } from '../signals/feedback.js';
+import type { PredictionWindow } from '../signals/window.js';
 import type { ShadowMirror } from '../shadow/mirror.js';
 import type { Accepts, RequestBody, UploadLimits } from './body.js';
 import type { ServerState } from './serving.js';

@@ -7,7 +7,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../api/types.js';
 import { GROUP, PLURAL, VERSION } from '../api/types.js';
 import type { DeploymentSettings } from '../desired/deployment.js';
-import { DriftGatherer } from '../monitoring/gatherer.js';
+import { DriftGatherer } from '../gathering/gatherer.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../desired/labels.js';
 import type { KubeClient } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';

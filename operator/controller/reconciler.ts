@@ -30,7 +30,7 @@ import { difference } from '../kube/difference.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../../contract/log.js';
 import type { ShadowReport } from '../../contract/monitoring.js';
-import type { DriftGatherer } from '../monitoring/gatherer.js';
+import type { DriftGatherer } from '../gathering/gatherer.js';
 import { checkDue, nextCheckDue } from '../drift/schedule.js';
 import type { DriftMetrics } from '../observability/metrics.js';
 import { jsonEqual } from '../util/json-equal.js';

@@ -86,7 +86,7 @@ const DOWNWARD_ONLY: Array<[string, string, string]> = [
   ['operator/rollout/', 'operator/controller/', 'a rollout pass is judged from values'],
   ['operator/acceptance/', 'operator/controller/', 'the gates are judged from values'],
   ['operator/escalation/', 'operator/acceptance/', 'escalation asks serving/ which version serves'],
-  ['operator/escalation/', 'operator/monitoring/', 'when a check is due is drift/schedule.ts'],
+  ['operator/escalation/', 'operator/gathering/', 'when a check is due is drift/schedule.ts'],
   ['operator/escalation/', 'operator/controller/', 'the escalation step is pure'],
   ['operator/drift/', 'operator/escalation/', 'the judge owns its findings; escalation consumes them'],
   ['operator/drift/', 'operator/controller/', 'the judge is pure'],

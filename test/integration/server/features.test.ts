@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { binOf } from '../../../contract/bins.js';
 import { mlpInputs } from '../../models/generate.js';
-import { FeatureCountsCollector } from '../../../operator/monitoring/counts-collector.js';
+import { FeatureCountsCollector } from '../../../operator/gathering/counts-collector.js';
 import { repoRoot } from '../../harness/controlplane.js';
 import { get, post, serve, testModels } from './support.js';
 

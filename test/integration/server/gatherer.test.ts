@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { afterAll, jest } from '@jest/globals';
 import { featureReference } from '../../../cli/drift.js';
 import type { ClinicalModel } from '../../../operator/api/types.js';
-import { DriftGatherer, type FeaturesRead } from '../../../operator/monitoring/gatherer.js';
-import { WindowCollector } from '../../../operator/monitoring/window-collector.js';
+import { DriftGatherer, type FeaturesRead } from '../../../operator/gathering/gatherer.js';
+import { WindowCollector } from '../../../operator/gathering/window-collector.js';
 import { adminClient, deleteNamespaces, getJson, kubectl, model, newNamespace } from '../support.js';
 import { post, type Served, serve } from './support.js';
 

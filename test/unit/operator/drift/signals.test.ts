@@ -3,7 +3,7 @@
 // their raw p-values falls below 0.05 (the Benjamini–Hochberg adjustment); labels by chi-square.
 import { binOf } from '../../../../contract/bins.js';
 import { featureStatistics, judgeSignals, labelStatistics, mergeBins } from '../../../../operator/drift/signals.js';
-import { rng } from '../../../../test/models/generate.js';
+import { rng } from '../../../models/generate.js';
 
 const thresholds = { psiModerate: 0.1, psiSignificant: 0.2, ksPValue: 0.05, ksMinStatistic: 0.1 };
 const edges = Array.from({ length: 99 }, (_, k) => (k + 1) / 100); // a reference uniform on [0, 1), 100 bins

@@ -1,4 +1,4 @@
-import { PredictionWindow } from '../../../../inference-server/monitoring/window.js';
+import { PredictionWindow } from '../../../../inference-server/signals/window.js';
 
 const sample = (i: number) => ({ time: `t${i}`, id: `p${i}`, confidence: i / 10, label: 'a', probabilities: [i / 10], inputMean: 0, inputStd: 1 });
 

@@ -1,5 +1,5 @@
 import { binOf } from '../../../../contract/bins.js';
-import { FeatureCounts, parseFeatureReference } from '../../../../inference-server/monitoring/feature-counts.js';
+import { FeatureCounts, parseFeatureReference } from '../../../../inference-server/signals/feature-counts.js';
 
 const reference = { features: [{ name: 'lactate', edges: [1, 2, 4] }, { name: 'heart_rate', edges: [60, 100] }] };
 

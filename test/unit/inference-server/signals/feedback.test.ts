@@ -1,4 +1,4 @@
-import { FeedbackStore } from '../../../../inference-server/monitoring/feedback.js';
+import { FeedbackStore } from '../../../../inference-server/signals/feedback.js';
 
 it('records every ground-truth report in the ring, and answers what it predicted for the predictions it remembers', () => {
   const f = new FeedbackStore(2, () => Date.parse('2026-11-22T00:00:00Z'));

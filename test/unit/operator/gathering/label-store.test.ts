@@ -1,4 +1,4 @@
-import { LabelStore } from '../../../../operator/monitoring/label-store.js';
+import { LabelStore } from '../../../../operator/gathering/label-store.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
