@@ -142,7 +142,7 @@ export class LeaderElector {
         this.abandoned = true;
         this.setLeading(false);
       }
-    }, Math.max(100, Math.min(this.retryPeriodMs, this.renewDeadlineMs / 4)));
+    }, Math.max(50, Math.min(this.retryPeriodMs, this.renewDeadlineMs / 10)));
     this.deadlineTimer.unref();
   }
 
@@ -191,6 +191,7 @@ export class LeaderElector {
     // A lease this replica gave up (its deadline passed) is not renewed as its own: it is taken only once
     // it has expired, and then only after one more lease duration — the replica that could not keep its
     // lease is the likeliest to be the unwell one, so a standby that watched the lease expire leads.
+    if (holder !== identity) this.abandoned = false; // someone else's lease now: nothing of ours to give up
     const mine = holder === identity && !this.abandoned;
     const waitMs = this.abandoned ? 2 * durationMs : durationMs;
     if (holder !== '' && !mine && this.observedAt + waitMs > now) return false;

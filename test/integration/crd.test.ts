@@ -89,7 +89,8 @@ describe('defaults', () => {
     await kubectl(['apply', '-f', '-'], JSON.stringify(model(ns, 'defaulted')));
     const cr = await getJson(['-n', ns, 'get', 'clm', 'defaulted']);
     expect(cr.spec.model.sha256).toBe(SHA);
-    expect(cr.spec.serving).toEqual({ replicas: 1, imagePullPolicy: 'IfNotPresent' });
+    // allowUnauthenticated is the test's own (closed by default: the schema requires it or API keys).
+    expect(cr.spec.serving).toEqual({ allowUnauthenticated: true, replicas: 1, imagePullPolicy: 'IfNotPresent' });
     expect(cr.spec.monitoring).toEqual({ interval: '5m', minSamples: 200, psi: { bins: 10, moderate: 0.1, significant: 0.2 }, ks: { pValue: 0.05, minStatistic: 0.1 } });
     expect(cr.spec.escalation).toEqual({
       consecutiveBreaches: 2,

@@ -99,7 +99,10 @@ it('stands the leader down at its renew deadline when the API server freezes pas
     await new Promise((r) => setTimeout(r, LEASE.leaseDurationMs + 2000));
     resumedAt = Date.now();
     cp.resumeComponent('kube-apiserver');
-    await until('the standby leads', async () => follower.isLeader, 30_000);
+    await until('the standby leads', async () => follower.isLeader, 30_000).catch((err: Error) => {
+      // What the two replicas said about the lease, to see why.
+      throw new Error(`${err.message}\n${logs.filter((l) => /lease|leader/.test(l)).slice(-30).join('\n')}`);
+    });
     await cp.kubectl(['apply', '-f', '-'], model('frozen-after'));
     await until('the model created after the failover reconciled', hasDeployment('frozen-after'), 30_000);
     await new Promise((r) => setTimeout(r, 1000));
