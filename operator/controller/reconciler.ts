@@ -2,6 +2,7 @@
 // children and status with pure functions, then act — apply only what differs, write status only
 // when it changed. Level-triggered: the pass never looks at the event that queued the key.
 import type { ClinicalModel, ClinicalModelStatus, EscalationStatus, NotificationStatus } from '../api/types.js';
+import { isEventReason } from '../api/reasons.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { type DeploymentSettings, desiredDeployment, ServingSpecError } from '../desired/deployment.js';
@@ -733,7 +734,7 @@ export class Reconciler {
     }
     // A reason that will not clear by itself (unschedulable, image missing, crash loop) gets one Warning
     // when it appears, not one per pass.
-    if (after?.reason && after.reason !== before?.reason && (after.reason === 'Unschedulable' || STUCK_REASONS.has(after.reason))) {
+    if (after?.reason && after.reason !== before?.reason && (after.reason === 'Unschedulable' || STUCK_REASONS.has(after.reason)) && isEventReason(after.reason)) {
       void this.deps.recorder.record(cr, 'Warning', after.reason, after.message);
     }
     if (status.phase !== observed?.phase && status.phase === 'Serving') {

@@ -3,6 +3,7 @@
 // machine, and say what to write (status.drift, status.escalation) and announce (Events). The state
 // lives in status, so a restarted operator continues where the last one stopped.
 import { servedModel } from '../serving/versions.js';
+import type { EventReason } from '../api/reasons.js';
 import type { ClinicalModel, DriftStatus, EscalationStatus, IncidentRecord } from '../api/types.js';
 import type { Judgement } from '../drift/judge.js';
 import { monitoringIntervalMs } from '../drift/schedule.js';
@@ -14,7 +15,7 @@ import { escalationPolicy, safetyEvents, stateFromStatus, statusFromState } from
 
 export interface Announcement {
   type: 'Normal' | 'Warning';
-  reason: string;
+  reason: EventReason;
   message: string;
 }
 

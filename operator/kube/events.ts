@@ -2,6 +2,7 @@
 // never fails a reconcile: a lost event is logged, not retried.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../contract/log.js';
+import type { EventReason } from '../api/reasons.js';
 import type { KubeClient } from './client.js';
 
 export interface EventTarget {
@@ -22,7 +23,7 @@ export class EventRecorder {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  async record(target: EventTarget, type: EventType, reason: EventReason, message: string): Promise<void> {
     const namespace = target.metadata.namespace ?? 'default';
     const now = new Date(this.clock()).toISOString();
     const event = {

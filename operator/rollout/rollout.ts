@@ -15,6 +15,7 @@
 // the spec's sha256 is not tried again until it changes. Each step is recorded in status before it is
 // acted on, so a restarted operator goes on from where the record says: no step repeated, none lost.
 import type { ShadowReport } from '../../contract/monitoring.js';
+import type { EventReason } from '../api/reasons.js';
 import type { AcceptedModel, ClinicalModel, RolloutStatus, ShadowStatus } from '../api/types.js';
 import { podProblem } from '../serving/pod-problems.js';
 import { isReady, type ObservedPod, unschedulableMessage } from '../serving/pods.js';
@@ -77,7 +78,7 @@ export interface RolloutObservation {
 
 export interface RolloutEvent {
   type: 'Normal' | 'Warning';
-  reason: string;
+  reason: EventReason;
   message: string;
 }
 

@@ -2,15 +2,13 @@
 // waiting (image missing, crash loop, bad configuration) and what the server said as it exited. The
 // server exits with a termination message "Word: reason" when it cannot serve its model (see
 // `clinops serve --exit-on-load-failure`); the word is stable, the reason is for people.
+import { STUCK_POD_REASONS } from '../api/reasons.js';
 import type { ObservedPod } from './pods.js';
 
 export const SERVER_CONTAINER = 'server';
 
 /** Waiting reasons that will not clear by themselves: each is worth naming in status and an Event. */
-export const STUCK_REASONS: ReadonlySet<string> = new Set([
-  'CrashLoopBackOff', 'ErrImageNeverPull', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName',
-  'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError',
-]);
+export const STUCK_REASONS: ReadonlySet<string> = new Set(STUCK_POD_REASONS);
 
 export interface PodProblem {
   /** The kubelet's reason (CrashLoopBackOff, ErrImageNeverPull, …). */

@@ -111,3 +111,15 @@ it('has no import that runs back up', () => {
   }
   expect(wrong).toEqual([]);
 });
+
+it('keeps every Event reason in the catalogue, each once', async () => {
+  const { EVENT_REASONS, isEventReason } = await import('../../operator/api/reasons.js');
+  expect(new Set(EVENT_REASONS).size).toBe(EVENT_REASONS.length);
+  for (const r of EVENT_REASONS) expect(r).toMatch(/^[A-Z][A-Za-z]+$/);
+  // Every reason written as a literal in an Event call is listed (the compiler checks the typed calls;
+  // this catches one passed through a string).
+  const used = [...ROOMS.flatMap((r) => sources(join(root, r))).filter((f) => f.includes('/operator/'))
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/record\([^,]+, '(?:Normal|Warning)', '([A-Za-z]+)'/g)].map((m) => m[1]!))];
+  expect(used.length).toBeGreaterThan(10);
+  expect(used.filter((r) => !isEventReason(r))).toEqual([]);
+});
