@@ -57,6 +57,10 @@ test: deps binaries image-archives typecheck build ## everything CI runs: typech
 	@# nodes' pods unready for a minute (drift-e2e, feature-drift), cause not yet found.
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand test/integration/pods.test.ts test/integration/bench-node.test.ts
 
+.PHONY: docs
+docs: build ## remake the reference pages (docs/reference/) from the CRDs and the settings tables; make test checks them
+	node dist/hack/gen-docs.js
+
 .PHONY: test-unit
 test-unit: $(NODE_STAMP) ## unit tests only (no cluster)
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit
