@@ -3,7 +3,7 @@
 // {"error","code","field"} with the right status and never a stack trace. The routes live by concern
 // in routes/ (health, OIP, REST, monitoring); each parses, calls the domain and returns what to send.
 // Not express: on the tiny models a bedside alert runs, its per-request machinery cost more than the
-// model (see the README's benchmark section).
+// model (see docs/figures.md).
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
