@@ -3,7 +3,7 @@
 // the fields the operator owns and nothing else.
 import { ENV } from '../../contract/env.js';
 import type { ClinicalModel, OwnerReference, Quantity, Toleration } from '../api/types.js';
-import { ownerReference } from './meta.js';
+import { objectMeta } from './meta.js';
 import { replicasAtLevel } from '../api/levels.js';
 import { objectLabels, selectorLabels } from './labels.js';
 import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
@@ -85,7 +85,6 @@ export class ServingSpecError extends Error {
 
 export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSettings): Deployment {
   const name = cr.metadata.name;
-  const namespace = cr.metadata.namespace ?? 'default';
   const { model, serving = {} } = cr.spec;
   const source = parseModelUri(model.uri);
   const gpuCount = serving.gpu?.count ?? 0;
@@ -243,7 +242,7 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name, namespace, labels, ownerReferences: [ownerReference(cr)],
+      ...objectMeta(cr, name),
       ...(cardDigest ? { annotations: { [CARD_DIGEST_ANNOTATION]: cardDigest } } : {}),
     },
     spec: {

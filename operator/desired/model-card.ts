@@ -5,8 +5,7 @@
 // ConfigMap is current, and the pods never see the change but through the mounted file.
 import { createHash } from 'node:crypto';
 import type { ClinicalModel, OwnerReference } from '../api/types.js';
-import { ownerReference } from './meta.js';
-import { objectLabels } from './labels.js';
+import { objectMeta } from './meta.js';
 
 export const CARD_KEY = 'card.json';
 export const CARD_DIGEST_ANNOTATION = 'clinops.dev/model-card-sha256';
@@ -42,12 +41,7 @@ export function desiredModelCard(cr: ClinicalModel): ConfigMap | undefined {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: {
-      name: modelCardName(name),
-      namespace: cr.metadata.namespace ?? 'default',
-      labels: objectLabels(name, cr.spec.model.version),
-      ownerReferences: [ownerReference(cr)],
-    },
+    metadata: objectMeta(cr, modelCardName(name)),
     data: { [CARD_KEY]: json },
   };
 }

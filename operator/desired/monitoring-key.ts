@@ -3,8 +3,7 @@
 // creates, owned by the model, and mounts into its pods; the server lets no other key read them, and
 // serves them on a port of their own that the chart's NetworkPolicy opens to the operator alone.
 import type { ClinicalModel } from '../api/types.js';
-import { ownerReference } from './meta.js';
-import { objectLabels } from './labels.js';
+import { objectMeta } from './meta.js';
 import { OPERATOR_RECORD_LABEL } from './records.js';
 
 export const MONITORING_PORT = 8081;
@@ -22,12 +21,7 @@ export function desiredMonitoringSecret(cr: ClinicalModel, key: string): object 
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: {
-      name: monitoringKeyName(name),
-      namespace: cr.metadata.namespace ?? 'default',
-      labels: { ...objectLabels(name, cr.spec.model.version), [OPERATOR_RECORD_LABEL]: 'monitoring-key' },
-      ownerReferences: [ownerReference(cr)],
-    },
+    metadata: objectMeta(cr, monitoringKeyName(name), { [OPERATOR_RECORD_LABEL]: 'monitoring-key' }),
     type: 'Opaque',
     data: { [MONITORING_KEY]: Buffer.from(key).toString('base64') },
   };

@@ -1,8 +1,8 @@
 // The ClusterIP Service in front of a ClinicalModel's inference pods.
 import type { ClinicalModel, OwnerReference } from '../api/types.js';
 import { SERVER_PORT } from './deployment.js';
-import { ownerReference } from './meta.js';
-import { objectLabels, selectorLabels } from './labels.js';
+import { objectMeta } from './meta.js';
+import { selectorLabels } from './labels.js';
 
 export interface Service {
   apiVersion: 'v1';
@@ -16,12 +16,7 @@ export function desiredService(cr: ClinicalModel): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: {
-      name,
-      namespace: cr.metadata.namespace ?? 'default',
-      labels: objectLabels(name, cr.spec.model.version),
-      ownerReferences: [ownerReference(cr)],
-    },
+    metadata: objectMeta(cr, name),
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels(name),

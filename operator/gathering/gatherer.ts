@@ -9,8 +9,8 @@ import type { GroundTruthSample, WindowSample } from '../../contract/monitoring.
 import type { ClinicalModel } from '../api/types.js';
 import { type FeatureReference, parseFeatureReference, parseLabelCounts } from '../drift/reference-files.js';
 import { parseSample } from '../drift/sample-file.js';
-import { objectLabels, FIELD_MANAGER } from '../desired/labels.js';
-import { ownerReference } from '../desired/meta.js';
+import { FIELD_MANAGER } from '../desired/labels.js';
+import { objectMeta } from '../desired/meta.js';
 import { ApiError, type KubeClient } from '../kube/client.js';
 import { isOperatorRecord, OPERATOR_RECORD_LABEL, RecordConflictError } from '../desired/records.js';
 import { parseDuration } from '../util/duration.js';
@@ -293,10 +293,9 @@ export class DriftGatherer {
     const body = {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
       metadata: {
-        name: ref.name, namespace,
+        ...objectMeta(cr, ref.name, { [OPERATOR_RECORD_LABEL]: 'label-store' }),
         // The uid of the Secret checked above: a Secret put in its place meanwhile is a conflict, not an update.
         ...(held?.metadata?.uid ? { uid: held.metadata.uid } : {}),
-        labels: { ...objectLabels(cr.metadata.name, cr.spec.model.version), [OPERATOR_RECORD_LABEL]: 'label-store' }, ownerReferences: [ownerReference(cr)],
       },
       data: { [STORE_KEY]: store.encode().toString('base64') },
     };
