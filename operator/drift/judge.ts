@@ -6,7 +6,7 @@
 // prediction is judged once). Too few samples is InsufficientData and keeps them for the next check.
 import type { WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel, DriftStatus, PerformanceStatus } from '../api/types.js';
-import type { Consumed, DriftInput } from '../gathering/gatherer.js';
+import type { Consumed, DriftInput } from './input.js';
 import { ks2samp } from '../statistics/ks-2samp.js';
 import { psi } from '../statistics/psi.js';
 import { rfc3339 } from '../util/time.js';

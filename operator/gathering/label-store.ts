@@ -9,19 +9,7 @@
 // (the oldest unlabelled go first); the labelled keep only the last `window` (the performance check's
 // sliding window); labels still unmatched after `maxAgeMs` are counted and dropped.
 import { gunzipSync, gzipSync } from 'node:zlib';
-
-export interface StoredPrediction {
-  id: string;
-  /** When it was predicted (ms). */
-  time: number;
-  confidence: number;
-  predicted: string;
-  /** The probability the model gave the positive label. */
-  score: number;
-  truth?: string;
-  /** When the ground truth arrived (ms). */
-  labelledAt?: number;
-}
+import type { StoredPrediction } from '../drift/input.js';
 
 export interface LabelStoreLimits {
   capacity: number;

@@ -89,6 +89,7 @@ const DOWNWARD_ONLY: Array<[string, string, string]> = [
   ['operator/escalation/', 'operator/gathering/', 'when a check is due is drift/schedule.ts'],
   ['operator/escalation/', 'operator/controller/', 'the escalation step is pure'],
   ['operator/drift/', 'operator/escalation/', 'the judge owns its findings; escalation consumes them'],
+  ['operator/drift/', 'operator/gathering/', 'the judge owns its input (drift/input.ts); gathering fills it'],
   ['operator/drift/', 'operator/controller/', 'the judge is pure'],
   ['operator/api/', 'operator/', 'the API types stand alone'],
   ['contract/', 'operator/', 'the contract is below both processes'],

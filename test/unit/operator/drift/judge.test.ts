@@ -2,8 +2,8 @@
 // would have read.
 import type { WindowSample } from '../../../../contract/monitoring.js';
 import { judge } from '../../../../operator/drift/judge.js';
-import type { DriftInput, LabelsRead } from '../../../../operator/gathering/gatherer.js';
-import type { StoredPrediction } from '../../../../operator/gathering/label-store.js';
+import type { DriftInput, LabelsRead } from '../../../../operator/drift/input.js';
+import type { StoredPrediction } from '../../../../operator/drift/input.js';
 import { clinicalModel } from '../fixtures.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
