@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { type AcceptanceReport, acceptance, type Thresholds } from '../operator/acceptance/report.js';
 import { fileSha256 } from '../inference-server/main.js';
-import { modelProbabilities } from './drift.js';
+import { modelProbabilities } from '../inference-server/model/probabilities.js';
 
 /**
  * A labelled holdout: {"instances": [...], "labels": [...], "subgroups": [...]?, "subgroup": "sex"?} —

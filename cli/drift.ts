@@ -1,13 +1,11 @@
 // `clinops drift` and `clinops reference`: the operator's drift statistics at the command line.
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
-import { binOf } from '../contract/bins.js';
-import { parseFeatureReference } from '../contract/feature-reference.js';
+import { featureReference, parseFeatureReference } from '../contract/feature-reference.js';
+import { modelProbabilities } from '../inference-server/model/probabilities.js';
 import { IMAGE_SUMMARIES, imageSummaries } from '../contract/image-summaries.js';
-import { probabilityOutput, specFromMetadata } from '../inference-server/model/signature.js';
-import { quantileLinearSorted } from '../operator/statistics/quantile-linear.js';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ks2samp } from '../operator/statistics/ks-2samp.js';
-import { psi } from '../operator/statistics/psi.js';
+import { ks2samp } from '../statistics/ks-2samp.js';
+import { psi } from '../statistics/psi.js';
 import { parseSample } from '../operator/drift/sample-file.js';
 import { featureStatistics, judgeSignals, type SignalJudgement } from '../operator/drift/signals.js';
 import { type DriftThresholds, signalVerdict, type Verdict } from '../operator/drift/verdict.js';
@@ -94,77 +92,6 @@ export async function buildReference(modelPath: string, holdoutPath: string, out
   if (outPath) await writeFile(outPath, text);
   else process.stdout.write(text);
   return { n: confidences.length, predicted };
-}
-
-/**
- * Run a model on instances (each one input without the batch dimension), 64 at a time: each row's
- * probabilities from the output the server labels (inference-server/model/signature.ts: the first FP32
- * [batch, classes]).
- */
-export async function modelProbabilities(modelPath: string, instances: readonly unknown[], where: string): Promise<Float32Array[]> {
-  const ort = (await import('onnxruntime-node')).default;
-  const session = await ort.InferenceSession.create(modelPath);
-  const input = session.inputNames[0]!;
-  const meta = session.inputMetadata[0] as { shape?: ReadonlyArray<number | string> };
-  const inner = (meta.shape ?? []).slice(1).map((d) => (typeof d === 'number' ? d : NaN));
-  const per = inner.reduce((a, b) => a * b, 1);
-  if (!Number.isFinite(per)) throw new Error(`${modelPath}: the input "${input}" has dynamic inner dimensions; fixed ones are needed`);
-  const outputs = session.outputMetadata.flatMap((m) => {
-    try {
-      return [specFromMetadata(m as never)];
-    } catch {
-      return []; // a type the server does not serve (string labels) is not the probabilities
-    }
-  });
-  const probabilities = probabilityOutput(outputs, -1)?.name;
-  if (!probabilities) throw new Error(`${modelPath}: no FP32 output of probabilities shaped [batch, classes]`);
-  const rows: Float32Array[] = [];
-  try {
-    for (let start = 0; start < instances.length; start += 64) {
-      const batch = instances.slice(start, start + 64);
-      const data = new Float32Array(batch.length * per);
-      batch.forEach((inst, i) => {
-        const flat = Array.isArray(inst) ? (inst.flat(32) as unknown[]) : [];
-        if (flat.length !== per || flat.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-          throw new Error(`${where}: instance ${start + i} must have ${per} finite numbers`);
-        }
-        data.set(flat as number[], i * per);
-      });
-      const out = await session.run({ [input]: new ort.Tensor('float32', data, [batch.length, ...inner]) });
-      const probs = out[probabilities]!.data as Float32Array;
-      const classes = probs.length / batch.length;
-      for (let i = 0; i < batch.length; i++) rows.push(probs.slice(i * classes, (i + 1) * classes));
-    }
-  } finally {
-    await session.release();
-  }
-  return rows;
-}
-
-/** The label reference (`--labels-out`): each label's count among the holdout's predictions. */
-export function labelReference(names: readonly string[], predicted: readonly number[]): Record<string, number> {
-  if (names.length !== predicted.length) throw new Error(`--labels names ${names.length} labels; the model has ${predicted.length} classes`);
-  return Object.fromEntries(names.map((name, i) => [name, predicted[i]!]));
-}
-
-/**
- * The per-feature reference of a tabular holdout (rows of `names.length` values, in the model's input
- * order): for each feature, the edges of `bins` equal-mass bins — numpy's linear quantiles at k/bins,
- * duplicates merged — and the holdout's count in each bin (right-closed, as the server and PSI bin).
- * `clinops serve --feature-reference` reads the edges; the counts are the distribution drift is judged
- * against.
- */
-export function featureReference(rows: readonly (readonly number[])[], names: readonly string[], bins = 100): FeatureReferenceFile {
-  if (rows.length === 0) throw new Error('the holdout is empty');
-  return {
-    features: names.map((name, f) => {
-      const col = Float64Array.from(rows, (r) => r[f]!).sort();
-      const edges = [...new Set(Array.from({ length: bins - 1 }, (_, k) => quantileLinearSorted(col, (k + 1) / bins)))];
-      const counts = new Array<number>(edges.length + 1).fill(0);
-      for (const v of col) counts[binOf(edges, v)]! += 1;
-      return { name, edges, counts };
-    }),
-  };
 }
 
 /** `clinops reference --features`: read a holdout's rows, check their width, write the feature reference. */

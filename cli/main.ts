@@ -195,7 +195,8 @@ program
   .option('--labels <names>', 'the model\'s labels, comma-separated, in output order; with --labels-out')
   .option('--labels-out <file>', 'where to write how often the model predicted each label on the holdout (the label-shift reference)')
   .action(async (o: { model: string; holdout: string; out?: string; features?: string; featuresOut?: string; imageSummaries?: boolean; bins: number; labels?: string; labelsOut?: string }) => {
-    const { buildFeatureReference, buildImageSummaryReference, buildReference, labelReference } = await import('./drift.js');
+    const { buildFeatureReference, buildImageSummaryReference, buildReference } = await import('./drift.js');
+    const { labelReference } = await import('../contract/feature-reference.js');
     await reporting('reference', 2, async () => {
       if (o.imageSummaries && o.features !== undefined) throw new Error('--image-summaries names its own features: leave out --features');
       if (o.imageSummaries && o.featuresOut === undefined) throw new Error('--image-summaries needs --features-out');

@@ -1,6 +1,9 @@
-// Reading a per-feature reference (FeatureReferenceFile, as `clinops reference --features-out` writes
-// it): the server needs each feature's name and edges, the operator also the holdout's counts. One
-// parser for both, so a file one accepts the other reads the same way.
+// A per-feature reference (FeatureReferenceFile), made from a holdout (`clinops reference --features-out`,
+// the tests, the samples) and read back: the server needs each feature's name and edges, the operator
+// also the holdout's counts. One writer and one parser, so a file one makes the others read the same way.
+// The label reference (each label's count among the holdout's predictions) is made here too.
+import { quantileLinearSorted } from '../statistics/quantile-linear.js';
+import { binOf } from './bins.js';
 import type { FeatureReferenceFile } from './monitoring.js';
 
 export const MAX_EDGES = 1000;
@@ -39,4 +42,30 @@ export function parseFeatureReference(text: string, where: string, withCounts: b
     }
     return { name: f.name, edges: e as number[], counts: c as number[] };
   });
+}
+
+/** The label reference (`--labels-out`): each label's count among the holdout's predictions. */
+export function labelReference(names: readonly string[], predicted: readonly number[]): Record<string, number> {
+  if (names.length !== predicted.length) throw new Error(`--labels names ${names.length} labels; the model has ${predicted.length} classes`);
+  return Object.fromEntries(names.map((name, i) => [name, predicted[i]!]));
+}
+
+/**
+ * The per-feature reference of a tabular holdout (rows of `names.length` values, in the model's input
+ * order): for each feature, the edges of `bins` equal-mass bins — numpy's linear quantiles at k/bins,
+ * duplicates merged — and the holdout's count in each bin (right-closed, as the server and PSI bin).
+ * `clinops serve --feature-reference` reads the edges; the counts are the distribution drift is judged
+ * against.
+ */
+export function featureReference(rows: readonly (readonly number[])[], names: readonly string[], bins = 100): FeatureReferenceFile {
+  if (rows.length === 0) throw new Error('the holdout is empty');
+  return {
+    features: names.map((name, f) => {
+      const col = Float64Array.from(rows, (r) => r[f]!).sort();
+      const edges = [...new Set(Array.from({ length: bins - 1 }, (_, k) => quantileLinearSorted(col, (k + 1) / bins)))];
+      const counts = new Array<number>(edges.length + 1).fill(0);
+      for (const v of col) counts[binOf(edges, v)]! += 1;
+      return { name, edges, counts };
+    }),
+  };
 }

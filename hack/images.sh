@@ -125,7 +125,7 @@ build_operator() { build_dockerfile Dockerfile.operator "$1"; }
 # What the Dockerfiles copy (.dockerignore lets in only these), plus the Dockerfile itself.
 context_key() {
   (cd "$root" && { git ls-files -co --exclude-standard package.json package-lock.json tsconfig.json tsconfig.dist.json \
-    contract operator inference-server cli "$1" | sort | xargs sha256sum; printf '%s %s\n' "$base_key" "$(recipe build_dockerfile)"; } | hash_of)
+    contract statistics operator inference-server cli "$1" | sort | xargs sha256sum; printf '%s %s\n' "$base_key" "$(recipe build_dockerfile)"; } | hash_of)
 }
 
 need

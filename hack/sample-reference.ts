@@ -9,7 +9,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildReference, featureReference, labelReference } from '../cli/drift.js';
+import { buildReference } from '../cli/drift.js';
+import { featureReference, labelReference } from '../contract/feature-reference.js';
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
 import { repoRoot } from '../test/harness/controlplane.js';
 import { SEPSIS_FEATURES } from '../test/models/drift-traffic.js';

@@ -18,7 +18,7 @@ import { ServerMetrics } from './metrics.js';
 import { modelCardSource } from './model/card.js';
 import { Scheduler } from './model/scheduler.js';
 import { probabilityOutput } from './model/signature.js';
-import { FeatureCounts, parseFeatureReference } from './signals/feature-counts.js';
+import { FeatureCounts, featureEdges } from './signals/feature-counts.js';
 import { JobStore } from './jobs/job-store.js';
 import { FeedbackStore } from './signals/feedback.js';
 import { PredictionWindow } from './signals/window.js';
@@ -50,7 +50,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const feedback = new FeedbackStore(cfg.feedbackCapacity);
   // A bad feature reference stops the server at start, as a bad setting does: drift would be blind.
   const features = cfg.featureReferenceFile
-    ? new FeatureCounts(parseFeatureReference(await readFile(cfg.featureReferenceFile, 'utf8').catch((err: Error) => {
+    ? new FeatureCounts(featureEdges(await readFile(cfg.featureReferenceFile, 'utf8').catch((err: Error) => {
       throw new Error(`feature reference ${cfg.featureReferenceFile} cannot be read: ${err.message}`);
     }), `feature reference ${cfg.featureReferenceFile}`), cfg.windowSize)
     : undefined;

@@ -1,12 +1,12 @@
 """Reference values for clinops' statistics, from scipy and numpy.
 
 Writes JSON to stdout: for each case the samples and what scipy.stats.ks_2samp (exact two-sided) and a
-numpy PSI per the definition in operator/statistics/psi.ts give; and for the input-drift building blocks,
+numpy PSI per the definition in statistics/psi.ts give; and for the input-drift building blocks,
 ks_2samp on raw values beside their bin counts, false_discovery_control (BH), chisquare and gammaincc.
 The unit tests compare against it.
 
     "$(bash hack/python-env.sh test)" hack/python/reference_values.py \
-        > test/unit/operator/statistics/fixtures/scipy-reference.json
+        > test/unit/statistics/fixtures/scipy-reference.json
 """
 import json
 import sys

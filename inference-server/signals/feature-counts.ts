@@ -6,7 +6,7 @@
 // single prediction's bins. Bins are right-closed, as PSI's: bin j is (e_{j−1}, e_j], e₀ = −∞, e_k = +∞,
 // so a value's bin is the number of edges below it (contract/bins.ts).
 import { binOf, binsDigest } from '../../contract/bins.js';
-import { parseFeatureReference as parseReferenceFile } from '../../contract/feature-reference.js';
+import { parseFeatureReference } from '../../contract/feature-reference.js';
 import { type ImageSummary, imageSummaries, isImageSummaries } from '../../contract/image-summaries.js';
 
 export interface FeatureReference {
@@ -14,8 +14,8 @@ export interface FeatureReference {
 }
 
 /** A feature reference from its JSON text, checked (contract/feature-reference.ts): the counts are the operator's. */
-export function parseFeatureReference(text: string, where: string): FeatureReference {
-  return { features: parseReferenceFile(text, where, false) };
+export function featureEdges(text: string, where: string): FeatureReference {
+  return { features: parseFeatureReference(text, where, false) };
 }
 
 export class FeatureCounts {

@@ -3,7 +3,7 @@
 // < 0.05, and the same per patient subgroup). Each metric carries its 95% interval and how it was made;
 // with `lowerBound` a metric passes only when the whole interval clears the threshold (its lower bound
 // for a minimum, its upper bound for a maximum), so a small holdout cannot pass by luck.
-import { aurocDeLong, bootstrap, brier, type Case, ece, type Estimate, sensitivity, specificity } from '../statistics/classification.js';
+import { aurocDeLong, bootstrap, brier, type Case, ece, type Estimate, sensitivity, specificity } from '../../statistics/classification.js';
 
 export interface Thresholds {
   minAuroc: number;

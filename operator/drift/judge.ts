@@ -7,8 +7,8 @@
 import type { WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel, DriftStatus, PerformanceStatus } from '../api/types.js';
 import type { Consumed, DriftInput } from './input.js';
-import { ks2samp } from '../statistics/ks-2samp.js';
-import { psi } from '../statistics/psi.js';
+import { ks2samp } from '../../statistics/ks-2samp.js';
+import { psi } from '../../statistics/psi.js';
 import { rfc3339 } from '../util/time.js';
 import { performance } from './performance.js';
 import { featureStatistics, judgeSignals, labelStatistics, type SignalJudgement } from './signals.js';

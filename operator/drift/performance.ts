@@ -7,7 +7,7 @@
 // The dip of a metric is relative: (baseline − current) / baseline. The clinical protocol: a dip of
 // 5–10 % is level 1, above 10 % level 2.
 
-import { aurocDeLong } from '../statistics/classification.js';
+import { aurocDeLong } from '../../statistics/classification.js';
 
 export interface LabelledPrediction {
   /** Probability the model gave the positive class. */

@@ -2,7 +2,7 @@
 // confidences (sample-file.ts), as `clinops reference` writes them; parsed and checked here, with
 // messages that say which key is wrong and how.
 import { binsDigest } from '../../contract/bins.js';
-import { parseFeatureReference as parseFile } from '../../contract/feature-reference.js';
+import { parseFeatureReference } from '../../contract/feature-reference.js';
 
 export interface FeatureReference {
   /** Feature names, in input order (the ClinicalModel's spec.monitoring.features). */
@@ -16,8 +16,8 @@ export interface FeatureReference {
 const isCount = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= 0;
 
 /** A feature reference whose features must be `names`, in that order. */
-export function parseFeatureReference(text: string, where: string, names: readonly string[]): FeatureReference {
-  const features = parseFile(text, where, true);
+export function referenceForFeatures(text: string, where: string, names: readonly string[]): FeatureReference {
+  const features = parseFeatureReference(text, where, true);
   const found = features.map((f) => f.name);
   if (found.join('\n') !== names.join('\n')) {
     throw new Error(`${where}: the reference's features are [${found.join(', ')}], spec.monitoring.features is [${names.join(', ')}]; they must match, in input order`);

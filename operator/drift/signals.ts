@@ -12,10 +12,10 @@
 //   total variation distance ½Σ|pᵢ − qᵢ| for labels, which is the same D for two classes).
 // - The verdict is the worst signal's; the drivers are the drifted signals, worst first, so status and
 //   Events can name them.
-import { benjaminiHochberg } from '../statistics/benjamini-hochberg.js';
-import { chiSquare } from '../statistics/chi-square.js';
-import { ksBinned } from '../statistics/ks-binned.js';
-import { PSI_FLOOR, psiFromCounts } from '../statistics/psi.js';
+import { benjaminiHochberg } from '../../statistics/benjamini-hochberg.js';
+import { chiSquare } from '../../statistics/chi-square.js';
+import { ksBinned } from '../../statistics/ks-binned.js';
+import { PSI_FLOOR, psiFromCounts } from '../../statistics/psi.js';
 import type { DriftThresholds } from './verdict.js';
 
 export type SignalKind = 'confidence' | 'feature' | 'labels';

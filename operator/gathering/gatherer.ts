@@ -7,7 +7,7 @@
 // status), so each prediction is judged once; labelled predictions form a sliding window.
 import type { GroundTruthSample, WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel } from '../api/types.js';
-import { type FeatureReference, parseFeatureReference, parseLabelCounts } from '../drift/reference-files.js';
+import { type FeatureReference, referenceForFeatures, parseLabelCounts } from '../drift/reference-files.js';
 import { parseSample } from '../drift/sample-file.js';
 import { FIELD_MANAGER } from '../desired/labels.js';
 import { objectMeta } from '../desired/meta.js';
@@ -110,7 +110,7 @@ export class DriftGatherer {
       }
       if (mon.features) {
         const names = mon.features;
-        const reference = attempt(ref.featuresKey ?? 'features.json', names.join('\n'), (text, where) => parseFeatureReference(text, where, names));
+        const reference = attempt(ref.featuresKey ?? 'features.json', names.join('\n'), (text, where) => referenceForFeatures(text, where, names));
         input.features = 'error' in reference ? reference : { reference, samples: 0, unreadable: [], dropped: false };
       }
     }

@@ -23,8 +23,8 @@ import { inRollout } from '../serving/versions.js';
 import { type Deployment, type DeploymentSettings, desiredDeployment } from '../desired/deployment.js';
 import { LABEL_INSTANCE } from '../desired/labels.js';
 import { judgeSignals } from '../drift/signals.js';
-import { ks2samp } from '../statistics/ks-2samp.js';
-import { psi } from '../statistics/psi.js';
+import { ks2samp } from '../../statistics/ks-2samp.js';
+import { psi } from '../../statistics/psi.js';
 import { parseDuration } from '../util/duration.js';
 
 export const CANDIDATE_LABEL = 'clinops.dev/candidate-of';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { modelProbabilities } from '../../cli/drift.js';
+import { modelProbabilities } from '../../inference-server/model/probabilities.js';
 import type { AcceptanceReport, MetricResult } from '../../operator/acceptance/report.js';
 import { repoRoot } from '../harness/controlplane.js';
 

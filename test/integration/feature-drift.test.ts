@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { featureReference } from '../../cli/drift.js';
+import { featureReference } from '../../contract/feature-reference.js';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import type { Operator } from '../../operator/operator.js';
 import { repoRoot } from '../harness/controlplane.js';

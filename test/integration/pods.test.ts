@@ -28,7 +28,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { featureReference } from '../../cli/drift.js';
+import { featureReference } from '../../contract/feature-reference.js';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
 import { helm, helmInstall } from '../harness/helm.js';

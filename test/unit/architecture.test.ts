@@ -5,7 +5,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = normalize(join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
-const ROOMS = ['operator', 'inference-server', 'contract', 'cli', 'bench', 'hack'];
+const ROOMS = ['operator', 'inference-server', 'contract', 'statistics', 'cli', 'bench', 'hack'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -95,6 +95,8 @@ const DOWNWARD_ONLY: Array<[string, string, string]> = [
   ['contract/', 'operator/', 'the contract is below both processes'],
   ['contract/', 'inference-server/', 'the contract is below both processes'],
   ['inference-server/', 'operator/', 'the server never imports the operator'],
+  ['statistics/', 'operator/', 'the statistics stand alone (the CLI uses them too)'],
+  ['statistics/', 'inference-server/', 'the statistics stand alone'],
   ['operator/', 'inference-server/', 'the operator never imports the server'],
   ['inference-server/preprocess/', 'inference-server/config.ts', 'preprocessing\'s shape is the contract\'s'],
   ['inference-server/http/routes/', 'inference-server/http/app.ts', 'routes take their types from http/route.ts'],

@@ -62,5 +62,5 @@ it('.dockerignore lets in only the package, tsconfig and sources', () => {
   const lines = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
   expect(lines[0]).toBe('**');
   expect(lines.filter((l) => l.startsWith('!')).sort()).toEqual(
-    ['!cli/**', '!contract/**', '!inference-server/**', '!operator/**', '!package-lock.json', '!package.json', '!tsconfig.dist.json', '!tsconfig.json']);
+    ['!cli/**', '!contract/**', '!inference-server/**', '!operator/**', '!package-lock.json', '!package.json', '!statistics/**', '!tsconfig.dist.json', '!tsconfig.json']);
 });

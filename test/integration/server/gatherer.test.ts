@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, jest } from '@jest/globals';
-import { featureReference } from '../../../cli/drift.js';
+import { featureReference } from '../../../contract/feature-reference.js';
 import type { ClinicalModel } from '../../../operator/api/types.js';
 import { DriftGatherer } from '../../../operator/gathering/gatherer.js';
 import { type FeaturesRead } from '../../../operator/drift/input.js';

@@ -1,4 +1,5 @@
-import { exitCodeOf, parseSample, featureReference } from '../../../cli/drift.js';
+import { exitCodeOf, parseSample } from '../../../cli/drift.js';
+import { featureReference } from '../../../contract/feature-reference.js';
 
 describe('parseSample', () => {
   it('reads a JSON array or one number per line, skipping blanks and comments', () => {

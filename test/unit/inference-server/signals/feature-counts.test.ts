@@ -1,5 +1,5 @@
 import { binOf } from '../../../../contract/bins.js';
-import { FeatureCounts, parseFeatureReference } from '../../../../inference-server/signals/feature-counts.js';
+import { FeatureCounts, featureEdges } from '../../../../inference-server/signals/feature-counts.js';
 
 const reference = { features: [{ name: 'lactate', edges: [1, 2, 4] }, { name: 'heart_rate', edges: [60, 100] }] };
 
@@ -30,5 +30,5 @@ it.each([
   ['{"features": [{"name": "a", "edges": [1, null]}]}', 'finite edges'],
   ['nope', 'not valid JSON'],
 ])('refuses the reference %s', (text, message) => {
-  expect(() => parseFeatureReference(text, 'ref.json')).toThrow(message);
+  expect(() => featureEdges(text, 'ref.json')).toThrow(message);
 });

@@ -1,7 +1,7 @@
 // Against scipy.stats.false_discovery_control(ps, method='bh') (hack/python/reference_values.py).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { benjaminiHochberg } from '../../../../operator/statistics/benjamini-hochberg.js';
+import { benjaminiHochberg } from '../../../statistics/benjamini-hochberg.js';
 
 interface Case { name: string; p: number[]; adjusted: number[] }
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/scipy-reference.json', import.meta.url)), 'utf8')) as { benjamini_hochberg: Case[] };

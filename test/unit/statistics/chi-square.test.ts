@@ -1,8 +1,8 @@
 // Against scipy.stats.chisquare and scipy.special.gammaincc (hack/python/reference_values.py).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chiSquare } from '../../../../operator/statistics/chi-square.js';
-import { regularizedGammaQ } from '../../../../operator/statistics/incomplete-gamma.js';
+import { chiSquare } from '../../../statistics/chi-square.js';
+import { regularizedGammaQ } from '../../../statistics/incomplete-gamma.js';
 
 interface ChiCase { name: string; observed: number[]; proportions: number[]; statistic: number; pvalue: number }
 interface QCase { a: number; x: number; q: number }

@@ -3,8 +3,8 @@
 // hack/python/reference_values.py.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { psi } from '../../../../operator/statistics/psi.js';
-import { quantileLinearSorted } from '../../../../operator/statistics/quantile-linear.js';
+import { psi } from '../../../statistics/psi.js';
+import { quantileLinearSorted } from '../../../statistics/quantile-linear.js';
 
 interface PsiCase { name: string; reference: number[]; current: number[]; bins: number; psi: number; edges: number[] }
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/scipy-reference.json', import.meta.url)), 'utf8')) as { psi: PsiCase[] };

@@ -4,9 +4,9 @@
 // identically here and there.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { kolmogorovSf } from '../../../../operator/statistics/kolmogorov-distribution.js';
-import { ks2samp } from '../../../../operator/statistics/ks-2samp.js';
-import { lcgUniform } from '../../../models/generate.js';
+import { kolmogorovSf } from '../../../statistics/kolmogorov-distribution.js';
+import { ks2samp } from '../../../statistics/ks-2samp.js';
+import { lcgUniform } from '../../models/generate.js';
 
 interface Point { n: number; x: number; sf: number }
 interface Large { name: string; seedA: number; nA: number; seedB: number; nB: number; scale: number; shift: number; statistic: number; pvalue: number }

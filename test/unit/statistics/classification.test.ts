@@ -1,5 +1,5 @@
-import { aurocDeLong, bootstrap, brier, type Case, ece, sensitivity, specificity, wilson } from '../../../../operator/statistics/classification.js';
-import { acceptance, PROTOCOL } from '../../../../operator/acceptance/report.js';
+import { aurocDeLong, bootstrap, brier, type Case, ece, sensitivity, specificity, wilson } from '../../../statistics/classification.js';
+import { acceptance, PROTOCOL } from '../../../operator/acceptance/report.js';
 
 const c = (score: number, actuallyPositive: boolean): Case => ({ score, predictedPositive: score >= 0.5, actuallyPositive });
 

@@ -2,7 +2,7 @@
 // p(D_upper) ≤ p ≤ p(D_lower). Raw samples, edges and scipy's results from hack/python/reference_values.py.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ksBinned } from '../../../../operator/statistics/ks-binned.js';
+import { ksBinned } from '../../../statistics/ks-binned.js';
 
 interface Case { name: string; countsA: number[]; countsB: number[]; statistic: number; pvalue: number }
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/scipy-reference.json', import.meta.url)), 'utf8')) as { ks_binned: Case[] };

@@ -8,7 +8,7 @@
 // to an edge falls in the lower bin; duplicate edges (ties in the reference) are merged, so fewer than
 // B bins may remain. Proportions are floored at 1e-4 so an empty bin gives a large, finite PSI.
 // Throws on an empty sample, a non-finite value, or B < 2.
-import { binOf } from '../../contract/bins.js';
+import { binOf } from '../contract/bins.js';
 import { quantileLinearSorted } from './quantile-linear.js';
 import { sortedCopy } from './ks-statistic.js';
 

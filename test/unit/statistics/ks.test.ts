@@ -2,8 +2,8 @@
 // from hack/python/reference_values.py (scipy and numpy versions are recorded in the fixture).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ksExactTwoSided } from '../../../../operator/statistics/ks-exact.js';
-import { ksStatistic } from '../../../../operator/statistics/ks-statistic.js';
+import { ksExactTwoSided } from '../../../statistics/ks-exact.js';
+import { ksStatistic } from '../../../statistics/ks-statistic.js';
 
 interface KsCase { name: string; a: number[]; b: number[]; statistic: number; pvalue: number }
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/scipy-reference.json', import.meta.url)), 'utf8')) as { ks: KsCase[] };
