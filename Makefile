@@ -7,7 +7,7 @@ export ONNXRUNTIME_NODE_INSTALL := skip
 
 NODE_STAMP := node_modules/.clinops-installed
 BUILD_STAMP := dist/.clinops-built
-TS_SOURCES := $(shell find contract operator inference-server cli test/harness hack -name '*.ts' 2>/dev/null)
+TS_SOURCES := $(shell find contract statistics operator inference-server cli hack -name '*.ts' 2>/dev/null)
 
 .PHONY: help
 help: ## list the targets

@@ -2,7 +2,7 @@
 // `make test` write theirs elsewhere, leaving a real run's figures alone).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../test/harness/controlplane.js';
+import { repoRoot } from '../hack/cluster/controlplane.js';
 
 export function resultsDir(): string {
   const dir = process.env.CLINOPS_BENCH_RESULTS ?? join(repoRoot, 'bench', 'results');

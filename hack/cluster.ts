@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot, startControlPlane } from '../test/harness/controlplane.js';
-import { canManageNetwork } from '../test/harness/network.js';
-import { builtImages, importImages } from '../test/harness/node.js';
+import { repoRoot, startControlPlane } from './cluster/controlplane.js';
+import { canManageNetwork } from './cluster/network.js';
+import { builtImages, importImages } from './cluster/node.js';
 
 const stateDir = join(repoRoot, '.clinops');
 const pidFile = join(stateDir, 'cluster.pid');

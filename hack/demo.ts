@@ -12,10 +12,10 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startControlPlane, type ControlPlane } from '../test/harness/controlplane.js';
-import { helm, helmInstall } from '../test/harness/helm.js';
-import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from '../test/harness/network.js';
-import { until } from '../test/harness/wait.js';
+import { repoRoot, startControlPlane, type ControlPlane } from './cluster/controlplane.js';
+import { helm, helmInstall } from './cluster/helm.js';
+import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from './cluster/network.js';
+import { until } from './cluster/wait.js';
 import { sepsisTraffic, sepsisWeights } from '../test/models/drift-traffic.js';
 import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../test/models/generate.js';
 import { parseAllDocuments } from 'yaml';

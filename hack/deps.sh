@@ -5,7 +5,7 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v promtool >/dev/null || need+=(prometheus)      # promtool: checks and unit-tests the alert rules
 command -v lua5.1 >/dev/null || need+=(lua5.1)           # runs the Argo CD health check (Argo CD runs Lua 5.1)
-# The real node and the images (see hack/images.sh and test/harness/node.ts):
+# The real node and the images (see hack/images.sh and hack/cluster/node.ts):
 command -v containerd >/dev/null || need+=(containerd)     # the node's container runtime (1.6, CRI plugin)
 command -v runc >/dev/null || need+=(runc)                 # its OCI runtime (crun refuses our hybrid cgroups)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)   # bridge + host-local IPAM for pods

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildReference } from '../cli/drift.js';
 import { featureReference, labelReference } from '../contract/feature-reference.js';
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
-import { repoRoot } from '../test/harness/controlplane.js';
+import { repoRoot } from './cluster/controlplane.js';
 import { SEPSIS_FEATURES } from '../test/models/drift-traffic.js';
 import { generateAll, mlpInputs, rng } from '../test/models/generate.js';
 

@@ -16,8 +16,8 @@ import type { ClinicalModel } from '../../operator/api/types.js';
 import { desiredDeployment } from '../../operator/desired/deployment.js';
 import { desiredMonitoringSecret } from '../../operator/desired/monitoring-key.js';
 import { desiredService } from '../../operator/desired/service.js';
-import { freePort, repoRoot, startControlPlane } from '../../test/harness/controlplane.js';
-import { assertLocalRoute, canManageNetwork, NODE_NAME } from '../../test/harness/network.js';
+import { freePort, repoRoot, startControlPlane } from '../../hack/cluster/controlplane.js';
+import { assertLocalRoute, canManageNetwork, NODE_NAME } from '../../hack/cluster/network.js';
 import { mlpGraph, mlpInputs, mlpWeights, writeModel } from '../../test/models/generate.js';
 import { resultsDir } from '../results-dir.js';
 

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../operator/kube/client.js';
-import { AuditLog } from '../../test/harness/audit.js';
-import { freePort, repoRoot, startControlPlane } from '../../test/harness/controlplane.js';
-import { installClinops, OPERATOR_USER } from '../../test/harness/install.js';
-import { until } from '../../test/harness/wait.js';
+import { AuditLog } from '../../hack/cluster/audit.js';
+import { freePort, repoRoot, startControlPlane } from '../../hack/cluster/controlplane.js';
+import { installClinops, OPERATOR_USER } from '../../hack/cluster/install.js';
+import { until } from '../../hack/cluster/wait.js';
 import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({

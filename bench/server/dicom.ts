@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { decodeDicom } from '../../inference-server/preprocess/dicom.js';
 import { DecodeBudget } from '../../inference-server/preprocess/decode-budget.js';
 import { DEFAULT_DECODE_BUDGET } from '../../inference-server/predictor.js';
-import { repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { target } from './load.js';
 import { resultsDir } from '../results-dir.js';
 

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { cnnGraph, cnnWeights, writeModel } from '../../test/models/generate.js';
 import { pct, startOurs, stopProc, target } from './load.js';
 import { resultsDir } from '../results-dir.js';

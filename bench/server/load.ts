@@ -3,8 +3,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
-import { freePort, repoRoot } from '../../test/harness/controlplane.js';
-import { waitFor } from '../../test/harness/wait.js';
+import { freePort, repoRoot } from '../../hack/cluster/controlplane.js';
+import { waitFor } from '../../hack/cluster/wait.js';
 
 export interface Stats {
   requests: number;

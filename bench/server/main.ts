@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { fmt, load, pct, poster, type Stats, startFastapi, startOurs, stopProc, target } from './load.js';
 import { generateAll } from '../../test/models/generate.js';
 import { resultsDir } from '../results-dir.js';

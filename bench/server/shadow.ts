@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { mlpGraph, mlpInputs, mlpWeights, writeModel } from '../../test/models/generate.js';
 import { fmt, load, poster, type Stats, startOurs, stopProc, target } from './load.js';
 import { resultsDir } from '../results-dir.js';

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { mlpInputs, mlpWeights, mlpGraph, writeModel } from '../../test/models/generate.js';
 import { fmt, load, poster, type Stats, startFastapi, startOurs, stopProc, target } from './load.js';
 import { resultsDir } from '../results-dir.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ks2samp } from '../../statistics/ks-2samp.js';
 import { psi } from '../../statistics/psi.js';
-import { repoRoot } from '../../test/harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { lcgUniform } from '../../test/models/generate.js';
 import { resultsDir } from '../results-dir.js';
 

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { modelProbabilities } from '../../inference-server/model/probabilities.js';
 import type { AcceptanceReport, MetricResult } from '../../operator/acceptance/report.js';
-import { repoRoot } from '../harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 
 jest.setTimeout(180_000);
 const run = promisify(execFile);

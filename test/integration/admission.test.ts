@@ -3,7 +3,7 @@
 // who could, and refused with a message that says who may; the legitimate path works.
 import { jest } from '@jest/globals';
 import type { ClinicalModel } from '../../operator/api/types.js';
-import { OPERATOR_NAMESPACE, OPERATOR_SA } from '../harness/install.js';
+import { OPERATOR_NAMESPACE, OPERATOR_SA } from '../../hack/cluster/install.js';
 import { type Person, personas, type Personas } from './personas.js';
 import { deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, operatorKubeconfig } from './support.js';
 

@@ -2,7 +2,7 @@
 // `make test`: its results go to the directory given, its output is shown only when it fails.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 
 export function runBenchInto(results: string, script: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -11,9 +11,9 @@ import { parseAllDocuments } from 'yaml';
 import { loadOperatorConfig } from '../../operator/config.js';
 import { createLogger } from '../../contract/log.js';
 import { Operator } from '../../operator/operator.js';
-import { AuditLog } from '../harness/audit.js';
-import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
-import { CHART, helm, type HelmInstall, helmInstall } from '../harness/helm.js';
+import { AuditLog } from '../../hack/cluster/audit.js';
+import { type ControlPlane, repoRoot, startControlPlane } from '../../hack/cluster/controlplane.js';
+import { CHART, helm, type HelmInstall, helmInstall } from '../../hack/cluster/helm.js';
 import { eventually } from './support.js';
 
 jest.setTimeout(240_000);

@@ -17,7 +17,7 @@ import { jest } from '@jest/globals';
 import { featureReference } from '../../contract/feature-reference.js';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import type { Operator } from '../../operator/operator.js';
-import { repoRoot } from '../harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../models/generate.js';
 import { serve, type Served } from './server/support.js';
 import { createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';

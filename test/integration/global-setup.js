@@ -2,8 +2,8 @@
 // namespace); paths reach the test files through the environment. Jest loads this file outside its
 // module system, so it uses the compiled harness (make test builds it first).
 import { join } from 'node:path';
-import { repoRoot, startControlPlane } from '../../dist/test/harness/controlplane.js';
-import { installClinops } from '../../dist/test/harness/install.js';
+import { repoRoot, startControlPlane } from '../../dist/hack/cluster/controlplane.js';
+import { installClinops } from '../../dist/hack/cluster/install.js';
 
 export default async function globalSetup() {
   const cp = await startControlPlane({ crds: [join(repoRoot, 'crds')] });

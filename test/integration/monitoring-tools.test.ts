@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from '../harness/controlplane.js';
+import { repoRoot } from '../../hack/cluster/controlplane.js';
 
 const run = promisify(execFile);
 const files = join(repoRoot, 'charts', 'clinops', 'files');

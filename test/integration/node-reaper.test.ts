@@ -4,14 +4,14 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { reapOrphans, repoRoot } from '../harness/controlplane.js';
-import { POD_BRIDGE } from '../harness/network.js';
+import { reapOrphans, repoRoot } from '../../hack/cluster/controlplane.js';
+import { POD_BRIDGE } from '../../hack/cluster/network.js';
 
 jest.setTimeout(300_000);
 const execFileP = promisify(execFile);
 
 const OWNER = `
-import { startControlPlane } from './dist/test/harness/controlplane.js';
+import { startControlPlane } from './dist/hack/cluster/controlplane.js';
 const cp = await startControlPlane({ realNode: true, gpuNodes: 0, cpuNodes: 0, log: () => {} });
 const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sleeper', namespace: 'default' },
   spec: { containers: [{ name: 'c', image: 'clinops/pause:3.10', imagePullPolicy: 'Never' }] } };

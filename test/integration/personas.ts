@@ -14,10 +14,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { clientCert } from '../harness/certs.js';
-import { kubeconfigYaml } from '../harness/controlplane.js';
-import { CHART } from '../harness/helm.js';
-import { OPERATOR_NAMESPACE, OPERATOR_SA } from '../harness/install.js';
+import { clientCert } from '../../hack/cluster/certs.js';
+import { kubeconfigYaml } from '../../hack/cluster/controlplane.js';
+import { CHART } from '../../hack/cluster/helm.js';
+import { OPERATOR_NAMESPACE, OPERATOR_SA } from '../../hack/cluster/install.js';
 import { adminKubeconfig, kubectl } from './support.js';
 
 const run = promisify(execFile);

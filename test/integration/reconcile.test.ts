@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 // spec changes rolled out, hand edits reverted, the scale subresource, unschedulable GPU requests
 // reported, and children garbage-collected with their ClinicalModel.
 import type { Operator } from '../../operator/operator.js';
-import { OPERATOR_USER } from '../harness/install.js';
+import { OPERATOR_USER } from '../../hack/cluster/install.js';
 import { auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
 
 jest.setTimeout(120_000);

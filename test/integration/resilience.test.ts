@@ -10,10 +10,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { loadOperatorConfig } from '../../operator/config.js';
 import { createLogger } from '../../contract/log.js';
 import { Operator } from '../../operator/operator.js';
-import { type ControlPlane, repoRoot, startControlPlane } from '../harness/controlplane.js';
-import { AuditLog } from '../harness/audit.js';
-import { installClinops } from '../harness/install.js';
-import { until } from '../harness/wait.js';
+import { type ControlPlane, repoRoot, startControlPlane } from '../../hack/cluster/controlplane.js';
+import { AuditLog } from '../../hack/cluster/audit.js';
+import { installClinops } from '../../hack/cluster/install.js';
+import { until } from '../../hack/cluster/wait.js';
 
 jest.setTimeout(180_000);
 

@@ -1,7 +1,7 @@
 // State is observed, not remembered: a restarted operator finds everything as it should be and
 // writes nothing, counted in the API server's own audit log.
 import { jest } from '@jest/globals';
-import { OPERATOR_USER } from '../harness/install.js';
+import { OPERATOR_USER } from '../../hack/cluster/install.js';
 import { auditLog, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
 
 jest.setTimeout(120_000);

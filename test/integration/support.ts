@@ -11,8 +11,8 @@ import { loadOperatorConfig, type OperatorFlags } from '../../operator/config.js
 import { KubeClient } from '../../operator/kube/client.js';
 import { createLogger } from '../../contract/log.js';
 import { Operator, type OperatorDeps } from '../../operator/operator.js';
-import { AuditLog } from '../harness/audit.js';
-import { waitFor } from '../harness/wait.js';
+import { AuditLog } from '../../hack/cluster/audit.js';
+import { waitFor } from '../../hack/cluster/wait.js';
 
 const execFileP = promisify(execFile);
 

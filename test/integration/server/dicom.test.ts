@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../harness/controlplane.js';
+import { repoRoot } from '../../../hack/cluster/controlplane.js';
 import { identityImageGraph, writeModel } from '../../models/generate.js';
 import { get, serve, type Served } from './support.js';
 

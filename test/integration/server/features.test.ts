@@ -9,7 +9,7 @@ import { jest } from '@jest/globals';
 import { binOf } from '../../../contract/bins.js';
 import { mlpInputs } from '../../models/generate.js';
 import { FeatureCountsCollector } from '../../../operator/gathering/counts-collector.js';
-import { repoRoot } from '../../harness/controlplane.js';
+import { repoRoot } from '../../../hack/cluster/controlplane.js';
 import { get, post, serve, testModels } from './support.js';
 
 jest.setTimeout(60_000);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
-import { repoRoot } from '../../harness/controlplane.js';
+import { repoRoot } from '../../../hack/cluster/controlplane.js';
 import { identityImageGraph, writeModel } from '../../models/generate.js';
 import {
   brokenDeflate, deflateBomb, encapsulatedDicom, jpegHeader, jpegLiarDicom, liarDicom, nestedSequences, plainDicom, pngFlood, rleDicom, truncatedDicom,

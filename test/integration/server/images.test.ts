@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import sharp from 'sharp';
-import { repoRoot } from '../../harness/controlplane.js';
+import { repoRoot } from '../../../hack/cluster/controlplane.js';
 import { cnnForward, cnnWeights, rng, SMALL_CNN, SMALL_CNN_SIZE } from '../../models/generate.js';
 import { get, post, type Served, serve, testModels } from './support.js';
 

@@ -9,7 +9,7 @@ import type { Scheduler as SchedulerType } from '../../../inference-server/model
 import type { Tensor } from '../../../inference-server/model/signature.js';
 import { mlpInputs } from '../../models/generate.js';
 import { testModels } from './support.js';
-import { until } from '../../harness/wait.js';
+import { until } from '../../../hack/cluster/wait.js';
 
 // The compiled scheduler (make test builds it first): its workers are the compiled worker.js beside it.
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');

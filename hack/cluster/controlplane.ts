@@ -18,7 +18,7 @@ import { builtImages, cleanupNode, startNodeAgents, startRuntime } from './node.
 import { waitFor } from './wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The repository root, from test/harness or dist/test/harness. */
+/** The repository root, from hack/cluster or dist/hack/cluster. */
 export const repoRoot = resolve(here, here.includes(`${'/'}dist${'/'}`) ? '../../..' : '../..');
 
 export const GPU_PRODUCT = 'NVIDIA-H100-80GB-HBM3';
