@@ -7,7 +7,7 @@ import type { JobStore } from '../../jobs/job-store.js';
 import type { RouteDef } from '../route.js';
 import type { UploadLimits } from '../body.js';
 import type { Serving } from '../serving.js';
-import { parseExplain } from '../../predictor.js';
+import { predictionRequest } from './prediction.js';
 
 const NOTE = 'jobs are kept in this server process\'s memory: a restart loses them; finished ones expire';
 
@@ -16,10 +16,7 @@ export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimit
     {
       method: 'POST', path: '/v1/models/:model/jobs', scope: 'jobs',
       handler: async (ctx) => {
-        serving.checkModel(ctx.params);
-        const predictor = serving.predictor();
-        const explain = parseExplain(ctx.query);
-        const body = await ctx.body({ images: true, uploads });
+        const { predictor, explain, body } = await predictionRequest(ctx, serving, uploads);
         const { keyId, requestId } = ctx;
         const job = jobs.submit(keyId, () => predictor.predictBody(body, keyId, requestId, explain));
         const location = `/v1/jobs/${job.id}`;

@@ -2,17 +2,14 @@
 // ground truth for earlier predictions.
 import type { AppDeps, RouteDef } from '../route.js';
 import type { Serving } from '../serving.js';
-import { parseExplain } from '../../predictor.js';
+import { predictionRequest } from './prediction.js';
 
 export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>, serving: Serving): RouteDef[] {
   return [
     {
       method: 'POST', path: '/v1/models/:model/predict', scope: 'predict',
       handler: async (ctx) => {
-        serving.checkModel(ctx.params);
-        const predictor = serving.predictor();
-        const explain = parseExplain(ctx.query);
-        const body = await ctx.body({ images: true, uploads: d.uploads });
+        const { predictor, explain, body } = await predictionRequest(ctx, serving, d.uploads);
         return { json: await predictor.predictBody(body, ctx.keyId, ctx.requestId, explain) };
       },
     },
