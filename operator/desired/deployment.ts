@@ -2,8 +2,8 @@
 // operator's settings. What it returns is applied as-is with server-side apply, so it holds exactly
 // the fields the operator owns and nothing else.
 import { ENV } from '../../contract/env.js';
-import type { ClinicalModel, OwnerReference, Quantity, Toleration } from '../api/types.js';
-import { objectMeta } from './meta.js';
+import type { ClinicalModel, Quantity, Toleration } from '../api/types.js';
+import { type ChildMeta, objectMeta } from './meta.js';
 import { replicasAtLevel } from '../api/levels.js';
 import { objectLabels, selectorLabels } from './labels.js';
 import { CARD_DIGEST_ANNOTATION, CARD_KEY, modelCardDigest, modelCardName } from './model-card.js';
@@ -32,13 +32,7 @@ export interface DeploymentSettings {
 export interface Deployment {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences: OwnerReference[];
-  };
+  metadata: ChildMeta & { annotations?: Record<string, string> };
   spec: Record<string, unknown> & { replicas: number };
 }
 

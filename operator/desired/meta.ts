@@ -17,10 +17,16 @@ export function ownerReference(cr: ClinicalModel): OwnerReference {
   };
 }
 
+/** What every child's metadata holds. */
+export interface ChildMeta {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  ownerReferences: OwnerReference[];
+}
+
 /** The metadata of an object the operator makes for `cr`, named `name`, with `labels` beside the model's. */
-export function objectMeta(cr: ClinicalModel, name: string, labels: Record<string, string> = {}): {
-  name: string; namespace: string; labels: Record<string, string>; ownerReferences: OwnerReference[];
-} {
+export function objectMeta(cr: ClinicalModel, name: string, labels: Record<string, string> = {}): ChildMeta {
   return {
     name,
     namespace: cr.metadata.namespace ?? 'default',

@@ -4,8 +4,8 @@
 // annotation on itself, not on its pod template, so the reconciler knows without a read whether the
 // ConfigMap is current, and the pods never see the change but through the mounted file.
 import { createHash } from 'node:crypto';
-import type { ClinicalModel, OwnerReference } from '../api/types.js';
-import { objectMeta } from './meta.js';
+import type { ClinicalModel } from '../api/types.js';
+import { type ChildMeta, objectMeta } from './meta.js';
 
 export const CARD_KEY = 'card.json';
 export const CARD_DIGEST_ANNOTATION = 'clinops.dev/model-card-sha256';
@@ -13,7 +13,7 @@ export const CARD_DIGEST_ANNOTATION = 'clinops.dev/model-card-sha256';
 export interface ConfigMap {
   apiVersion: 'v1';
   kind: 'ConfigMap';
-  metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences: OwnerReference[] };
+  metadata: ChildMeta;
   data: Record<string, string>;
 }
 

@@ -1,13 +1,13 @@
 // The ClusterIP Service in front of a ClinicalModel's inference pods.
-import type { ClinicalModel, OwnerReference } from '../api/types.js';
+import type { ClinicalModel } from '../api/types.js';
 import { SERVER_PORT } from './deployment.js';
-import { objectMeta } from './meta.js';
+import { type ChildMeta, objectMeta } from './meta.js';
 import { selectorLabels } from './labels.js';
 
 export interface Service {
   apiVersion: 'v1';
   kind: 'Service';
-  metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences: OwnerReference[] };
+  metadata: ChildMeta;
   spec: Record<string, unknown>;
 }
 
