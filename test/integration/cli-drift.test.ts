@@ -12,7 +12,7 @@ jest.setTimeout(60_000);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = join(resolve(here, '../..'), 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'drift-cli-'));
-const fixture = JSON.parse(readFileSync(join(here, '../unit/operator/statistics/fixtures/scipy-reference.json'), 'utf8')) as {
+const fixture = JSON.parse(readFileSync(join(here, '../unit/statistics/fixtures/scipy-reference.json'), 'utf8')) as {
   ks: Array<{ name: string; a: number[]; b: number[]; statistic: number; pvalue: number }>;
   psi: Array<{ name: string; reference: number[]; current: number[]; bins: number; psi: number }>;
 };
