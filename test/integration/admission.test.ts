@@ -116,7 +116,7 @@ it('keeps every part of status the operator\'s: nobody else marks a version acce
 it('lets no editor weaken a gate once a model has one; a governance administrator may, and anyone may strengthen it', async () => {
   const gated = model(ns, 'gated', {
     model: { uri: 'pvc://models/gated/model.onnx', sha256: SHA, version: '1.0.0', labels: ['No sepsis', 'Sepsis'], submittedBy: 'ml-eng' },
-    serving: { replicas: 0 },
+    serving: { replicas: 0, apiKeySecretRef: { name: 'gated-keys' } },
     acceptance: { holdout: { configMapRef: { name: 'holdout' } }, minAuroc: 0.85, lowerBound: true },
     approval: { distinctSigners: 2 },
     governance: { reviewEvery: '90d', notify: { url: 'https://retrain.hospital.example/hook' } },
@@ -138,6 +138,7 @@ it('lets no editor weaken a gate once a model has one; a governance administrato
     [{ spec: { governance: { reviewEvery: '120d' } } }, 'spec.governance.reviewEvery may not be lengthened or removed (it is 90d)'],
     [{ spec: { governance: { reviewEvery: null } } }, 'spec.governance.reviewEvery may not be lengthened or removed (it is 90d)'],
     [{ spec: { governance: { notify: null } } }, 'spec.governance.notify may not be removed'],
+    [{ spec: { serving: { apiKeySecretRef: null, allowUnauthenticated: true } } }, 'spec.serving.allowUnauthenticated may not be turned on for a governed model (it would answer anyone who can reach it)'],
     [{ spec: { escalation: { level3: { action: 'Alert' } } } }, "spec.escalation of a governed model: a level's action may not become milder (Alert < ScaleDown < Pause < Shutdown; now Alert, Pause, Shutdown)"],
     [{ spec: { escalation: { consecutiveBreaches: 5 } } }, "spec.escalation of a governed model: a level's action may not become milder (Alert < ScaleDown < Pause < Shutdown; now Alert, Pause, Shutdown) and consecutiveBreaches may not rise (now 2)"],
   ];
