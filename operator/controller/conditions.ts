@@ -1,11 +1,12 @@
 // Conditions in the shape of metav1.Condition. lastTransitionTime moves only when status flips, so
 // a pass that observes the same state produces an identical list and writes nothing.
+import type { ConditionReason } from '../api/reasons.js';
 import type { Condition, ConditionStatus } from '../api/types.js';
 
 export interface ConditionInput {
   type: string;
   status: ConditionStatus;
-  reason: string;
+  reason: ConditionReason;
   message: string;
 }
 

@@ -208,7 +208,7 @@ function escalatedCondition(cr: ClinicalModel): ConditionInput {
   const back = level === 3
     ? '; to resume, deploy a new model version (spec.model.sha256) and acknowledge level 3'
     : `; to resume, acknowledge level ${level} in spec.escalation.acknowledgement`;
-  return { type: 'Escalated', status: 'True', reason: `Level${level}${action}`, message: `${e?.reason ?? ''}${due}${back}` };
+  return { type: 'Escalated', status: 'True', reason: `Level${level as 1 | 2 | 3}${action}`, message: `${e?.reason ?? ''}${due}${back}` };
 }
 
 /**

@@ -2,7 +2,7 @@
 // waiting (image missing, crash loop, bad configuration) and what the server said as it exited. The
 // server exits with a termination message "Word: reason" when it cannot serve its model (see
 // `clinops serve --exit-on-load-failure`); the word is stable, the reason is for people.
-import { STUCK_POD_REASONS } from '../api/reasons.js';
+import { SERVER_EXIT_REASONS, STUCK_POD_REASONS } from '../api/reasons.js';
 import type { ObservedPod } from './pods.js';
 
 export const SERVER_CONTAINER = 'server';
@@ -12,13 +12,13 @@ export const STUCK_REASONS: ReadonlySet<string> = new Set(STUCK_POD_REASONS);
 
 export interface PodProblem {
   /** The kubelet's reason (CrashLoopBackOff, ErrImageNeverPull, …). */
-  reason: string;
+  reason: (typeof STUCK_POD_REASONS)[number];
   message: string;
 }
 
 export interface ServerExit {
   /** DigestMismatch, ModelRejected, LoadFailed — or Crashed when the server left no word. */
-  reason: string;
+  reason: (typeof SERVER_EXIT_REASONS)[number];
   message: string;
   exitCode: number;
 }
@@ -38,7 +38,7 @@ export function serverExit(pods: readonly ObservedPod[]): ServerExit | undefined
     if (!t || t.exitCode === 0) continue;
     const text = (t.message ?? '').trim();
     const word = /^(DigestMismatch|ModelRejected|LoadFailed): ([\s\S]+)$/.exec(text);
-    if (word) return { reason: word[1]!, message: word[2]!.trim(), exitCode: t.exitCode ?? 1 };
+    if (word) return { reason: word[1] as ServerExit['reason'], message: word[2]!.trim(), exitCode: t.exitCode ?? 1 };
     const tail = text ? `: ${text.split('\n').slice(-3).join(' | ').slice(0, 500)}` : '';
     return { reason: 'Crashed', message: `the server exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${tail}`, exitCode: t.exitCode ?? 1 };
   }
@@ -55,7 +55,7 @@ export function podProblem(pods: readonly ObservedPod[]): PodProblem | undefined
       const exit = c.name === SERVER_CONTAINER ? serverExit([pod]) : undefined;
       const detail = exit ? `${exit.reason}: ${exit.message}` : (waiting.message ?? '').trim();
       return {
-        reason: waiting.reason,
+        reason: waiting.reason as PodProblem['reason'],
         message: `pod ${pod.metadata?.name ?? ''} container ${c.name}: ${waiting.reason}${detail ? ` — ${detail}` : ''}`,
       };
     }

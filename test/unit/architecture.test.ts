@@ -132,3 +132,13 @@ it('keeps every Event reason in the catalogue, each once', async () => {
   expect(used.length).toBeGreaterThan(10);
   expect(used.filter((r) => !isEventReason(r))).toEqual([]);
 });
+
+it('keeps every condition reason in its catalogue, each once', async () => {
+  const { CONDITION_REASONS, isConditionReason } = await import('../../operator/api/reasons.js');
+  expect(new Set(CONDITION_REASONS).size).toBe(CONDITION_REASONS.length);
+  for (const r of CONDITION_REASONS) expect(r).toMatch(/^[A-Z][A-Za-z0-9]+$/);
+  // The compiler checks the literals; these come from outside (the kubelet, the server's exit word).
+  expect(['CrashLoopBackOff', 'DigestMismatch', 'Crashed', 'Level2Pause'].every(isConditionReason)).toBe(true);
+  expect(isConditionReason('SomethingElse')).toBe(false);
+});
+
