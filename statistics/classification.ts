@@ -29,7 +29,7 @@ export interface Estimate {
 }
 
 /** Midranks (1-based) of values: ties share the average of their ranks. */
-function midranks(values: readonly number[]): Float64Array {
+export function midranks(values: readonly number[]): Float64Array {
   const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
   const ranks = new Float64Array(values.length);
   for (let i = 0; i < order.length;) {
