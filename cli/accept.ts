@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { type AcceptanceReport, acceptance, type Thresholds } from '../operator/acceptance/report.js';
 import { fileSha256 } from '../inference-server/main.js';
 import { modelProbabilities } from '../inference-server/model/probabilities.js';
+import type { CalibrationFile } from '../operator/drift/reference-files.js';
+import { fitCalibration } from '../statistics/isotonic.js';
 
 /**
  * A labelled holdout: {"instances": [...], "labels": [...], "subgroups": [...]?, "subgroup": "sex"?} —
@@ -40,7 +42,7 @@ export function parseHoldout(text: string, where: string, modelLabels: readonly 
   return doc as Holdout;
 }
 
-export async function acceptModel(o: { model: string; sha256: string; holdout: string; labels: string[]; positive?: string }, t: Thresholds): Promise<AcceptanceReport & { model: { sha256: string }; holdout: { sha256: string; subgroup?: string } }> {
+export async function acceptModel(o: { model: string; sha256: string; holdout: string; labels: string[]; positive?: string }, t: Thresholds): Promise<AcceptanceReport & { model: { sha256: string }; holdout: { sha256: string; subgroup?: string }; calibration: CalibrationFile }> {
   const actual = await fileSha256(o.model);
   if (actual !== o.sha256.toLowerCase()) throw new Error(`sha256 of ${o.model} is ${actual}, expected ${o.sha256.toLowerCase()}; not run`);
   const positive = o.positive ?? o.labels[o.labels.length - 1]!;
@@ -58,6 +60,7 @@ export async function acceptModel(o: { model: string; sha256: string; holdout: s
   const report = acceptance(cases, positive, t, holdout.subgroups);
   const { createHash } = await import('node:crypto');
   return {
+    calibration: calibrationOf(cases, positive),
     model: { sha256: actual },
     holdout: { sha256: createHash('sha256').update(text).digest('hex'), ...(holdout.subgroup ? { subgroup: holdout.subgroup } : {}) },
     ...report,
@@ -65,10 +68,26 @@ export async function acceptModel(o: { model: string; sha256: string; holdout: s
 }
 
 /**
+ * The positive label's calibration on the holdout (isotonic, kept when it lowers the error out of sample),
+ * for the operator's performance estimate without labels (spec.monitoring.reference.calibrationKey).
+ */
+export function calibrationOf(cases: ReadonlyArray<{ score: number; actuallyPositive: boolean }>, positiveLabel: string): CalibrationFile {
+  const fit = fitCalibration(cases.map((c) => c.score), cases.map((c) => c.actuallyPositive));
+  const round = (x: number) => Number(x.toPrecision(6));
+  return {
+    method: fit.map ? 'isotonic' : 'none',
+    positiveLabel,
+    cases: fit.cases,
+    ece: { raw: round(fit.ece.raw), isotonic: round(fit.ece.isotonic) },
+    ...(fit.map ? { map: fit.map } : {}),
+  };
+}
+
+/**
  * The report in at most 4,096 bytes (a container's termination message): the verdict, the case count,
  * each metric's estimate, the holdout's digest and as many failures as fit.
  */
-export function summary(r: Awaited<ReturnType<typeof acceptModel>>): string {
+export function summary(r: Omit<Awaited<ReturnType<typeof acceptModel>>, 'calibration'>): string {
   const metrics = Object.fromEntries(r.metrics.map((m) => [m.name, Number(m.value.toPrecision(6))]));
   const doc = { pass: r.pass, sha256: r.model.sha256, cases: r.n, positives: r.positives, metrics, holdout: r.holdout.sha256, failures: [] as string[] };
   for (const f of r.failures) {

@@ -144,8 +144,9 @@ program
   .option('--lower-bound', 'judge the 95% interval\'s bound (lower for a minimum, upper for a maximum), not the estimate: a small holdout cannot pass by luck')
   .option('--json', 'print the report as JSON')
   .option('--summary-file <path>', 'also write a summary of at most 4,096 bytes here (the operator\'s Job: /dev/termination-log)')
+  .option('--calibration-out <file>', 'also write the positive label\'s calibration on the holdout, for estimating performance without labels (spec.monitoring.reference.calibrationKey); refused when the model is too badly calibrated for an estimate to mean anything')
   .action(async (o: { model: string; sha256: string; holdout: string; labels: string; positive?: string; minAuroc: number; minSensitivity: number; minSpecificity?: number;
-    maxEce: number; eceBins: number; subgroupMinAuroc: number; subgroupMinSensitivity: number; minSubgroupSize: number; lowerBound?: boolean; json?: boolean; summaryFile?: string }) => {
+    maxEce: number; eceBins: number; subgroupMinAuroc: number; subgroupMinSensitivity: number; minSubgroupSize: number; lowerBound?: boolean; json?: boolean; summaryFile?: string; calibrationOut?: string }) => {
     const { acceptModel, summary } = await import('./accept.js');
     const { formatReport } = await import('../operator/acceptance/report.js');
     await reporting('accept', 2, async () => {
@@ -155,8 +156,16 @@ program
         minAuroc: o.minAuroc, minSensitivity: o.minSensitivity, minSpecificity: o.minSpecificity, maxEce: o.maxEce, eceBins: o.eceBins,
         subgroupMinAuroc: o.subgroupMinAuroc, subgroupMinSensitivity: o.subgroupMinSensitivity, minSubgroupSize: o.minSubgroupSize, lowerBound: o.lowerBound === true,
       });
-      process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatReport(r));
-      if (o.summaryFile) await writeFile(o.summaryFile, summary(r));
+      const { calibration, ...report } = r;
+      process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatReport(report));
+      if (o.summaryFile) await writeFile(o.summaryFile, summary(report));
+      if (o.calibrationOut) {
+        const { calibrationRefusal } = await import('../operator/drift/reference-files.js');
+        const refused = calibrationRefusal(calibration);
+        if (refused) throw new Error(`--calibration-out: ${refused}`);
+        await writeFile(o.calibrationOut, JSON.stringify(calibration) + '\n');
+        process.stderr.write(`clinops accept: calibration (${calibration.method}, ECE ${calibration.ece.raw} as scored, ${calibration.ece.isotonic} isotonic, out of sample) written to ${o.calibrationOut}\n`);
+      }
       process.exitCode = r.pass ? 0 : 1;
     });
   });

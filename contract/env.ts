@@ -9,6 +9,8 @@ export const ENV = {
   preprocessing: 'CLINOPS_PREPROCESSING',
   modelCardFile: 'CLINOPS_MODEL_CARD_FILE',
   featureReferenceFile: 'CLINOPS_FEATURE_REFERENCE_FILE',
+  subgroupHeader: 'CLINOPS_SUBGROUP_HEADER',
+  subgroups: 'CLINOPS_SUBGROUPS',
   port: 'CLINOPS_PORT',
   monitoringPort: 'CLINOPS_MONITORING_PORT',
   monitoringKeyFile: 'CLINOPS_MONITORING_KEY_FILE',

@@ -17,6 +17,8 @@ export interface WindowSample {
   /** Mean and population standard deviation of the input tensor's values. */
   inputMean: number;
   inputStd: number;
+  /** The subgroup the request named (a declared value of the model's subgroup header), if any. */
+  subgroup?: string;
 }
 
 export interface WindowResponse {

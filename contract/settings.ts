@@ -20,6 +20,8 @@ export interface JsonSchema {
   minLength?: number;
   items?: JsonSchema;
   minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
   properties?: Record<string, JsonSchema>;
   required?: readonly string[];
   additionalProperties?: boolean | JsonSchema;

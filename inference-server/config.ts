@@ -19,6 +19,9 @@ export interface ServerConfig {
   readonly modelCardFile: string | undefined;
   /** Each input feature's reference bin edges, for per-feature drift counts (GET /v1/monitoring/features). */
   readonly featureReferenceFile: string | undefined;
+  /** The request header that names a prediction's subgroup (a site, a ward), and the values it may take. */
+  readonly subgroupHeader: string | undefined;
+  readonly subgroups: readonly string[] | undefined;
   readonly host: string;
   readonly port: number;
   /** Serve the monitoring signals on this port alone (absent: on `port`, beside everything else). */
@@ -148,6 +151,18 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     {
       key: 'featureReferenceFile', flag: '--feature-reference', arg: '<file>', env: ENV.featureReferenceFile, kind: 'string', schema: { type: 'string' },
       help: 'JSON {"features": [{"name", "edges"}]}: each input column\'s reference bin edges; enables GET /v1/monitoring/features (counts, never values)',
+    },
+    {
+      key: 'subgroupHeader', flag: '--subgroup-header', arg: '<name>', env: ENV.subgroupHeader, kind: 'string', parse: (t) => t.toLowerCase(),
+      schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, expect: 'be a header name (letters, digits and -)',
+      help: 'the request header naming the prediction\'s subgroup (a site, a ward) for per-subgroup monitoring; needs --subgroups',
+    },
+    {
+      key: 'subgroups', flag: '--subgroups', arg: '<list>', env: ENV.subgroups, kind: 'string',
+      parse: (t) => t.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+      schema: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } },
+      expect: 'be 1 to 20 distinct names of lower-case letters, digits and -, comma-separated',
+      help: 'the values --subgroup-header may take (never free text: a subgroup is recorded with each prediction); another value is refused (400)',
     },
     { key: 'tlsCertFile', flag: '--tls-cert', arg: '<file>', env: ENV.tlsCertFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'serve HTTPS with this PEM certificate (chain), read again when it changes; needs --tls-key' },
     { key: 'tlsKeyFile', flag: '--tls-key', arg: '<file>', env: ENV.tlsKeyFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'the PEM private key of --tls-cert' },
@@ -283,6 +298,9 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   }
   if (pre.apiKeysFile && pre.allowUnauthenticated) {
     throw new SettingError('--allow-unauthenticated (CLINOPS_ALLOW_UNAUTHENTICATED)', 'cannot be given with --api-keys: choose one');
+  }
+  if ((pre.subgroupHeader === undefined) !== (pre.subgroups === undefined)) {
+    throw new SettingError(pre.subgroupHeader ? '--subgroups (CLINOPS_SUBGROUPS)' : '--subgroup-header (CLINOPS_SUBGROUP_HEADER)', 'a subgroup header and its values go together');
   }
   const p = pre.preprocessing as Partial<ImagePreprocessing> | undefined;
   if (p && ((p.mean && p.mean.length !== p.channels) || (p.std && p.std.length !== p.channels))) {

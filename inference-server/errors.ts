@@ -144,6 +144,7 @@ export const MESSAGES = {
   unknownOutput: ['INVALID_INPUT_NAME', 'no output named {{given}}'],
   feedbackBodyNotObject: ['INVALID_JSON', 'the body must be a JSON object {"predictionId", "label"}'],
   predictionIdMissing: ['MISSING_FIELD', 'predictionId is required: the id of a prediction (the id a prediction answer carries)'],
+  subgroupUnknown: ['INVALID_DATA', 'the subgroup header must be one of this model\'s subgroups ({{allowed}}); got {{given}}'],
   predictionIdInvalid: ['INVALID_DATA', 'predictionId must be a prediction id: 1 to 140 characters of letters, digits and . _ : -'],
   unknownLabel: ['INVALID_DATA', 'label must be one of {{labels}}'],
   binarySizeDoesNotFit: ['INVALID_DATA', 'binary_data_size {{size}} does not fit the {{left}} bytes left'],

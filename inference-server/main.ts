@@ -74,7 +74,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const jobs = new JobStore({ capacity: cfg.jobCapacity, perKey: cfg.jobQuota, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
   const deps = {
     state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
-    bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth, window, feedback, features, metrics, mirror,
+    bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth,
+    ...(cfg.subgroupHeader && cfg.subgroups ? { subgroups: { header: cfg.subgroupHeader, values: new Set(cfg.subgroups) } } : {}), window, feedback, features, metrics, mirror,
     epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
   };
   const apart = cfg.monitoringPort !== undefined;

@@ -81,6 +81,18 @@ export interface PredictorDeps {
 }
 
 export const MAX_INSTANCES = 1024;
+
+/** Who asked: the API key's id (null where no key is needed) and the subgroup the request named, if any. */
+export interface Caller {
+  keyId: string | null;
+  /** One of the declared subgroups (--subgroups), from the request's --subgroup-header. */
+  subgroup?: string;
+}
+
+/** A caller, or a key id alone. */
+export type Who = Caller | string | null;
+
+const callerOf = (who: Who): Caller => (who !== null && typeof who === 'object' ? who : { keyId: who });
 /** --decode-budget's default: 256 MiB. */
 export const DEFAULT_DECODE_BUDGET = 256 * 1024 ** 2;
 
@@ -157,7 +169,8 @@ export class Predictor {
    * POST /v1/models/{m}/predict with {"instances": [...]}: each instance is one input without its
    * batch dimension, as a nested or flat array. Single-input models only.
    */
-  async predictInstances(body: unknown, keyId: string | null, explain?: Explain): Promise<PredictResult> {
+  async predictInstances(body: unknown, who: Who, explain?: Explain): Promise<PredictResult> {
+    const caller = callerOf(who);
     if (!isPlainObject(body)) throw fail('predictBodyNotObject', {}, '');
     rejectUnknown(body, ['instances', 'images', 'id'], '');
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
@@ -166,7 +179,7 @@ export class Predictor {
       if (!Array.isArray(body.images) || body.images.length === 0) throw fail('imagesEmpty', {}, 'images');
       if (body.images.length > MAX_INSTANCES) throw fail('tooManyImages', { max: MAX_INSTANCES }, 'images');
       const bytes = body.images.map((b: unknown, i: number) => decodeBase64(b, `images[${i}]`));
-      return this.predictImages(bytes, keyId, requestId, (i) => `images[${i}]`, explain);
+      return this.predictImages(bytes, caller, requestId, (i) => `images[${i}]`, explain);
     }
     const { instances } = body;
     if (explain) throw fail('explainNeedsImage', {}, 'explain');
@@ -190,18 +203,19 @@ export class Predictor {
     const tensor: Tensor = { name: spec.name, datatype: spec.datatype, shape: [n, ...perInstance], data };
     const started = this.clock();
     const inputs = summarize(tensor, this.deps.features);
-    return (await this.run([tensor], inputs, requestId, started, keyId)).result;
+    return (await this.run([tensor], inputs, requestId, started, caller)).result;
   }
 
   /** Whatever /predict (and a job) was sent: JSON instances, an uploaded image, or a form's files. */
-  predictBody(body: RequestBody, keyId: string | null, requestId: string, explain?: Explain): Promise<PredictResult> {
-    if (body.kind === 'image') return this.predictImages([body.bytes], keyId, requestId, undefined, explain);
-    if (body.kind === 'images') return this.predictImages(body.files.map((f) => f.bytes), keyId, requestId, (i) => body.files[i]!.field, explain);
-    return this.predictInstances(body.kind === 'json' ? body.value : undefined, keyId, explain);
+  predictBody(body: RequestBody, who: Who, requestId: string, explain?: Explain): Promise<PredictResult> {
+    if (body.kind === 'image') return this.predictImages([body.bytes], who, requestId, undefined, explain);
+    if (body.kind === 'images') return this.predictImages(body.files.map((f) => f.bytes), who, requestId, (i) => body.files[i]!.field, explain);
+    return this.predictInstances(body.kind === 'json' ? body.value : undefined, who, explain);
   }
 
   /** PNG, JPEG or DICOM images, preprocessed as configured: one prediction each (a DICOM with every frame: one a frame). */
-  async predictImages(images: Uint8Array[], keyId: string | null, requestId: string = randomUUID(), fieldOf = (_i: number) => 'body', explain?: Explain): Promise<PredictResult> {
+  async predictImages(images: Uint8Array[], who: Who, requestId: string = randomUUID(), fieldOf = (_i: number) => 'body', explain?: Explain): Promise<PredictResult> {
+    const caller = callerOf(who);
     const p = this.deps.preprocessing;
     if (!p) throw fail('noImagePreprocessing', {}, 'body');
     const spec = this.primaryInput;
@@ -210,7 +224,7 @@ export class Predictor {
     // in a decode thread when the server has them (always, when it serves), within one decode budget.
     const fields = images.map((_, i) => fieldOf(i));
     const limits = { budgetBytes: this.deps.decodeBudgetBytes ?? DEFAULT_DECODE_BUDGET, maxRows: MAX_INSTANCES };
-    const decoded = this.deps.decoder ? await this.deps.decoder.decode(images, fields, keyId) : await decodeImages(images, fields, p, limits);
+    const decoded = this.deps.decoder ? await this.deps.decoder.decode(images, fields, caller.keyId) : await decodeImages(images, fields, p, limits);
     const rows = decoded.audits;
     const per = p.channels * p.height * p.width;
     const data = decoded.data;
@@ -225,7 +239,7 @@ export class Predictor {
     }
     // The scheduler takes the tensor's buffer: the explanation works on a copy.
     const original = explain ? data.slice() : undefined;
-    const { result } = await this.run([tensor], inputs, requestId, started, keyId);
+    const { result } = await this.run([tensor], inputs, requestId, started, caller);
     if (explain && original) {
       for (let r = 0; r < rows.length; r++) {
         result.predictions[r]!.explanation = await this.occlusion(original.subarray(r * per, (r + 1) * per), [p.channels, p.height, p.width], result.predictions[r]!, explain.grid);
@@ -262,7 +276,7 @@ export class Predictor {
   }
 
   /** POST /v2/models/{m}/infer, the Open Inference Protocol's request. */
-  async inferOip(body: unknown, keyId: string | null, binary?: Uint8Array, binaryOwned = false): Promise<{ id: string; outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }>; prediction: PredictResult }> {
+  async inferOip(body: unknown, who: Who, binary?: Uint8Array, binaryOwned = false): Promise<{ id: string; outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }>; prediction: PredictResult }> {
     if (!isPlainObject(body)) throw fail('inferBodyNotObject', {}, '');
     rejectUnknown(body, ['id', 'inputs', 'outputs', 'parameters'], '');
     if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw fail('inputsMissing', {}, 'inputs');
@@ -306,7 +320,7 @@ export class Predictor {
     const requestId = typeof body.id === 'string' && body.id.length <= 128 ? body.id : randomUUID();
     const started = this.clock();
     const inputs = summarize(feeds[0]!, this.deps.features);
-    const { result: prediction, outputs } = await this.run(feeds, inputs, requestId, started, keyId);
+    const { result: prediction, outputs } = await this.run(feeds, inputs, requestId, started, callerOf(who));
     return {
       id: requestId,
       prediction,
@@ -317,19 +331,20 @@ export class Predictor {
   }
 
   /** Run the tensors (copied for a shadow first, and sent to it after), then record. */
-  private async run(feeds: Tensor[], inputs: RowSummary[], requestId: string, started: number, keyId: string | null): Promise<{ result: PredictResult; outputs: Outputs }> {
+  private async run(feeds: Tensor[], inputs: RowSummary[], requestId: string, started: number, caller: Caller): Promise<{ result: PredictResult; outputs: Outputs }> {
     const copy = this.deps.mirror?.capture(feeds);
     const outputs = await this.deps.scheduler.infer(feeds, true).catch((err: unknown) => {
       copy?.drop();
       throw err;
     });
-    const result = this.record(requestId, inputs, outputs, started, keyId);
+    const result = this.record(requestId, inputs, outputs, started, caller);
     copy?.send(requestId, result.predictions);
     return { result, outputs };
   }
 
   /** Label the probabilities, and feed monitoring, feedback and audit. */
-  private record(requestId: string, inputs: RowSummary[], outputs: Outputs, started: number, keyId: string | null): PredictResult {
+  private record(requestId: string, inputs: RowSummary[], outputs: Outputs, started: number, caller: Caller): PredictResult {
+    const { keyId, subgroup } = caller;
     const { labels, window, feedback, audit, metrics, modelName, modelVersion } = this.deps;
     const probs = outputs[(this.probabilities ??= probabilityOutput(this.signature.outputs, labels.length)!.name)]!;
     const rows = inputs.length;
@@ -346,7 +361,7 @@ export class Predictor {
       const label = labels[best]!;
       const confidence = p[best]!;
       const { inputMean, inputStd, inputSha256, bins, dicom } = inputs[r]!;
-      const seq = window.add({ time, id, confidence, label, probabilities: p, inputMean, inputStd });
+      const seq = window.add({ time, id, confidence, label, probabilities: p, inputMean, inputStd, ...(subgroup ? { subgroup } : {}) });
       if (bins) this.deps.features?.add(seq, bins);
       feedback.remember({ id, label });
       metrics.predicted(label, confidence);

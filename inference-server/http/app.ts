@@ -81,11 +81,13 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
       const route = m.route.handler;
       pattern = m.route.pattern;
       const keyId = authenticate(req, route, d, surface);
+      const subgroup = subgroupOf(req, d);
       const ctx: RequestContext = {
         params: m.params,
         query: new URLSearchParams(q < 0 ? '' : req.url!.slice(q + 1)),
         requestId,
         keyId,
+        caller: subgroup ? { keyId, subgroup } : { keyId },
         body: (accepts) => readBody(req, d.bodyLimitBytes, accepts),
       };
       const reply = route.handler(ctx);
@@ -115,6 +117,21 @@ function authenticate(req: IncomingMessage, route: RouteDef, d: AppDeps, surface
   if (route.monitoring && d.monitoringKey) return d.monitoringKey.authenticate(req);
   if (route.open && !d.protectHealth) return null;
   return d.keys ? d.keys.authenticate(req, route.scope) : null;
+}
+
+/**
+ * The subgroup a request names in the model's subgroup header: one of the declared values, or none. Any
+ * other value is refused (400) rather than recorded: what is stored with a prediction is never free text.
+ */
+function subgroupOf(req: IncomingMessage, d: AppDeps): string | undefined {
+  if (!d.subgroups) return undefined;
+  const raw = req.headers[d.subgroups.header];
+  if (raw === undefined) return undefined;
+  const value = (Array.isArray(raw) ? raw.join(',') : raw).trim().toLowerCase();
+  if (!d.subgroups.values.has(value)) {
+    throw fail('subgroupUnknown', { allowed: [...d.subgroups.values].join(', '), given: JSON.stringify(value.slice(0, 64)) }, `header ${d.subgroups.header}`);
+  }
+  return value;
 }
 
 /** How much of a refused body is read and thrown away, and for how long, before the connection is cut. */

@@ -7,6 +7,7 @@ import type { FeatureCounts } from '../signals/feature-counts.js';
 import type { FeedbackStore } from '../signals/feedback.js';
 import type { PredictionWindow } from '../signals/window.js';
 import type { ShadowMirror } from '../shadow/mirror.js';
+import type { Caller } from '../predictor.js';
 import type { Accepts, RequestBody, UploadLimits } from './body.js';
 import type { ServerState } from './serving.js';
 
@@ -24,6 +25,8 @@ export interface AppDeps {
   /** The key the operator reads the monitoring signals with; when set, only it opens /v1/monitoring/*. */
   monitoringKey?: ApiKeys;
   protectHealth: boolean;
+  /** The header naming a request's subgroup, and the values it may take (--subgroup-header, --subgroups). */
+  subgroups?: { header: string; values: ReadonlySet<string> };
   window: PredictionWindow;
   feedback: FeedbackStore;
   /** Asynchronous prediction jobs (POST /v1/models/{m}/jobs). */
@@ -44,6 +47,8 @@ export interface RequestContext {
   requestId: string;
   /** The API key's id, when keys are configured. */
   keyId: string | null;
+  /** The caller as a prediction records it: the key's id and the subgroup the request named. */
+  caller: Caller;
   body(accepts?: Accepts): Promise<RequestBody>;
 }
 

@@ -72,12 +72,14 @@ export interface ServingSpec {
 export interface MonitoringSpec {
   interval?: string;
   minSamples?: number;
-  reference?: { configMapRef?: { name: string; key?: string }; labelsKey?: string; featuresKey?: string };
+  reference?: { configMapRef?: { name: string; key?: string }; labelsKey?: string; featuresKey?: string; calibrationKey?: string };
   /** Tabular models: the input columns' names, in order (per-feature drift). */
   features?: string[];
   psi?: { bins?: number; moderate?: number; significant?: number };
   ks?: { pValue?: number; minStatistic?: number };
   performance?: PerformanceSpec;
+  /** Performance per subgroup, named by a request header. */
+  subgroups?: SubgroupSpec;
 }
 
 export interface PerformanceSpec {
@@ -88,6 +90,9 @@ export interface PerformanceSpec {
   /** How long a prediction waits for its ground truth, such as 30d. */
   labelWithin?: string;
   baseline?: { auroc?: number; sensitivity?: number; specificity?: number };
+  /** A relative dip this large is level 1 (default 0.05); above pauseDip (0.1) level 2. */
+  alertDip?: number;
+  pauseDip?: number;
 }
 
 export type EscalationAction = 'Alert' | 'ScaleDown' | 'Pause' | 'Shutdown';
@@ -311,6 +316,8 @@ export interface EscalationTransition {
   psi?: number;
   ksPValue?: number;
   dip?: number;
+  /** The dip was estimated (CBPE), not realized. */
+  estimated?: boolean;
 }
 
 export interface IncidentRecord {
@@ -383,6 +390,49 @@ export interface PerformanceStatus {
   awaitingLabels?: number;
   unmatchedLabels?: number;
   expiredPredictions?: number;
+  /** Which figures the dip came from. */
+  judgedOn?: 'realized' | 'estimated';
+  /** Per subgroup (spec.monitoring.subgroups), in the last check that judged them. */
+  subgroups?: SubgroupPerformanceStatus[];
+  /** Performance estimated without labels (CBPE). */
+  estimated?: EstimatedPerformanceStatus;
+}
+
+/** An estimate and the range the realized value would fall in (95%) if the calibration holds. */
+export interface EstimateRange {
+  value: number;
+  low: number;
+  high: number;
+}
+
+export interface SubgroupPerformanceStatus {
+  name: string;
+  cases: number;
+  /** False when the group had too few predictions (or labels) to judge. */
+  judged: boolean;
+  judgedOn?: 'realized' | 'estimated';
+  estimated?: { auroc?: EstimateRange; sensitivity?: EstimateRange; specificity?: EstimateRange };
+  realized?: { labelled: number; auroc?: number; sensitivity?: number; specificity?: number };
+  /** The dip at the optimistic end of each range. */
+  dip?: number;
+  level?: number;
+}
+
+export interface SubgroupSpec {
+  header: string;
+  minCases?: number;
+  groups: Array<{ name: string; baseline?: { auroc?: number; sensitivity?: number; specificity?: number } }>;
+}
+
+export interface EstimatedPerformanceStatus {
+  /** "CBPE (isotonic calibration)" or "CBPE (scores as calibrated)". */
+  method: string;
+  cases: number;
+  auroc?: EstimateRange;
+  sensitivity?: EstimateRange;
+  specificity?: EstimateRange;
+  positiveRate: number;
+  dip?: number;
 }
 
 /** status.review: when the model was last reviewed, by whom, and what is due when. */

@@ -157,6 +157,10 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     volumeMounts.push({ name: 'feature-reference', mountPath: REFERENCE_MOUNT, readOnly: true });
     volumes.push({ name: 'feature-reference', configMap: { name: refMap.name, items: [{ key, path: 'features.json' }] } });
   }
+  if (mon?.subgroups) {
+    // The server refuses any other value, so only these names are ever recorded with a prediction.
+    env.push({ name: ENV.subgroupHeader, value: mon.subgroups.header }, { name: ENV.subgroups, value: mon.subgroups.groups.map((g) => g.name).join(',') });
+  }
   if (serving.audit) {
     // One hash chain per pod: replicas sharing a claim never interleave records in one file.
     env.push(

@@ -1,7 +1,7 @@
 // What one drift check judges (pure data): the judge owns its input, as cert-manager's policies own
 // policies.Input; gathering/ fills it from the pods, the reference ConfigMap and the label store.
 import type { WindowSample } from '../../contract/monitoring.js';
-import type { FeatureReference } from './reference-files.js';
+import type { CalibrationFile, FeatureReference } from './reference-files.js';
 
 /** What was read of one of a model's signals: all samples not yet judged, and what went wrong reading. */
 export interface SignalRead<T> {
@@ -27,6 +27,8 @@ export interface DriftInput {
   labels?: { counts: Record<string, number> } | { error: string };
   /** Per-feature input drift (spec.monitoring.features): the reference's and the replicas' bin counts. */
   features?: FeaturesRead | { error: string };
+  /** The model's calibration on its holdout (reference.calibrationKey), for estimating performance without labels. */
+  calibration?: CalibrationFile | { error: string };
 }
 
 export interface FeaturesRead {
@@ -74,6 +76,8 @@ export interface StoredPrediction {
   predicted: string;
   /** The probability the model gave the positive label. */
   score: number;
+  /** The subgroup its request named (spec.monitoring.subgroups). */
+  subgroup?: string;
   truth?: string;
   /** When the ground truth arrived (ms). */
   labelledAt?: number;

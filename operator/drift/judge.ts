@@ -5,13 +5,16 @@
 // for status.drift, what the escalation state machine needs (findings), and what was used (so each
 // prediction is judged once). Too few samples is InsufficientData and keeps them for the next check.
 import type { WindowSample } from '../../contract/monitoring.js';
-import type { ClinicalModel, DriftStatus, PerformanceStatus } from '../api/types.js';
+import type { ClinicalModel, DriftStatus, EstimatedPerformanceStatus, PerformanceStatus } from '../api/types.js';
 import type { Consumed, DriftInput } from './input.js';
 import { ks2samp } from '../../statistics/ks-2samp.js';
 import { psi } from '../../statistics/psi.js';
 import { rfc3339 } from '../util/time.js';
-import { performance } from './performance.js';
+import { dipOf, performance, PROTOCOL_DIPS } from './performance.js';
+import { estimatePerformance } from '../../statistics/cbpe.js';
+import { calibrate } from '../../statistics/isotonic.js';
 import { featureStatistics, judgeSignals, labelStatistics, type SignalJudgement } from './signals.js';
+import { judgeSubgroups } from './subgroups.js';
 import { driftLevel } from './verdict.js';
 
 export interface Judgement {
@@ -34,6 +37,9 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
   const summaries: string[] = [];
   const consumed: Consumed = { window: 0, feedback: 0, features: false };
   let judgementSignals: SignalJudgement[] | undefined;
+  let estimated: EstimatedPerformanceStatus | undefined;
+  /** This check's predictions with their positive-label scores, calibrated: for the estimate per subgroup. */
+  let scored: { samples: readonly WindowSample[]; scores: number[]; calibrated?: number[] } | undefined;
   if (input.replicas === 0) notes.push('no ready replica to read');
   if (input.reference && 'error' in input.reference) notes.push(input.reference.error);
 
@@ -101,18 +107,24 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
       summaries.push(others.length === 0 ? `${head}${more ? ` in ${shown.map((d) => d.signal).join(', ')}${more}` : ''}: ${confidence}`
         : `${head} in ${shown.map((d) => d.signal).join(', ')}${more}: ${others.map(describe).join('; ')}; confidence ${confidence}`);
       consumed.window = n;
+      const e = estimateOf(input, cr, w.samples, notes);
+      estimated = e?.status;
+      const at = cr.spec.model.labels.indexOf(positiveOf(cr));
+      scored = { samples: w.samples, scores: e?.scores ?? w.samples.map((x) => x.probabilities[at] ?? 0), ...(e ? { calibrated: e.calibrated } : {}) };
     }
   }
 
   // 2. Performance on the predictions that received ground truth, against the validated baseline.
+  const perf = mon.performance;
+  const baseline = perf?.baseline ?? {};
+  const dips = { alertDip: perf?.alertDip ?? PROTOCOL_DIPS.alertDip, pauseDip: perf?.pauseDip ?? PROTOCOL_DIPS.pauseDip };
+  let realized = false;
   const f = input.feedback;
   if (f) {
     const usable = w !== undefined;
     if (f.unreadable.length > 0 && !usable) notes.push(`unreadable: ${f.unreadable.join('; ')}`);
     if (!usable) drift.replicasRead = input.replicas - f.unreadable.length;
-    const perf = mon.performance;
-    const baseline = perf?.baseline ?? {};
-    const positive = perf?.positiveLabel ?? cr.spec.model.labels[cr.spec.model.labels.length - 1] ?? '';
+    const positive = positiveOf(cr);
     const minLabels = perf?.minLabels ?? 50;
     const n = f.labelled.length;
     const counts = { awaitingLabels: f.awaiting, unmatchedLabels: f.unmatched, expiredPredictions: f.expired };
@@ -128,8 +140,9 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
         positiveScore: x.score,
         predictedPositive: x.predicted === positive,
         actuallyPositive: x.truth === positive,
-      })), baseline, minLabels);
-      const status: PerformanceStatus = { labelled: n, dip: round(r.dip) };
+      })), baseline, minLabels, dips);
+      const status: PerformanceStatus = { labelled: n, dip: round(r.dip), judgedOn: 'realized' };
+      realized = true;
       for (const k of METRICS) if (r[k] !== undefined) status[k] = round(r[k]);
       drift.performance = { ...status, ...counts };
       Object.assign(findings, { dipLevel: r.level, dip: status.dip });
@@ -140,6 +153,44 @@ export function judge(input: DriftInput, cr: ClinicalModel): Judgement {
     }
   } else if (!input.reference) {
     notes.push('nothing to check: set spec.monitoring.reference.configMapRef (drift) or spec.monitoring.performance.baseline (performance)');
+  }
+
+  // 3. Without fresh labels, the estimate (CBPE) says whether performance dipped; labels, when judged, win.
+  if (estimated) {
+    const d = dipOf({ auroc: estimated.auroc?.value, sensitivity: estimated.sensitivity?.value, specificity: estimated.specificity?.value }, baseline, dips);
+    const judged = Object.values(baseline).some((v) => v !== undefined);
+    if (judged) estimated.dip = round(d.dip);
+    const held = drift.performance ?? (cr.status?.drift?.performance ? { ...cr.status.drift.performance } : { labelled: 0 });
+    drift.performance = { ...held, estimated };
+    if (!realized && judged) {
+      drift.performance.judgedOn = 'estimated';
+      Object.assign(findings, { dipLevel: d.level, dip: estimated.dip, estimated: true });
+      const metrics = METRICS.filter((k) => baseline[k] !== undefined && estimated![k] !== undefined)
+        .map((k) => `${k === 'auroc' ? 'AUROC' : k} ${round(estimated![k]!.value)} [${round(estimated![k]!.low)}, ${round(estimated![k]!.high)}] (baseline ${baseline[k]})`).join(', ');
+      summaries.push(`estimated performance dip ${(d.dip * 100).toFixed(1)}% (CBPE, before labels): ${metrics} over ${estimated.cases} predictions`);
+    }
+  } else if (drift.performance === undefined && cr.status?.drift?.performance?.estimated) {
+    // Too few predictions for a new estimate: the last one stands.
+    drift.performance = { ...cr.status.drift.performance };
+  }
+
+  // 4. Per subgroup: each group against its own baseline; a dip in one escalates and names it.
+  const groups = mon.subgroups;
+  if (groups && (scored || realized)) {
+    const g = judgeSubgroups({
+      spec: groups, ...(scored ?? { samples: [], scores: [] }), positive: positiveOf(cr), minLabels: perf?.minLabels ?? 50, baseline, dips,
+      ...(realized && f ? { labelled: f.labelled } : {}),
+    });
+    drift.performance = { ...(drift.performance ?? { labelled: 0 }), subgroups: g.statuses };
+    // The worse of the population's and the worst group's level decides.
+    if (g.statuses.some((x) => x.judged) && (findings.dipLevel === undefined || g.level > findings.dipLevel)) {
+      Object.assign(findings, { dipLevel: g.level, dip: g.dip });
+      if (g.estimated) findings.estimated = true;
+      else delete findings.estimated;
+    }
+    // The groups that decide the level are said first: a person reads the cause before the context.
+    if (g.level > 0 && findings.dipLevel === g.level) summaries.unshift(...g.summaries);
+    else summaries.push(...g.summaries);
   }
 
   if (notes.length > 0) drift.message = notes.join('; ');
@@ -180,5 +231,48 @@ export interface CheckFindings {
   psi?: number;
   ksPValue?: number;
   dip?: number;
+  /** The dip is from estimated performance (no fresh labels), not realized. */
+  estimated?: boolean;
   summary: string;
+}
+
+/** The CBPE estimate of this check's predictions, when the model has a usable calibration (binary models). */
+function estimateOf(input: DriftInput, cr: ClinicalModel, samples: readonly WindowSample[], notes: string[]): { status: EstimatedPerformanceStatus; scores: number[]; calibrated: number[] } | undefined {
+  const c = input.calibration;
+  if (!c) return undefined;
+  if ('error' in c) {
+    notes.push(`performance not estimated: ${c.error}`);
+    return undefined;
+  }
+  const labels = cr.spec.model.labels;
+  const positive = positiveOf(cr);
+  if (labels.length !== 2) {
+    notes.push(`performance not estimated: CBPE here is for binary models, this one has ${labels.length} labels`);
+    return undefined;
+  }
+  if (c.positiveLabel !== positive) {
+    notes.push(`performance not estimated: the calibration is for the label ${JSON.stringify(c.positiveLabel)}, the positive label is ${JSON.stringify(positive)}`);
+    return undefined;
+  }
+  const at = labels.indexOf(positive);
+  const scores = samples.map((x) => x.probabilities[at] ?? 0);
+  const calibrated = c.map ? scores.map((s) => calibrate(c.map!, s)) : scores;
+  const e = estimatePerformance(scores, calibrated, samples.map((x) => x.label === positive));
+  const range = (r: { value: number; low: number; high: number } | undefined) => (r ? { value: round(r.value), low: round(r.low), high: round(r.high) } : undefined);
+  const out: EstimatedPerformanceStatus = {
+    method: `CBPE (${c.method === 'isotonic' ? 'isotonic calibration' : 'scores as calibrated'} on ${c.cases} holdout cases; assumes no concept shift)`,
+    cases: e.cases,
+    positiveRate: round(e.positiveRate),
+  };
+  for (const k of METRICS) {
+    const r = range(e[k]);
+    if (r) out[k] = r;
+  }
+  return { status: out, scores, calibrated };
+}
+
+/** The label that counts as positive: spec.monitoring.performance.positiveLabel, or the model's last. */
+function positiveOf(cr: ClinicalModel): string {
+  const labels = cr.spec.model.labels;
+  return cr.spec.monitoring?.performance?.positiveLabel ?? labels[labels.length - 1] ?? '';
 }

@@ -5,7 +5,7 @@
 // against negatives, ties counted one half (average ranks) — equal to the area under the ROC curve.
 // Sensitivity = TP / (TP + FN), specificity = TN / (TN + FP), with the predicted label as the decision.
 // The dip of a metric is relative: (baseline − current) / baseline. The clinical protocol: a dip of
-// 5–10 % is level 1, above 10 % level 2.
+// 5–10 % is level 1, above 10 % level 2 (spec.monitoring.performance.alertDip and pauseDip).
 
 import { aurocDeLong } from '../../statistics/classification.js';
 
@@ -38,7 +38,27 @@ export function auroc(preds: readonly LabelledPrediction[]): number | undefined 
   return aurocDeLong(preds.map((p) => ({ score: p.positiveScore, predictedPositive: p.predictedPositive, actuallyPositive: p.actuallyPositive })))?.value;
 }
 
-export function performance(preds: readonly LabelledPrediction[], baseline: PerformanceBaseline, minLabels: number): PerformanceResult {
+/** The relative dips that make level 1 (alertDip, default 5 %) and level 2 (above pauseDip, default 10 %). */
+export interface DipThresholds {
+  alertDip: number;
+  pauseDip: number;
+}
+
+export const PROTOCOL_DIPS: DipThresholds = { alertDip: 0.05, pauseDip: 0.1 };
+
+/** The largest relative dip of the metrics that have a baseline, and the level it calls for. */
+export function dipOf(metrics: PerformanceBaseline, baseline: PerformanceBaseline, t: DipThresholds = PROTOCOL_DIPS): { dip: number; level: 0 | 1 | 2 } {
+  let dip = 0;
+  for (const k of ['auroc', 'sensitivity', 'specificity'] as const) {
+    const base = baseline[k];
+    const cur = metrics[k];
+    if (base === undefined || base <= 0 || cur === undefined) continue;
+    dip = Math.max(dip, (base - cur) / base);
+  }
+  return { dip, level: dip > t.pauseDip ? 2 : dip >= t.alertDip ? 1 : 0 };
+}
+
+export function performance(preds: readonly LabelledPrediction[], baseline: PerformanceBaseline, minLabels: number, t: DipThresholds = PROTOCOL_DIPS): PerformanceResult {
   const tp = preds.filter((p) => p.predictedPositive && p.actuallyPositive).length;
   const fn = preds.filter((p) => !p.predictedPositive && p.actuallyPositive).length;
   const tn = preds.filter((p) => !p.predictedPositive && !p.actuallyPositive).length;
@@ -53,12 +73,5 @@ export function performance(preds: readonly LabelledPrediction[], baseline: Perf
     insufficient: preds.length < minLabels,
   };
   if (result.insufficient) return result;
-  for (const k of ['auroc', 'sensitivity', 'specificity'] as const) {
-    const base = baseline[k];
-    const cur = result[k];
-    if (base === undefined || base <= 0 || cur === undefined) continue;
-    result.dip = Math.max(result.dip, (base - cur) / base);
-  }
-  result.level = result.dip > 0.1 ? 2 : result.dip >= 0.05 ? 1 : 0;
-  return result;
+  return { ...result, ...dipOf(result, baseline, t) };
 }

@@ -35,6 +35,8 @@ export interface Transition {
   psi?: number;
   ksPValue?: number;
   dip?: number;
+  /** The dip was estimated (CBPE, before labels), not realized. */
+  estimated?: boolean;
 }
 
 export interface EscalationState {
@@ -156,6 +158,6 @@ function afterCheck(prev: EscalationState, inputs: EscalationInputs): Escalation
   const cooling = prev.cooldownUntil !== undefined && inputs.now < Date.parse(prev.cooldownUntil);
   if (run.checks < inputs.policy.consecutiveBreaches || cooling) return { state: { ...prev, pending: run } };
   return enter(prev, run.level, `${check.summary} (${run.checks} consecutive check${run.checks === 1 ? '' : 's'})`, inputs, {
-    psi: check.psi, ksPValue: check.ksPValue, dip: check.dip,
+    psi: check.psi, ksPValue: check.ksPValue, dip: check.dip, ...(check.estimated && check.dipLevel === run.level ? { estimated: true } : {}),
   });
 }

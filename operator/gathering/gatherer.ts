@@ -7,7 +7,7 @@
 // status), so each prediction is judged once; labelled predictions form a sliding window.
 import type { GroundTruthSample, WindowSample } from '../../contract/monitoring.js';
 import type { ClinicalModel } from '../api/types.js';
-import { type FeatureReference, referenceForFeatures, parseLabelCounts } from '../drift/reference-files.js';
+import { type FeatureReference, referenceForFeatures, parseLabelCounts, parseCalibration } from '../drift/reference-files.js';
 import { parseSample } from '../drift/sample-file.js';
 import { FIELD_MANAGER } from '../desired/labels.js';
 import { objectMeta } from '../desired/meta.js';
@@ -108,6 +108,9 @@ export class DriftGatherer {
       if (ref.labelsKey) {
         input.labels = attempt(ref.labelsKey, '', (text, where) => ({ counts: parseLabelCounts(text, where) }));
       }
+      if (ref.calibrationKey) {
+        input.calibration = attempt(ref.calibrationKey, '', parseCalibration);
+      }
       if (mon.features) {
         const names = mon.features;
         const reference = attempt(ref.featuresKey ?? 'features.json', names.join('\n'), (text, where) => referenceForFeatures(text, where, names));
@@ -155,7 +158,7 @@ export class DriftGatherer {
       const labels = cr.spec.model.labels;
       const positive = labels.indexOf(store.positive);
       for (const x of windows.fresh) {
-        store.addPrediction({ id: x.id, time: Date.parse(x.time), confidence: x.confidence, predicted: x.label, score: x.probabilities?.[positive] ?? 0 });
+        store.addPrediction({ id: x.id, time: Date.parse(x.time), confidence: x.confidence, predicted: x.label, score: x.probabilities?.[positive] ?? 0, ...(x.subgroup ? { subgroup: x.subgroup } : {}) });
       }
       const reports = this.collector(this.feedback, key, '/v1/monitoring/feedback');
       const truth = await read(reports);

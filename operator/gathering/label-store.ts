@@ -32,8 +32,8 @@ interface Encoded {
   since: number;
   unmatched: number;
   expired: number;
-  /** [id, time, confidence, predicted (label index), score, truth (index, or -1), labelledAt (or 0)] */
-  predictions: Array<[string, number, number, number, number, number, number]>;
+  /** [id, time, confidence, predicted (label index), score, truth (index, or -1), labelledAt (or 0), subgroup (optional)] */
+  predictions: Array<[string, number, number, number, number, number, number, string?]>;
   /** [id, truth (index), labelledAt] */
   orphans: Array<[string, number, number]>;
 }
@@ -179,7 +179,7 @@ export class LabelStore {
     const doc: Encoded = {
       v: 1, positive: this.positive, labels: [], judgedThrough: this.judgedThrough, since: this.since, unmatched: this.unmatched, expired: this.expired,
       predictions: [...this.predictions.values()].map((p) => [p.id, p.time, p.confidence, index(p.predicted), p.score,
-        p.truth === undefined ? -1 : index(p.truth), p.labelledAt ?? 0]),
+        p.truth === undefined ? -1 : index(p.truth), p.labelledAt ?? 0, ...(p.subgroup ? [p.subgroup] : [])] as Encoded['predictions'][number]),
       orphans: [...this.orphans].map(([id, o]) => [id, index(o.truth), o.at]),
     };
     doc.labels = labels;
@@ -206,9 +206,9 @@ export class LabelStore {
       return { store, problem: `the stored predictions were scored for positive label "${doc.positive}", not "${positive}"; starting afresh` };
     }
     const label = (i: number) => doc.labels[i] ?? String(i);
-    for (const [id, time, confidence, predicted, score, truth, labelledAt] of doc.predictions) {
+    for (const [id, time, confidence, predicted, score, truth, labelledAt, subgroup] of doc.predictions) {
       store.predictions.set(id, {
-        id, time, confidence, predicted: label(predicted), score,
+        id, time, confidence, predicted: label(predicted), score, ...(typeof subgroup === 'string' ? { subgroup } : {}),
         ...(truth >= 0 ? { truth: label(truth), labelledAt } : {}),
       });
     }

@@ -17,8 +17,8 @@ export function jobRoutes(jobs: JobStore, serving: Serving, uploads: UploadLimit
       method: 'POST', path: '/v1/models/:model/jobs', scope: 'jobs',
       handler: async (ctx) => {
         const { predictor, explain, body } = await predictionRequest(ctx, serving, uploads);
-        const { keyId, requestId } = ctx;
-        const job = jobs.submit(keyId, () => predictor.predictBody(body, keyId, requestId, explain));
+        const { keyId, caller, requestId } = ctx;
+        const job = jobs.submit(keyId, () => predictor.predictBody(body, caller, requestId, explain));
         const location = `/v1/jobs/${job.id}`;
         return { status: 202, headers: { location }, json: { ...job, location, note: NOTE } };
       },

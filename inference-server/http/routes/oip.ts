@@ -31,8 +31,8 @@ export function oipRoutes(serving: Serving): RouteDef[] {
     const body = await ctx.body({ tensors: true });
     if (body.kind === 'image' || body.kind === 'images') throw fail('tensorsOnly', {}, 'content-type');
     const r = body.kind === 'tensors'
-      ? await predictor.inferOip(body.header, ctx.keyId, body.binary, body.owned)
-      : await predictor.inferOip(body.value, ctx.keyId);
+      ? await predictor.inferOip(body.header, ctx.caller, body.binary, body.owned)
+      : await predictor.inferOip(body.value, ctx.caller);
     return { json: { model_name: serving.modelName, model_version: serving.modelVersion, id: r.id, outputs: r.outputs } };
   };
   return [

@@ -10,7 +10,7 @@ export function restRoutes(d: Pick<AppDeps, 'labels' | 'modelCard' | 'uploads'>,
       method: 'POST', path: '/v1/models/:model/predict', scope: 'predict',
       handler: async (ctx) => {
         const { predictor, explain, body } = await predictionRequest(ctx, serving, d.uploads);
-        return { json: await predictor.predictBody(body, ctx.keyId, ctx.requestId, explain) };
+        return { json: await predictor.predictBody(body, ctx.caller, ctx.requestId, explain) };
       },
     },
     {

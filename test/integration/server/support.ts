@@ -25,7 +25,7 @@ export interface Served {
 }
 
 export interface ServeOptions {
-  model?: 'mlp' | 'cnn-small';
+  model?: 'mlp' | 'cnn-small' | 'logistic';
   /** A model file of the test's own instead of a generated one. */
   file?: { path: string; sha256: string; name: string; labels: string[] };
   sha256?: string;

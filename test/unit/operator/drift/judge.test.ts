@@ -85,7 +85,7 @@ describe('judge', () => {
     const j = judge({ now: NOW, replicas: 1, feedback: labels(labelled, 60) }, sepsis);
     // sensitivity 30/50 = 0.6 against 0.9: a dip of 33 % → level 2; specificity 1.0 does not dip
     expect(j.drift.performance).toEqual({ labelled: 100, sensitivity: 0.6, specificity: 1, auroc: expect.any(Number), dip: 0.333333,
-      awaitingLabels: 7, unmatchedLabels: 2, expiredPredictions: 3 });
+      awaitingLabels: 7, unmatchedLabels: 2, expiredPredictions: 3, judgedOn: 'realized' });
     expect(j.findings).toMatchObject({ dipLevel: 2, dip: 0.333333 });
     expect(j.findings?.driftLevel).toBeUndefined();
     expect(j.findings?.summary).toBe('performance dip 33.3%: sensitivity 0.6 (baseline 0.9), specificity 1 (baseline 0.9) over the last 100 labelled predictions');
@@ -182,4 +182,111 @@ describe('judge', () => {
       expect(broken.signals!.map((s) => s.signal)).toEqual(['confidence']);
     });
   });
+
+  describe('performance estimated without labels (CBPE)', () => {
+    const labelsOf = ['No sepsis', 'Sepsis'];
+    const estimating = (performance: object = { minLabels: 50, baseline: { auroc: 0.9, sensitivity: 0.9 } }) => clinicalModel({
+      model: { ...clinicalModel().spec.model, labels: labelsOf },
+      monitoring: { minSamples: 100, reference: { configMapRef: { name: 'ref' }, calibrationKey: 'calibration.json' }, performance } as never,
+    });
+    // Scores as they are (calibration "none"), all near the decision: an expected AUROC far below 0.9.
+    const calibration = { method: 'none' as const, positiveLabel: 'Sepsis', cases: 500, ece: { raw: 0.03, isotonic: 0.04 } };
+    const uncertain = (n: number): WindowSample[] => spread(n, 0.35, 0.65).map((p, i) =>
+      ({ seq: i + 1, time: '2026-11-21T11:59:00Z', id: `p${i}`, confidence: Math.max(p, 1 - p), label: p >= 0.5 ? 'Sepsis' : 'No sepsis', probabilities: [1 - p, p], inputMean: 0, inputStd: 1 }));
+    const input = (extra: Partial<DriftInput> = {}): DriftInput =>
+      ({ now: NOW, replicas: 1, reference: { values: spread(1000, 0.5, 0.65) }, window: read(uncertain(400)), calibration, ...extra });
+
+    it('escalates on an estimated dip before any label arrives, and says it is estimated', () => {
+      const j = judge(input(), estimating());
+      const e = j.drift.performance!.estimated!;
+      expect(e.method).toMatch(/^CBPE \(scores as calibrated on 500 holdout cases; assumes no concept shift\)$/);
+      expect(e.cases).toBe(400);
+      expect(e.positiveRate).toBe(0.5);
+      expect(e.auroc!.value).toBeLessThan(0.6);
+      expect(e.auroc!.low).toBeLessThan(e.auroc!.value);
+      expect(e.auroc!.high).toBeGreaterThan(e.auroc!.value);
+      expect(j.drift.performance!.judgedOn).toBe('estimated');
+      expect(j.findings).toMatchObject({ dipLevel: 2, estimated: true });
+      expect(j.findings!.summary).toMatch(/estimated performance dip [\d.]+% \(CBPE, before labels\): AUROC [\d.]+ \[[\d.]+, [\d.]+\] \(baseline 0.9\)/);
+    });
+
+    it('judges by the protocol dips unless the spec sets its own', () => {
+      const lenient = judge(input(), estimating({ baseline: { auroc: 0.6 }, alertDip: 0.2, pauseDip: 0.5 }));
+      expect(lenient.findings?.dipLevel).toBe(0);
+    });
+
+    it('lets labels win when they were judged in the same check, and shows both', () => {
+      const labelled: StoredPrediction[] = Array.from({ length: 60 }, (_, i) => ({ id: `q${i}`, time: NOW - 1000, confidence: 0.9,
+        predicted: i < 30 ? 'Sepsis' : 'No sepsis', score: i < 30 ? 0.9 : 0.1, truth: i < 30 ? 'Sepsis' : 'No sepsis', labelledAt: NOW - 500 + i }));
+      const feedback = { labelled, fresh: 60, awaiting: 0, waitingLabels: 0, unmatched: 0, expired: 0, unreadable: [], dropped: false };
+      const j = judge(input({ feedback }), estimating());
+      expect(j.drift.performance).toMatchObject({ judgedOn: 'realized', auroc: 1, labelled: 60 });
+      expect(j.drift.performance!.estimated!.dip).toBeGreaterThan(0.3);
+      expect(j.findings).toMatchObject({ dipLevel: 0 });
+      expect(j.findings!.estimated).toBeUndefined();
+    });
+
+    it('says why it does not estimate: an unusable calibration, another positive label, more than two labels', () => {
+      const broken = judge(input({ calibration: { error: 'reference ConfigMap radiology/ref key calibration.json: the key does not exist' } }), estimating());
+      expect(broken.drift.message).toContain('performance not estimated: reference ConfigMap radiology/ref key calibration.json: the key does not exist');
+      expect(broken.drift.performance).toBeUndefined();
+      const other = judge(input({ calibration: { ...calibration, positiveLabel: 'No sepsis' } }), estimating());
+      expect(other.drift.message).toContain('the calibration is for the label "No sepsis", the positive label is "Sepsis"');
+      const three = clinicalModel({ model: { ...clinicalModel().spec.model, labels: ['a', 'b', 'Sepsis'] }, monitoring: estimating().spec.monitoring });
+      expect(judge(input(), three).drift.message).toContain('CBPE here is for binary models, this one has 3 labels');
+    });
+  });
+
+  describe('performance per subgroup', () => {
+    const labelsOf = ['No sepsis', 'Sepsis'];
+    const calibration = { method: 'none' as const, positiveLabel: 'Sepsis', cases: 500, ece: { raw: 0.03, isotonic: 0.04 } };
+    const bySite = (performance: object = { minLabels: 50, baseline: { auroc: 0.9 } }) => clinicalModel({
+      model: { ...clinicalModel().spec.model, labels: labelsOf },
+      monitoring: {
+        minSamples: 100, reference: { configMapRef: { name: 'ref' }, calibrationKey: 'calibration.json' }, performance,
+        subgroups: { header: 'x-clinops-site', minCases: 100, groups: [{ name: 'site-a', baseline: { auroc: 0.97 } }, { name: 'site-b' }, { name: 'site-c' }] },
+      } as never,
+    });
+    const sample = (p: number, i: number, subgroup: string): WindowSample =>
+      ({ seq: i + 1, time: '2026-11-21T11:59:00Z', id: `${subgroup}-${i}`, confidence: Math.max(p, 1 - p), label: p >= 0.5 ? 'Sepsis' : 'No sepsis', probabilities: [1 - p, p], inputMean: 0, inputStd: 1, subgroup });
+    // site-a: confident scores (easy cases); site-b: every case near the decision (its expected AUROC far lower); site-c: 40 cases.
+    const confident = (n: number, site: string) => spread(n, 0, 1).map((u, i) => sample(u < 0.5 ? 0.02 + u * 0.1 : 0.93 + (u - 0.5) * 0.1, i, site));
+    const uncertain = (n: number, site: string) => spread(n, 0.4, 0.6).map((p, i) => sample(p, i, site));
+    const window = [...confident(900, 'site-a'), ...uncertain(300, 'site-b'), ...confident(40, 'site-c')];
+    const input = (extra: Partial<DriftInput> = {}): DriftInput =>
+      ({ now: NOW, replicas: 1, reference: { values: spread(1000, 0.5, 1) }, window: read(window), calibration, ...extra });
+
+    it('escalates on one site\'s estimated dip, names it, and reports a group too small to judge', () => {
+      const j = judge(input(), bySite());
+      const groups = j.drift.performance!.subgroups!;
+      expect(groups.map((g) => [g.name, g.cases, g.judged])).toEqual([['site-a', 900, true], ['site-b', 300, true], ['site-c', 40, false]]);
+      expect(groups[0]).toMatchObject({ judgedOn: 'estimated', level: 0 });
+      expect(groups[1]).toMatchObject({ judgedOn: 'estimated', level: 2 });
+      // Ranges widened for three groups: the group's AUROC range is wider than a 95% one would be.
+      const b = groups[1]!.estimated!.auroc!;
+      expect(b.low).toBeLessThan(b.value);
+      expect(b.high).toBeLessThan(0.9 * 0.9);
+      expect(j.findings).toMatchObject({ dipLevel: 2, estimated: true });
+      expect(j.findings!.summary).toMatch(/^estimated performance dip ≥ [\d.]+% in subgroup site-b \(CBPE, before labels; ranges 98.3% for 3 groups\): AUROC [\d.]+ \[[\d.]+, [\d.]+\] \(baseline 0.9\) over 300 predictions/);
+      expect(j.findings!.summary).not.toContain('site-a');
+    });
+
+    it('judges a group on its labels once it has enough, and labels win over its estimate', () => {
+      const labelled: StoredPrediction[] = window.filter((x) => x.subgroup === 'site-b').filter((_, i) => i % 5 === 0).map((x, i) => ({
+        id: x.id, time: NOW - 1000, confidence: x.confidence, predicted: x.label, score: x.probabilities[1]!, subgroup: 'site-b',
+        // Labels that agree with the decisions: a realized AUROC of 1.
+        truth: x.label, labelledAt: NOW - 500 + i,
+      }));
+      const feedback = { labelled, fresh: 60, awaiting: 0, waitingLabels: 0, unmatched: 0, expired: 0, unreadable: [], dropped: false };
+      const j = judge(input({ feedback }), bySite());
+      const b = j.drift.performance!.subgroups![1]!;
+      expect(b).toMatchObject({ judgedOn: 'realized', level: 0, realized: { labelled: 60, auroc: 1 } });
+      expect(b.estimated!.auroc!.value).toBeLessThan(0.7);
+      expect(j.findings!.dipLevel).toBe(0);
+      // Labels arriving after the predictions were judged, in a check with no new prediction, are judged too.
+      const later = judge(input({ feedback, window: read([]) }), bySite());
+      expect(later.drift.performance!.subgroups![1]).toMatchObject({ name: 'site-b', cases: 0, judgedOn: 'realized', realized: { labelled: 60 } });
+    });
+  });
 });
+
