@@ -231,6 +231,20 @@ program
     });
   });
 
+program
+  .command('report')
+  .description('a report on a model for its clinical team: drift per signal over time, estimated and realized performance per subgroup, the escalation timeline with incidents, acceptance and go/no-go history with signers, decisions, the model card — one self-contained HTML file (prints to PDF), or JSON')
+  .requiredOption('--model <name>', 'the ClinicalModel')
+  .option('-n, --namespace <namespace>', 'its namespace', 'default')
+  .option('--since <duration>', 'how far back, such as 30d or 12h', '30d')
+  .option('--out <file>', 'where to write it (default: stdout)')
+  .option('--json', 'the report as JSON instead of HTML')
+  .option('--kubeconfig <file>', 'the kubeconfig (default: KUBECONFIG, then ~/.kube/config, then in-cluster)')
+  .action(async (o: { model: string; namespace: string; since: string; out?: string; json?: boolean; kubeconfig?: string }) => {
+    const { writeReport } = await import('./report/load.js');
+    await reporting('report', 2, () => writeReport(o));
+  });
+
 const audit = program.command('audit').description('audit log tools');
 audit
   .command('verify <file>')

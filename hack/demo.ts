@@ -17,6 +17,7 @@ import { helm, helmInstall } from './cluster/helm.js';
 import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from './cluster/network.js';
 import { until } from './cluster/wait.js';
 import { sepsisTraffic, sepsisWeights } from '../test/models/drift-traffic.js';
+import { writeReport } from '../cli/report/load.js';
 import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../test/models/generate.js';
 import { parseAllDocuments } from 'yaml';
 import { acceptance } from '../operator/acceptance/report.js';
@@ -104,6 +105,13 @@ async function main(): Promise<void> {
     await show(cp, ['-n', 'radiology', 'get', 'deployments']);
 
     await driftStory(cp);
+
+    say('The report for the clinical team', '`clinops report`: drift per signal over time, the escalation timeline with its incident and who\n' +
+      'acknowledged, the go/no-go history with its signers, the model card — one HTML file, no external URL, prints to PDF.');
+    const report = join(stateDir, `${SEPSIS}-report.html`);
+    console.log(`$ clinops report --model ${SEPSIS} -n icu --since 1h --out ${report}`);
+    await writeReport({ model: SEPSIS, namespace: 'icu', since: '1h', out: report, kubeconfig: cp.kubeconfig });
+    console.log(`report written: ${report}`);
 
     const kubeconfig = join(stateDir, 'demo-kubeconfig');
     copyFileSync(cp.kubeconfig, kubeconfig);

@@ -15,6 +15,7 @@ command -v buildah >/dev/null || need+=(buildah)           # builds Dockerfile.s
 command -v debootstrap >/dev/null || need+=(debootstrap)   # the Debian base those Dockerfiles build on here
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)  # static pause
 command -v gcc >/dev/null || need+=(gcc)
+command -v chromium >/dev/null || need+=(chromium)         # opens `clinops report` in the tests (playwright-core drives it)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
   echo "deps: missing ${need[*]}; install them with your package manager" >&2

@@ -20,7 +20,7 @@ export const EVENT_REASONS = [
   // A rollout.
   'RolloutStarted', 'ShadowPassed', 'Promoting', 'Promoted', 'RolledBack',
   // The review cadence.
-  'ReviewOverdue', 'Reviewed',
+  'ReviewOverdue', 'Reviewed', 'DecisionRecorded',
 ] as const;
 
 export type EventReason = (typeof EVENT_REASONS)[number];

@@ -281,6 +281,26 @@ export interface GovernanceSpec {
   reviewEvery?: string;
   /** A review, recorded like an acknowledgement. */
   review?: { reviewer: string; note?: string };
+  /** Decisions about findings, including not to act. */
+  decisions?: Decision[];
+}
+
+export interface Decision {
+  reviewer: string;
+  finding: 'Drift' | 'Performance';
+  decision: 'Accept' | 'Act' | 'Retrain';
+  reason: string;
+  /** When an Accept expires (RFC 3339). */
+  until?: string;
+  /** The most severe finding an Accept covers (default 1). */
+  upToLevel?: number;
+}
+
+/** A decision as status keeps it. */
+export interface DecisionRecord extends Decision {
+  seenAt: string;
+  /** An Accept in force now. */
+  active?: boolean;
 }
 
 export interface ClinicalModelSpec {
@@ -457,6 +477,8 @@ export interface ClinicalModelStatus {
   review?: ReviewStatus;
   drift?: DriftStatus;
   escalation?: EscalationStatus;
+  /** The decisions recorded in spec.governance.decisions, with when each was first seen. */
+  decisions?: DecisionRecord[];
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;

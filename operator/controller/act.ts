@@ -6,7 +6,9 @@ import { GROUP, PLURAL, VERSION } from '../api/types.js';
 import { isEventReason } from '../api/reasons.js';
 import { acceptanceJob, type ObservedJob } from '../acceptance/gate.js';
 import { FIELD_MANAGER } from '../desired/labels.js';
-import type { RecordMeta } from '../desired/records.js';
+import { isOperatorRecord, OPERATOR_RECORD_LABEL, type RecordMeta } from '../desired/records.js';
+import { objectMeta } from '../desired/meta.js';
+import { appended, decodeHistory, encodeHistory, HISTORY_KEY, type HistoryEntry, historyName } from '../governance/history.js';
 import { RECORD_LABEL, recordConfigMap, recordName } from '../escalation/record.js';
 import { REVOKED_VERSIONS, type RevokedVersion, revokedVersion } from '../escalation/revocation.js';
 import { afterAttempt, type DueNotification, escalationEvent, NOTIFY_TOKEN_LABEL } from '../governance/notify.js';
@@ -38,6 +40,9 @@ export class Act {
         case 'commitCheck':
           this.deps.gatherer.commit(obs.key, a.judgement.consumed);
           if (a.reset) this.deps.gatherer.reset(obs.key);
+          break;
+        case 'recordHistory':
+          await this.recordHistory(obs, cr, a.entry).catch((err: unknown) => log.warn('history not saved; the next check tries again', { error: err }));
           break;
         case 'saveLabels':
           await this.deps.gatherer.save(obs.key, cr).catch((err: unknown) => log.warn('label store not saved; trying again after the next check', { error: err }));
@@ -139,6 +144,13 @@ export class Act {
     if (r?.appliedReview && r.appliedReview !== held?.review?.appliedReview) {
       events.push({ type: 'Normal', reason: 'Reviewed', message: `reviewed by ${r.reviewedBy}${r.note ? `: ${r.note}` : ''}; next review due by ${r.dueBy ?? 'none set'}`, unlogged: true });
     }
+    // A decision recorded (spec.governance.decisions): said once, with who decided what and why.
+    const known = new Set((held?.decisions ?? []).map((x) => x.seenAt + x.reviewer + x.reason));
+    for (const x of status.decisions ?? []) {
+      if (known.has(x.seenAt + x.reviewer + x.reason)) continue;
+      const until = x.until ? ` until ${x.until}` : '';
+      events.push({ type: 'Normal', reason: 'DecisionRecorded', message: `${x.reviewer} decided ${x.decision} on ${x.finding}${until}${x.decision === 'Accept' ? ` (up to level ${x.upToLevel ?? 1})` : ''}: ${x.reason}` });
+    }
     this.announce(obs, cr, events, this.deps.log);
     return true;
   }
@@ -166,6 +178,35 @@ export class Act {
     if (held) await this.deps.client.update(rref, { ...desired, metadata: { ...desired.metadata, resourceVersion: held.metadata.resourceVersion } });
     else await this.deps.client.create(rref, desired);
     // Every other model of the namespace that declares the version is queued by the RevokedVersions' watch.
+  }
+
+  /**
+   * The check's entry appended to the model's history record (ConfigMap NAME-history, the operator's: a
+   * ConfigMap of that name someone else made is left alone, RecordConflict). Read once per model object.
+   */
+  private async recordHistory(obs: Observed, cr: ClinicalModel, entry: HistoryEntry): Promise<void> {
+    const mem = this.memory.of(obs.key);
+    const uid = cr.metadata.uid ?? '';
+    const ref = { ...CONFIGMAPS, namespace: obs.namespace, name: historyName(obs.name) };
+    const held = await this.deps.client.getMetadata(ref);
+    const ours = held !== undefined && isOperatorRecord(held, 'history', uid);
+    if (this.gather.conflict(cr, 'ConfigMap', ref.name, held === undefined || ours, "the model's check history")) return;
+    if (mem.history?.uid !== uid) {
+      const stored = ours ? (await this.deps.client.get<{ binaryData?: Record<string, string> }>(ref))?.binaryData?.[HISTORY_KEY] : undefined;
+      const decoded = stored ? decodeHistory(Buffer.from(stored, 'base64')) : { entries: [] };
+      if ('problem' in decoded && decoded.problem) this.deps.log.warn(decoded.problem, { configMap: ref.name });
+      mem.history = { uid, entries: decoded.entries };
+    }
+    const entries = appended(mem.history.entries, entry);
+    const body = {
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { ...objectMeta(cr, ref.name, { [OPERATOR_RECORD_LABEL]: 'history' }), ...(held?.metadata?.uid ? { uid: held.metadata.uid } : {}) },
+      binaryData: { [HISTORY_KEY]: encodeHistory(entries).toString('base64') },
+    };
+    this.deps.onWrite('configmaps');
+    if (held) await this.deps.client.apply(ref, body, FIELD_MANAGER, true);
+    else await this.deps.client.create(ref, body);
+    mem.history.entries = entries;
   }
 
   /** The candidate's acceptance Job, made (generateName) and remembered until status records its uid. */

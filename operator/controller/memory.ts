@@ -2,6 +2,7 @@
 // object's status and the cluster), only what saves a read or keeps an Event from being said twice.
 // Forgotten with the model.
 import type { NotificationStatus } from '../api/types.js';
+import type { HistoryEntry } from '../governance/history.js';
 
 export interface ModelMemory {
   /** The model object (uid) whose escalation record this process has looked for. */
@@ -18,6 +19,8 @@ export interface ModelMemory {
   conflicts: Map<string, string>;
   /** What each `once` Event topic last said. */
   said: Map<string, string>;
+  /** The model's check history as last read or written, for the model object (uid) it was read for. */
+  history?: { uid: string; entries: HistoryEntry[] };
 }
 
 export class Memory {

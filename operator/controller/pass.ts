@@ -10,6 +10,7 @@ import type { DriftInput } from '../drift/input.js';
 import type { DriftStatus } from '../api/types.js';
 import type { EscalationRecord } from '../escalation/record.js';
 import type { Revocation } from '../escalation/revocation.js';
+import type { HistoryEntry } from '../governance/history.js';
 import type { DueNotification } from '../governance/notify.js';
 import type { ResourceRef } from '../kube/client.js';
 import type { ShadowTotals } from '../rollout/rollout.js';
@@ -110,6 +111,8 @@ export type Action =
   /** What a judged check read is consumed; a changed level starts the window afresh. */
   | { do: 'commitCheck'; judgement: Judgement; reset: boolean }
   | { do: 'saveLabels' }
+  /** The check's entry in the model's history record (for its reports). */
+  | { do: 'recordHistory'; entry: HistoryEntry }
   | { do: 'driftMetrics'; drift?: DriftStatus; level: number; judgement?: Judgement }
   | { do: 'reviewMetrics'; overdue: boolean }
   | { do: 'notify'; due: DueNotification; prev?: NotificationStatus }

@@ -9,6 +9,7 @@ import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
 import { reviewOutcome } from '../governance/review.js';
+import { decisionRecords } from '../escalation/decisions.js';
 import { buildConditions, type ConditionInput } from './conditions.js';
 import { podProblem, serverExit } from '../serving/pod-problems.js';
 import type { ProviderReport } from './providers.js';
@@ -120,7 +121,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
 
   const gpu = (cr.spec.serving?.gpu?.count ?? 0) > 0;
   if (gpu) conditions.push(acceleratedCondition(input.providers ?? []));
-  conditions.push(driftCondition(cr), escalatedCondition(cr), acceptedCondition(cr, served));
+  conditions.push(driftCondition(cr, Date.parse(now)), escalatedCondition(cr), acceptedCondition(cr, served));
   if (approvalRequired(cr)) conditions.push(approvedCondition(cr, served));
   if (cr.status?.rollout) conditions.push(rolloutCondition(cr));
   const { review } = reviewOutcome(cr, Date.parse(now));
@@ -150,6 +151,8 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.acceptance) status.acceptance = cr.status.acceptance;
   if (cr.status?.approval) status.approval = cr.status.approval;
   if (cr.status?.rollout) status.rollout = cr.status.rollout;
+  const decisions = decisionRecords(cr, now);
+  if (decisions) status.decisions = decisions;
   if (generation === undefined) delete status.observedGeneration;
   return status;
 }
@@ -168,7 +171,13 @@ function acceleratedCondition(reports: readonly ProviderReport[]): ConditionInpu
   return { type: 'GPUAccelerated', status: 'Unknown', reason: 'NotReported', message: 'no ready replica has reported its execution provider yet' };
 }
 
-function driftCondition(cr: ClinicalModel): ConditionInput {
+/** Who accepted drift, until when, when an Accept decision is in force. */
+function acceptedText(cr: ClinicalModel, now: number): string | undefined {
+  const d = (cr.spec.governance?.decisions ?? []).find((x) => x.finding === 'Drift' && x.decision === 'Accept' && x.until && Date.parse(x.until) > now);
+  return d ? `accepted by ${d.reviewer} until ${d.until}: ${d.reason}` : undefined;
+}
+
+function driftCondition(cr: ClinicalModel, now: number): ConditionInput {
   const d = cr.status?.drift;
   const drivers = (d?.signals ?? []).map((s) => `${s.name} (PSI ${s.psi}, ${s.kind === 'labels' ? 'total variation' : 'KS D'} ${s.statistic}, p ${s.pValue})`);
   const numbers = (d?.psi !== undefined && d.ks ? `PSI ${d.psi}, KS D ${d.ks.statistic} (p ${d.ks.pValue}) over ${d.samples} predictions` : '') +
@@ -182,7 +191,7 @@ function driftCondition(cr: ClinicalModel): ConditionInput {
     case 'NoDrift':
       return { type: 'DriftDetected', status: 'False', reason: 'NoDrift', message: numbers };
     case 'Moderate':
-      return { type: 'DriftDetected', status: 'True', reason: 'ModerateDrift', message: `${numbers}; investigate` };
+      return { type: 'DriftDetected', status: 'True', reason: 'ModerateDrift', message: `${numbers}; ${acceptedText(cr, now) ?? 'investigate'}` };
     case 'Significant':
       return { type: 'DriftDetected', status: 'True', reason: 'SignificantDrift', message: `${numbers}; act` };
   }

@@ -10,6 +10,7 @@ import { monitoringIntervalMs } from '../drift/schedule.js';
 import { jsonEqual } from '../util/json-equal.js';
 import { rfc3339 } from '../util/time.js';
 import { levelPolicy } from '../api/levels.js';
+import { acceptedNow, withoutAccepted } from './decisions.js';
 import { nextEscalation } from './machine.js';
 import { escalationPolicy, safetyEvents, stateFromStatus, statusFromState } from './state.js';
 
@@ -47,10 +48,11 @@ export function escalationStep(cr: ClinicalModel, input: StepInput): EscalationS
   const { now, judgement } = input;
   const interval = monitoringIntervalMs(cr);
   const announcements: Announcement[] = [];
-  const findings = judgement?.findings;
+  // A finding a reviewer accepted (spec.governance.decisions, in force, not worse) raises no level and repeats no Warning.
+  const findings = judgement?.findings ? withoutAccepted(judgement.findings, acceptedNow(cr, now)) : undefined;
   if (judgement) {
     const d = judgement.drift;
-    if (d.verdict === 'Moderate' || d.verdict === 'Significant') {
+    if ((d.verdict === 'Moderate' || d.verdict === 'Significant') && !findings?.accepted?.includes('Drift')) {
       announcements.push({ type: 'Warning', reason: 'DriftDetected', message: `${findings?.summary ?? d.verdict}` });
     }
     if ((findings?.dipLevel ?? 0) > 0) {

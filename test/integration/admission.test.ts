@@ -67,6 +67,17 @@ it('refuses an acknowledgement in someone else\'s name or by someone who is not 
   expect((await as('nurse-kim', review('dr-lee'))).out).toContain('spec.governance.review.reviewer must be the person who writes it: you are nurse-kim, the review names dr-lee');
   expect((await as('nurse-kim', review('nurse-kim'))).out).toContain('spec.governance.review needs a clinical reviewer');
   expect(await as('dr-lee', review('dr-lee'))).toMatchObject({ ok: true });
+  // So is a decision about a finding, including one not to act: in the writer's name, by a clinical reviewer.
+  const decision = (reviewer: string, reason = 'site B scanner change reviewed; outputs clinically sound') => patch('sepsis', { spec: { modelCard: CARD, governance: { decisions: [
+    { reviewer, finding: 'Drift', decision: 'Accept', reason, until: '2030-01-01T00:00:00Z' }] } } });
+  expect((await as('nurse-kim', decision('dr-lee'))).out).toContain('spec.governance.decisions: a new decision must name the person who writes it (reviewer), and you are nurse-kim');
+  expect((await as('nurse-kim', decision('nurse-kim'))).out).toContain('spec.governance.decisions: recording a decision needs a clinical reviewer');
+  expect(await as('dr-lee', decision('dr-lee'))).toMatchObject({ ok: true });
+  // Carried along unchanged by someone else's edit: fine; rewritten in the decider's name: refused.
+  expect(await as('nurse-kim', ['-n', ns, 'label', 'clm', 'sepsis', 'reviewed=yes'])).toMatchObject({ ok: true });
+  expect((await as('nurse-kim', decision('dr-lee', 'nothing to see here at all'))).out).toContain('you are nurse-kim');
+  const noUntil = patch('sepsis', { spec: { governance: { decisions: [{ reviewer: 'dr-lee', finding: 'Drift', decision: 'Accept', reason: 'acceptable for now' }] } } });
+  expect((await as('dr-lee', noUntil)).out).toContain('an Accept decision needs until (when it expires)');
 });
 
 it('takes go/no-go signatures only from signers in their own name, and the submitter of a version only as themselves', async () => {

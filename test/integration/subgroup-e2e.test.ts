@@ -6,9 +6,10 @@
 //   hard cases (inputs near the decision: a covariate shift, no concept shift), so its estimated AUROC
 //   dips by more than 10 % while the whole population's dips by less than 5 %;
 //   → level 2 naming site-b, marked estimated, before any label arrives;
-//   then site-b's labels arrive and its realized AUROC confirms the dip.
+//   then site-b's labels arrive and its realized AUROC confirms the dip;
+//   `clinops report` then writes the model's report from the cluster, opened in a real browser.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +20,9 @@ import type { AcceptanceReport } from '../../operator/acceptance/report.js';
 import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { logisticWeights, mlpForward, mlpInputs, rng } from '../models/generate.js';
 import { serve, type Served, testModels } from './server/support.js';
-import { createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
+import { adminKubeconfig, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
+import { withPage } from './browser.js';
+import type { ReportData } from '../../cli/report/data.js';
 
 jest.setTimeout(300_000);
 
@@ -168,4 +171,41 @@ async function story(): Promise<void> {
   expect(realized.realized!.auroc!).toBeLessThan(site('site-b').baseline.auroc * 0.9);
   expect(realized.level).toBe(2);
   expect(confirmed.status!.escalation!.level).toBe(2);
+  await reportStory();
+}
+
+/** The report from the cluster (the operator's history record), as JSON and as HTML opened in chromium. */
+async function reportStory(): Promise<void> {
+  const cli = (args: string[]) => promisify(execFile)(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'report', '--model', NAME, '-n', ns,
+    '--since', '1h', '--kubeconfig', adminKubeconfig(), ...args], { maxBuffer: 16 * 1024 * 1024 });
+  const data = JSON.parse((await cli(['--json'])).stdout) as ReportData;
+  expect(data.checks.length).toBeGreaterThanOrEqual(2);
+  expect(data.checks.some((c) => c.groups?.some((g) => g.name === 'site-b' && g.est !== undefined))).toBe(true);
+  expect(data.checks.some((c) => c.groups?.some((g) => g.name === 'site-b' && g.real !== undefined))).toBe(true);
+  expect(data.escalation.at(-1)).toMatchObject({ from: 0, to: 2, estimated: true });
+  expect(data.incidents).toHaveLength(1);
+  const file = join(dir, 'report.html');
+  await cli(['--out', file]);
+  const html = readFileSync(file, 'utf8');
+  // Self-contained: no URL but the SVG namespaces'.
+  expect(html.match(/https?:\/\/[^"'\s)]+/g)?.filter((u) => !u.startsWith('http://www.w3.org/')) ?? []).toEqual([]);
+  const artifacts = join(repoRoot, 'test', 'artifacts');
+  mkdirSync(artifacts, { recursive: true });
+  await withPage(html, async (page, requests) => {
+    const svgs = await page.$$eval('figure svg', (xs) => xs.map((x) => ({ marks: x.querySelectorAll('path, line, rect, circle').length, text: x.textContent ?? '' })));
+    expect(svgs).toHaveLength(3);
+    for (const s of svgs) {
+      expect(s.marks).toBeGreaterThan(10);
+      expect(s.text).toContain('check time');
+    }
+    expect(svgs[0]!.text).toContain('PSI');
+    expect(svgs[1]!.text).toContain('AUROC');
+    expect(svgs[1]!.text).toContain('site-b');
+    expect(await page.textContent('body')).toContain('subgroup site-b');
+    await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
+    const pdf = await page.pdf({ format: 'A4', printBackground: true });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    writeFileSync(join(artifacts, 'report.pdf'), pdf);
+    expect(requests).toEqual([]);
+  });
 }

@@ -5,6 +5,7 @@
 import { judge } from '../../drift/judge.js';
 import { nextCheckDue } from '../../drift/schedule.js';
 import { escalationStep } from '../../escalation/step.js';
+import { historyEntry } from '../../governance/history.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import type { Action, Announce, Observed, Outcome, PassState } from '../pass.js';
 
@@ -25,6 +26,9 @@ export function escalationPhase(obs: Observed, pass: PassState): Outcome {
     out.pass!.cr = { ...cr, status: { ...cr.status, drift: step.drift, escalation: step.escalation } };
     if (judgement) actions.push({ do: 'commitCheck', judgement, reset: step.transitioned });
     events.push(...step.announcements);
+    // A check that judged something (drift, or performance on labels) leaves an entry in the history.
+    const entry = judgement && (judgement.findings || judgement.drift.verdict !== 'InsufficientData') ? historyEntry(out.pass!.cr) : undefined;
+    if (entry) actions.push({ do: 'recordHistory', entry });
   }
   // The label store after what this check read and judged (a no-op when it did not change).
   if (input) actions.push({ do: 'saveLabels' });
