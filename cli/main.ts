@@ -241,7 +241,7 @@ program
   .option('--json', 'the report as JSON instead of HTML')
   .option('--kubeconfig <file>', 'the kubeconfig (default: KUBECONFIG, then ~/.kube/config, then in-cluster)')
   .action(async (o: { model: string; namespace: string; since: string; out?: string; json?: boolean; kubeconfig?: string }) => {
-    const { writeReport } = await import('./report/load.js');
+    const { writeReport } = await import('./report.js');
     await reporting('report', 2, () => writeReport(o));
   });
 

@@ -17,7 +17,7 @@ import { helm, helmInstall } from './cluster/helm.js';
 import { assertLocalRoute, canManageNetwork, clusterFetch, NODE_NAME, routeDevice } from './cluster/network.js';
 import { until } from './cluster/wait.js';
 import { sepsisTraffic, sepsisWeights } from '../test/models/drift-traffic.js';
-import { writeReport } from '../cli/report/load.js';
+import { writeReport } from '../cli/report.js';
 import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../test/models/generate.js';
 import { parseAllDocuments } from 'yaml';
 import { acceptance } from '../operator/acceptance/report.js';

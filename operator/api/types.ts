@@ -283,6 +283,8 @@ export interface GovernanceSpec {
   review?: { reviewer: string; note?: string };
   /** Decisions about findings, including not to act. */
   decisions?: Decision[];
+  /** How often the operator writes the model's report into ConfigMap NAME-report, such as 7d. */
+  reportEvery?: string;
 }
 
 export interface Decision {
@@ -294,6 +296,13 @@ export interface Decision {
   until?: string;
   /** The most severe finding an Accept covers (default 1). */
   upToLevel?: number;
+}
+
+export interface ReportStatus {
+  writtenAt: string;
+  configMap: string;
+  /** The start of the period it covers. */
+  since: string;
 }
 
 /** A decision as status keeps it. */
@@ -479,6 +488,8 @@ export interface ClinicalModelStatus {
   escalation?: EscalationStatus;
   /** The decisions recorded in spec.governance.decisions, with when each was first seen. */
   decisions?: DecisionRecord[];
+  /** The last report the operator wrote (spec.governance.reportEvery). */
+  report?: ReportStatus;
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;

@@ -6,7 +6,9 @@ import { GROUP, PLURAL, VERSION } from '../api/types.js';
 import { isEventReason } from '../api/reasons.js';
 import { acceptanceJob, type ObservedJob } from '../acceptance/gate.js';
 import { FIELD_MANAGER } from '../desired/labels.js';
-import { isOperatorRecord, OPERATOR_RECORD_LABEL, type RecordMeta } from '../desired/records.js';
+import { isOperatorRecord, OPERATOR_RECORD_LABEL, RecordConflictError, type RecordKind, type RecordMeta } from '../desired/records.js';
+import { reportData, reportName } from '../governance/report/data.js';
+import { reportHtml } from '../governance/report/html.js';
 import { objectMeta } from '../desired/meta.js';
 import { appended, decodeHistory, encodeHistory, HISTORY_KEY, type HistoryEntry, historyName } from '../governance/history.js';
 import { RECORD_LABEL, recordConfigMap, recordName } from '../escalation/record.js';
@@ -42,8 +44,13 @@ export class Act {
           if (a.reset) this.deps.gatherer.reset(obs.key);
           break;
         case 'recordHistory':
-          await this.recordHistory(obs, cr, a.entry).catch((err: unknown) => log.warn('history not saved; the next check tries again', { error: err }));
+          // Not safety-critical: a history that cannot be written is said, and the next check tries again.
+          await this.recordHistory(obs, cr, a.entry).catch((err: unknown) => {
+            // Someone else's ConfigMap in its place is in status already (RecordConflict).
+            if (!(err instanceof RecordConflictError)) log.warn('history not saved; the next check tries again', { error: err });
+          });
           break;
+        case 'writeReport': await this.writeReport(obs, cr, a.since); break;
         case 'saveLabels':
           await this.deps.gatherer.save(obs.key, cr).catch((err: unknown) => log.warn('label store not saved; trying again after the next check', { error: err }));
           break;
@@ -185,28 +192,56 @@ export class Act {
    * ConfigMap of that name someone else made is left alone, RecordConflict). Read once per model object.
    */
   private async recordHistory(obs: Observed, cr: ClinicalModel, entry: HistoryEntry): Promise<void> {
+    const { ref, held, entries } = await this.history(obs, cr);
+    const next = appended(entries, entry);
+    await this.writeRecord(cr, ref, held, 'history', { binaryData: { [HISTORY_KEY]: encodeHistory(next).toString('base64') } });
+    this.memory.of(obs.key).history = { uid: cr.metadata.uid ?? '', entries: next };
+  }
+
+  /** The model's check history: as this process last read or wrote it, else from its record. */
+  private async history(obs: Observed, cr: ClinicalModel): Promise<{ ref: ResourceRef; held?: RecordMeta; entries: HistoryEntry[] }> {
     const mem = this.memory.of(obs.key);
     const uid = cr.metadata.uid ?? '';
     const ref = { ...CONFIGMAPS, namespace: obs.namespace, name: historyName(obs.name) };
     const held = await this.deps.client.getMetadata(ref);
-    const ours = held !== undefined && isOperatorRecord(held, 'history', uid);
-    if (this.gather.conflict(cr, 'ConfigMap', ref.name, held === undefined || ours, "the model's check history")) return;
+    if (this.gather.conflict(cr, 'ConfigMap', ref.name, !held || isOperatorRecord(held, 'history', uid), "the model's check history")) {
+      throw new RecordConflictError('ConfigMap', ref.name, "the model's check history");
+    }
     if (mem.history?.uid !== uid) {
-      const stored = ours ? (await this.deps.client.get<{ binaryData?: Record<string, string> }>(ref))?.binaryData?.[HISTORY_KEY] : undefined;
+      const stored = held ? (await this.deps.client.get<{ binaryData?: Record<string, string> }>(ref))?.binaryData?.[HISTORY_KEY] : undefined;
       const decoded = stored ? decodeHistory(Buffer.from(stored, 'base64')) : { entries: [] };
       if ('problem' in decoded && decoded.problem) this.deps.log.warn(decoded.problem, { configMap: ref.name });
       mem.history = { uid, entries: decoded.entries };
     }
-    const entries = appended(mem.history.entries, entry);
+    return { ref, ...(held ? { held } : {}), entries: mem.history.entries };
+  }
+
+  /** The model's report of the period since `since` (spec.governance.reportEvery), into ConfigMap NAME-report. */
+  private async writeReport(obs: Observed, cr: ClinicalModel, since: number): Promise<void> {
+    const { entries } = await this.history(obs, cr).catch((err: unknown) => {
+      if (!(err instanceof RecordConflictError)) throw err;
+      return { entries: [] as HistoryEntry[] };
+    });
+    const html = await reportHtml(reportData(cr, { entries }, since, this.deps.clock()));
+    const ref = { ...CONFIGMAPS, namespace: obs.namespace, name: reportName(obs.name) };
+    const held = await this.deps.client.getMetadata(ref);
+    if (this.gather.conflict(cr, 'ConfigMap', ref.name, !held || isOperatorRecord(held, 'report', cr.metadata.uid), "the model's report")) {
+      throw new RecordConflictError('ConfigMap', ref.name, "the model's report");
+    }
+    await this.writeRecord(cr, ref, held, 'report', { data: { 'report.html': html } });
+  }
+
+  /** A record of the operator's own (its label, the model as owner): created, or applied over the one checked. */
+  private async writeRecord(cr: ClinicalModel, ref: ResourceRef, held: RecordMeta | undefined, kind: RecordKind, content: object): Promise<void> {
     const body = {
       apiVersion: 'v1', kind: 'ConfigMap',
-      metadata: { ...objectMeta(cr, ref.name, { [OPERATOR_RECORD_LABEL]: 'history' }), ...(held?.metadata?.uid ? { uid: held.metadata.uid } : {}) },
-      binaryData: { [HISTORY_KEY]: encodeHistory(entries).toString('base64') },
+      // The uid of the object checked: one put in its place meanwhile is a conflict, not an update.
+      metadata: { ...objectMeta(cr, ref.name!, { [OPERATOR_RECORD_LABEL]: kind }), ...(held?.metadata?.uid ? { uid: held.metadata.uid } : {}) },
+      ...content,
     };
     this.deps.onWrite('configmaps');
     if (held) await this.deps.client.apply(ref, body, FIELD_MANAGER, true);
     else await this.deps.client.create(ref, body);
-    mem.history.entries = entries;
   }
 
   /** The candidate's acceptance Job, made (generateName) and remembered until status records its uid. */

@@ -113,6 +113,8 @@ export type Action =
   | { do: 'saveLabels' }
   /** The check's entry in the model's history record (for its reports). */
   | { do: 'recordHistory'; entry: HistoryEntry }
+  /** The model's report of the period since `since`, into its ConfigMap (before status says it was written). */
+  | { do: 'writeReport'; since: number }
   | { do: 'driftMetrics'; drift?: DriftStatus; level: number; judgement?: Judgement }
   | { do: 'reviewMetrics'; overdue: boolean }
   | { do: 'notify'; due: DueNotification; prev?: NotificationStatus }

@@ -151,6 +151,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.acceptance) status.acceptance = cr.status.acceptance;
   if (cr.status?.approval) status.approval = cr.status.approval;
   if (cr.status?.rollout) status.rollout = cr.status.rollout;
+  if (cr.status?.report) status.report = cr.status.report;
   const decisions = decisionRecords(cr, now);
   if (decisions) status.decisions = decisions;
   if (generation === undefined) delete status.observedGeneration;

@@ -5,7 +5,7 @@
 // adopted, overwritten or deleted.
 
 export const OPERATOR_RECORD_LABEL = 'clinops.dev/record';
-export type RecordKind = 'monitoring-key' | 'label-store' | 'history';
+export type RecordKind = 'monitoring-key' | 'label-store' | 'history' | 'report';
 
 export interface RecordMeta {
   metadata?: { uid?: string; labels?: Record<string, string>; ownerReferences?: Array<{ uid: string; controller?: boolean }> };

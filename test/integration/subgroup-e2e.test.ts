@@ -22,7 +22,7 @@ import { logisticWeights, mlpForward, mlpInputs, rng } from '../models/generate.
 import { serve, type Served, testModels } from './server/support.js';
 import { adminKubeconfig, createModelsClaim, deleteNamespaces, eventually, getJson, kubectl, model, newNamespace, startOperator } from './support.js';
 import { withPage } from './browser.js';
-import type { ReportData } from '../../cli/report/data.js';
+import type { ReportData } from '../../operator/governance/report/data.js';
 
 jest.setTimeout(300_000);
 
@@ -128,6 +128,10 @@ async function story(): Promise<void> {
     },
     // Level 2 scales down rather than pausing, so the site's labels can still be read and judged.
     escalation: { consecutiveBreaches: 1, level2: { action: 'ScaleDown', replicas: 1 } },
+    // And a report for the clinical team, written by the operator, every week.
+    governance: { reportEvery: '7d' },
+    modelCard: { intendedUse: 'sepsis warning for adults in the emergency department', outOfScope: 'children', limitations: 'two sites',
+      trainingData: 'synthetic, 2,000 patients', performance: 'AUROC 0.96 on its holdout', owner: 'sepsis team', contact: 'sepsis-ai@hospital.example' },
   } as Partial<ClinicalModel['spec']>)));
   await eventually('Serving', async () => (await clm()).status?.phase === 'Serving', 60_000);
 
@@ -176,6 +180,13 @@ async function story(): Promise<void> {
 
 /** The report from the cluster (the operator's history record), as JSON and as HTML opened in chromium. */
 async function reportStory(): Promise<void> {
+  // The operator's own, written when the model came and due again in a week.
+  const written = (await clm()).status!.report!;
+  expect(written).toMatchObject({ configMap: `${NAME}-report` });
+  const cm = await getJson(['-n', ns, 'get', 'configmap', `${NAME}-report`]);
+  expect(cm.metadata.labels['clinops.dev/record']).toBe('report');
+  expect(cm.data['report.html']).toMatch(/^<!doctype html>/);
+
   const cli = (args: string[]) => promisify(execFile)(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'report', '--model', NAME, '-n', ns,
     '--since', '1h', '--kubeconfig', adminKubeconfig(), ...args], { maxBuffer: 16 * 1024 * 1024 });
   const data = JSON.parse((await cli(['--json'])).stdout) as ReportData;

@@ -9,6 +9,7 @@ import { escalationPhase } from './escalation.js';
 import { notificationPhase } from './notification.js';
 import { restorePhase } from './restore.js';
 import { reviewPhase } from './review.js';
+import { reportPhase } from './report.js';
 import { rolloutPhase } from './rollout.js';
 
 export function phases(settings: DeploymentSettings): Array<[string, Phase]> {
@@ -21,5 +22,6 @@ export function phases(settings: DeploymentSettings): Array<[string, Phase]> {
     ['rollout', rolloutPhase],
     ['children', childrenPhase(settings)],
     ['review', reviewPhase],
+    ['report', reportPhase],
   ];
 }

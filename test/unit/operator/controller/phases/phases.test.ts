@@ -10,6 +10,7 @@ import { escalationPhase } from '../../../../../operator/controller/phases/escal
 import { notificationPhase } from '../../../../../operator/controller/phases/notification.js';
 import { restorePhase } from '../../../../../operator/controller/phases/restore.js';
 import { reviewPhase } from '../../../../../operator/controller/phases/review.js';
+import { reportPhase } from '../../../../../operator/controller/phases/report.js';
 import { rolloutPhase } from '../../../../../operator/controller/phases/rollout.js';
 import { candidateName } from '../../../../../operator/rollout/rollout.js';
 import { PROTOCOL_CHECKLIST } from '../../../../../operator/serving/versions.js';
@@ -226,3 +227,21 @@ describe('review', () => {
     expect(reviewPhase(observed(fresh()), start(fresh()))).toEqual({ actions: [{ do: 'reviewMetrics', overdue: false }] });
   });
 });
+
+describe('report', () => {
+  it('writes the report of the last period when one is due, before status records it, and looks again a period on', () => {
+    const cr = fresh({ governance: { reportEvery: '7d' } as Any });
+    const out = reportPhase(observed(cr), start(cr));
+    expect(out.before).toEqual([{ do: 'writeReport', since: NOW - 7 * 86_400_000 }]);
+    expect(out.record).toBe(true);
+    expect(out.pass?.cr?.status?.report).toEqual({ writtenAt: '2026-11-22T10:00:00Z', configMap: 'pneumonia-cxr-report', since: '2026-11-15T10:00:00Z' });
+    expect(out.requeueAfterMs).toBe(7 * 86_400_000);
+    const written = { ...cr, status: { report: out.pass!.cr!.status!.report! } } as ClinicalModel;
+    expect(reportPhase(observed(written, { now: NOW + 86_400_000 }), start(written))).toEqual({ requeueAfterMs: 6 * 86_400_000 + 1000 });
+    // Less than an hour counts as an hour; none set, nothing.
+    const often = fresh({ governance: { reportEvery: '5m' } as Any });
+    expect(reportPhase(observed(often), start(often)).requeueAfterMs).toBe(3_600_000);
+    expect(reportPhase(observed(fresh()), start(fresh()))).toEqual({});
+  });
+});
+

@@ -2,8 +2,8 @@
 // the thresholds it was judged against, the escalation timeline with incidents and who closed them, the
 // acceptance and go/no-go history with signers, the decisions and the model card. `clinops report
 // --json` prints this; the HTML form (html.ts) draws it.
-import type { AcceptedModel, ClinicalModel, DecisionRecord, IncidentRecord, ModelCard } from '../../operator/api/types.js';
-import type { HistoryEntry } from '../../operator/governance/history.js';
+import type { AcceptedModel, ClinicalModel, DecisionRecord, IncidentRecord, ModelCard } from '../../api/types.js';
+import type { HistoryEntry } from '../history.js';
 
 export interface ReportData {
   generatedAt: string;
@@ -23,6 +23,11 @@ export interface ReportData {
   submittedBy?: string;
   decisions: DecisionRecord[];
   modelCard?: ModelCard;
+}
+
+/** The ConfigMap the operator writes a model's report into (spec.governance.reportEvery). */
+export function reportName(model: string): string {
+  return `${model}-report`;
 }
 
 export function reportData(cr: ClinicalModel, history: { entries: HistoryEntry[]; note?: string }, since: number, now: number): ReportData {

@@ -2,14 +2,14 @@
 // report as HTML or JSON. The history is believed only from the operator's own record (its label); a
 // ConfigMap of that name someone else made is said, not read.
 import { writeFile } from 'node:fs/promises';
-import { GROUP, PLURAL, VERSION, type ClinicalModel } from '../../operator/api/types.js';
-import { isOperatorRecord, type RecordMeta } from '../../operator/desired/records.js';
-import { decodeHistory, HISTORY_KEY, historyName } from '../../operator/governance/history.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadKubeConfig } from '../../operator/operator.js';
-import { parseDuration } from '../../operator/util/duration.js';
-import { reportData, type ReportData } from './data.js';
-import { reportHtml } from './html.js';
+import { GROUP, PLURAL, VERSION, type ClinicalModel } from '../operator/api/types.js';
+import { isOperatorRecord, type RecordMeta } from '../operator/desired/records.js';
+import { decodeHistory, HISTORY_KEY, historyName } from '../operator/governance/history.js';
+import { KubeClient } from '../operator/kube/client.js';
+import { loadKubeConfig } from '../operator/operator.js';
+import { parseDuration } from '../operator/util/duration.js';
+import { reportData, type ReportData } from '../operator/governance/report/data.js';
+import { reportHtml } from '../operator/governance/report/html.js';
 
 export interface ReportOptions {
   model: string;

@@ -1,10 +1,10 @@
 // The report's content and charts from values: the history kept by the operator, the model's status.
-import { charts } from '../../../cli/report/charts.js';
-import { reportData } from '../../../cli/report/data.js';
-import { reportHtml } from '../../../cli/report/html.js';
-import type { ClinicalModel } from '../../../operator/api/types.js';
-import { appended, decodeHistory, encodeHistory, historyEntry, type HistoryEntry } from '../../../operator/governance/history.js';
-import { clinicalModel } from '../operator/fixtures.js';
+import { charts, representative } from '../../../../operator/governance/report/charts.js';
+import { reportData } from '../../../../operator/governance/report/data.js';
+import { reportHtml } from '../../../../operator/governance/report/html.js';
+import type { ClinicalModel } from '../../../../operator/api/types.js';
+import { appended, decodeHistory, encodeHistory, historyEntry, type HistoryEntry } from '../../../../operator/governance/history.js';
+import { clinicalModel } from '../fixtures.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const entry = (t: string, more: Partial<HistoryEntry> = {}): HistoryEntry => ({ t, level: 0, verdict: 'NoDrift', psi: 0.02, ...more });
@@ -73,6 +73,14 @@ describe('the report', () => {
     expect(html).not.toMatch(/<script|<img|<link|@import/i);
     expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#60;img src=https://evil.example/x&#62;');
     expect(html).toContain('check time');
+  });
+
+  it('draws weeks of checks as a few hundred points, keeping the worst of each run', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => ({ level: i === 1234 ? 2 : 0, psi: i === 777 ? 0.9 : 0.01, i }));
+    const drawn = representative(many, 300);
+    expect(drawn.length).toBeLessThanOrEqual(300);
+    expect(drawn.map((x) => x.i)).toEqual(expect.arrayContaining([1234, 777]));
+    expect(representative(many.slice(0, 10), 300)).toHaveLength(10);
   });
 });
 

@@ -11,7 +11,26 @@ export interface Chart {
 const WIDTH = 640;
 const time = { field: 't', type: 'temporal', title: 'check time', axis: { format: '%b %d %H:%M', labelAngle: -30 } };
 
-export function charts(r: ReportData): Chart[] {
+/** At most this many checks drawn per chart: a report of weeks stays a few hundred KB and readable. */
+export const MAX_POINTS = 300;
+
+/**
+ * The checks a chart draws: all of them, or — past `max` — one per run of consecutive checks, the worst
+ * of the run (highest level, then highest PSI), so no escalation or spike is thinned away.
+ */
+export function representative<T extends { level: number; psi?: number }>(checks: readonly T[], max = MAX_POINTS): T[] {
+  if (checks.length <= max) return [...checks];
+  const per = Math.ceil(checks.length / max);
+  const out: T[] = [];
+  for (let i = 0; i < checks.length; i += per) {
+    const run = checks.slice(i, i + per);
+    out.push(run.reduce((a, b) => (b.level > a.level || (b.level === a.level && (b.psi ?? 0) > (a.psi ?? 0)) ? b : a)));
+  }
+  return out;
+}
+
+export function charts(report: ReportData): Chart[] {
+  const r = { ...report, checks: representative(report.checks) };
   const out: Chart[] = [];
   // 1. Drift: the confidences' PSI and each drifted signal's, with the moderate and significant lines.
   const drift = r.checks.flatMap((c) => [
@@ -48,7 +67,7 @@ export function charts(r: ReportData): Chart[] {
         width: WIDTH, height: 240,
         layer: [
           { data: { values: perf.filter((x) => x.kind === 'estimated') }, mark: { type: 'area', opacity: 0.15 },
-            encoding: { x: time, y: { field: 'low', type: 'quantitative', title: 'AUROC', scale: { zero: false } }, y2: { field: 'high' }, color: { field: 'group', type: 'nominal', legend: null } } },
+            encoding: { x: time, y: { field: 'low', type: 'quantitative', title: 'AUROC', scale: { zero: false } }, y2: { field: 'high' }, color: { field: 'group', type: 'nominal', title: 'group' } } },
           { data: { values: perf }, mark: { type: 'line', point: true },
             encoding: { x: time, y: { field: 'value', type: 'quantitative', title: 'AUROC' }, color: { field: 'group', type: 'nominal', title: 'group' },
               strokeDash: { field: 'kind', type: 'nominal', title: 'figure' } } },
