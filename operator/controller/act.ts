@@ -9,6 +9,7 @@ import { FIELD_MANAGER } from '../desired/labels.js';
 import { isOperatorRecord, OPERATOR_RECORD_LABEL, RecordConflictError, type RecordKind, type RecordMeta } from '../desired/records.js';
 import { reportData, reportName } from '../governance/report/data.js';
 import { reportHtml } from '../governance/report/html.js';
+import { MAX_POINTS } from '../governance/report/charts.js';
 import { objectMeta } from '../desired/meta.js';
 import { appended, decodeHistory, encodeHistory, HISTORY_KEY, type HistoryEntry, historyName } from '../governance/history.js';
 import { RECORD_LABEL, recordConfigMap, recordName } from '../escalation/record.js';
@@ -28,6 +29,9 @@ import { type ChildChange, childrenEvent, CONFIGMAPS, revocationOf } from './pha
 import type { Action, Announce, Child, Observed, Owned } from './pass.js';
 import { shadowTargets } from './replicas.js';
 import { computeStatus, statusChanged } from './status.js';
+
+/** The most of a report the operator puts in a ConfigMap (whose limit is 1 MiB). */
+const MAX_REPORT_BYTES = 900 * 1024;
 
 export class Act {
   constructor(private readonly deps: ReconcilerDeps, private readonly memory: Memory, private readonly gather: Gather) {}
@@ -222,7 +226,13 @@ export class Act {
       if (!(err instanceof RecordConflictError)) throw err;
       return { entries: [] as HistoryEntry[] };
     });
-    const html = await reportHtml(reportData(cr, { entries }, since, this.deps.clock()));
+    // A ConfigMap holds at most 1 MiB: many subgroups and signals are drawn with fewer points until it fits.
+    const data = reportData(cr, { entries }, since, this.deps.clock());
+    let html = '';
+    for (const points of [MAX_POINTS, MAX_POINTS / 2, MAX_POINTS / 4, 10]) {
+      html = await reportHtml(data, points);
+      if (Buffer.byteLength(html) <= MAX_REPORT_BYTES) break;
+    }
     const ref = { ...CONFIGMAPS, namespace: obs.namespace, name: reportName(obs.name) };
     const held = await this.deps.client.getMetadata(ref);
     if (this.gather.conflict(cr, 'ConfigMap', ref.name, !held || isOperatorRecord(held, 'report', cr.metadata.uid), "the model's report")) {

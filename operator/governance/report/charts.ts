@@ -11,8 +11,8 @@ export interface Chart {
 const WIDTH = 640;
 const time = { field: 't', type: 'temporal', title: 'check time', axis: { format: '%b %d %H:%M', labelAngle: -30 } };
 
-/** At most this many checks drawn per chart: a report of weeks stays a few hundred KB and readable. */
-export const MAX_POINTS = 300;
+/** At most this many checks drawn per chart: a report of weeks stays a few hundred KB and readable (2,000 checks of 5 signals and 3 groups: 0.5 MB). */
+export const MAX_POINTS = 120;
 
 /**
  * The checks a chart draws: all of them, or — past `max` — one per run of consecutive checks, the worst
@@ -29,8 +29,8 @@ export function representative<T extends { level: number; psi?: number }>(checks
   return out;
 }
 
-export function charts(report: ReportData): Chart[] {
-  const r = { ...report, checks: representative(report.checks) };
+export function charts(report: ReportData, maxPoints = MAX_POINTS): Chart[] {
+  const r = { ...report, checks: representative(report.checks, maxPoints) };
   const out: Chart[] = [];
   // 1. Drift: the confidences' PSI and each drifted signal's, with the moderate and significant lines.
   const drift = r.checks.flatMap((c) => [

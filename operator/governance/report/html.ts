@@ -20,8 +20,8 @@ export async function svgOf(spec: Record<string, unknown>): Promise<string> {
   }
 }
 
-export async function reportHtml(r: ReportData): Promise<string> {
-  const figures = await Promise.all(charts(r).map(async (c) => `<figure><figcaption>${esc(c.title)}</figcaption>${await svgOf(c.spec)}</figure>`));
+export async function reportHtml(r: ReportData, maxPoints?: number): Promise<string> {
+  const figures = await Promise.all(charts(r, maxPoints).map(async (c) => `<figure><figcaption>${esc(c.title)}</figcaption>${await svgOf(c.spec)}</figure>`));
   const m = r.model;
   const card = r.modelCard ? Object.entries(r.modelCard).map(([k, v]) => [k, v]) : [];
   return `<!doctype html>

@@ -82,5 +82,16 @@ describe('the report', () => {
     expect(drawn.map((x) => x.i)).toEqual(expect.arrayContaining([1234, 777]));
     expect(representative(many.slice(0, 10), 300)).toHaveLength(10);
   });
+
+  it('fits a ConfigMap even for the largest history: 2,000 checks, five signals, twenty groups, drawn with fewer points', async () => {
+    const groups = Array.from({ length: 20 }, (_, g) => ({ name: `site-${g}`, est: [0.9, 0.85, 0.95] as [number, number, number], real: 0.9 }));
+    const entries = Array.from({ length: 2000 }, (_, i) => entry(new Date(Date.UTC(2026, 10, 1) + i * 300_000).toISOString(), {
+      signals: [['confidence', 0.1], ['lactate', 0.2], ['map', 0.15], ['wbc', 0.12], ['spo2', 0.11]], est: { auroc: [0.9, 0.88, 0.92] }, real: { labelled: 60, auroc: 0.9 }, groups }));
+    const data = reportData(cr, { entries }, Date.UTC(2026, 9, 1), Date.UTC(2026, 11, 1));
+    const sizes = [];
+    for (const points of [120, 30, 10]) sizes.push(Buffer.byteLength(await reportHtml(data, points)));
+    expect(sizes[0]!).toBeGreaterThan(sizes[2]!);
+    expect(sizes[2]!).toBeLessThan(900 * 1024);
+  });
 });
 
