@@ -1,8 +1,10 @@
 // Writes the samples' reference distributions:
-// - samples/sepsis-early-warning-reference.yaml: the top-class confidence, the predicted labels' counts
-//   and each input feature's reference bins of the generated MLP (test/models) on a holdout set of 1,000
-//   patients' 8 standardized vitals and labs, as `clinops reference` computes them. A test checks the
-//   committed file equals a fresh run (--check).
+// - samples/sepsis-early-warning-reference.yaml: the top-class confidence, the predicted labels' counts,
+//   each input feature's reference bins and the calibration of the generated sepsis model (test/models,
+//   logisticWeights) on a labelled holdout set of 1,000 patients' 8 standardized vitals and labs, as
+//   `clinops reference` and `clinops accept` compute them. A test checks the committed file equals a
+//   fresh run, the model passes the protocol's thresholds there, and the sample declares its sha256 and
+//   the baseline it was accepted at (--check).
 // - samples/pneumonia-cxr-reference.yaml (--pneumonia, ~20 s): the ResNet-18-cost CNN on 300
 //   synthetic 224×224 radiographs (the real model's holdout set is not in this repository).
 //   node dist/hack/sample-reference.js [--check] [--pneumonia]
@@ -13,8 +15,11 @@ import { buildReference } from '../cli/drift.js';
 import { featureReference, labelReference } from '../contract/feature-reference.js';
 import type { FeatureReferenceFile } from '../contract/monitoring.js';
 import { repoRoot } from './cluster/controlplane.js';
-import { SEPSIS_FEATURES } from '../test/models/drift-traffic.js';
-import { generateAll, mlpInputs, rng } from '../test/models/generate.js';
+import { acceptModel } from '../cli/accept.js';
+import { PROTOCOL } from '../operator/acceptance/report.js';
+import { calibrationRefusal } from '../operator/drift/reference-files.js';
+import { SEPSIS_FEATURES, sepsisHoldout } from '../test/models/drift-traffic.js';
+import { generateAll, rng } from '../test/models/generate.js';
 
 export const SAMPLE_REFERENCE = join(repoRoot, 'samples', 'sepsis-early-warning-reference.yaml');
 
@@ -66,36 +71,64 @@ export async function pneumoniaReferenceYaml(): Promise<string> {
 `, 'pneumonia-reference', 'radiology', values);
 }
 
-export async function sampleReferenceYaml(): Promise<string> {
+/** The sepsis sample's labelled holdout: 1,000 patients, diagnoses drawn from the model's own probabilities. */
+export const SAMPLE_HOLDOUT = { seed: 101, n: 1000 };
+
+export async function sampleReferenceYaml(): Promise<{ yaml: string; sha256: string; baseline: Record<string, number> }> {
   const dir = mkdtempSync(join(tmpdir(), 'clinops-ref-'));
-  const model = generateAll(dir, false).mlp!;
-  const holdout = mlpInputs(101, 1000);
+  const model = generateAll(dir, false).logistic!;
+  const holdout = sepsisHoldout(SAMPLE_HOLDOUT.seed, SAMPLE_HOLDOUT.n);
+  writeFileSync(join(dir, 'instances.json'), JSON.stringify(holdout.instances));
   writeFileSync(join(dir, 'holdout.json'), JSON.stringify(holdout));
-  const { predicted } = await buildReference(model.path, join(dir, 'holdout.json'), join(dir, 'ref.json'));
+  const { predicted } = await buildReference(model.path, join(dir, 'instances.json'), join(dir, 'ref.json'));
   const values = (JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8')) as number[]).map((v) => Number(v.toFixed(6)));
+  // What `clinops accept --calibration-out` makes of the same holdout: the protocol's thresholds must pass,
+  // and the calibration is what the operator's estimate without labels (CBPE) reads.
+  const accepted = await acceptModel({ model: model.path, sha256: model.sha256, holdout: join(dir, 'holdout.json'), labels: ['No sepsis', 'Sepsis'] }, PROTOCOL);
+  if (!accepted.pass) throw new Error(`the sample model fails the protocol on its holdout: ${accepted.failures.join("; ")}`);
+  const refused = calibrationRefusal(accepted.calibration);
+  if (refused) throw new Error(`the sample model's calibration is refused: ${refused}`);
+  const baseline = Object.fromEntries(accepted.metrics.filter((m) => ['auroc', 'sensitivity', 'specificity'].includes(m.name)).map((m) => [m.name, Number(m.value.toFixed(2))]));
   // The server reads the holdout as FP32; the reference bins the values it will see.
-  const features = featureReference(holdout.map((x) => x.map((v) => Math.fround(v))), SEPSIS_FEATURES, 100);
-  return configMapYaml(`# Reference distributions of samples/sepsis-early-warning.yaml, from its 1,000-patient holdout set: the
-# model's top-class confidence (confidence.json), how often it predicted each label (labels.json), and
-# each input feature's bins and counts (features.json, which the pods mount to count their inputs' bins).
-# Written by \`node dist/hack/sample-reference.js\`; for your own model \`clinops reference\` does the same:
+  const features = featureReference(holdout.instances.map((x) => x.map((v) => Math.fround(v))), SEPSIS_FEATURES, 100);
+  const yaml = configMapYaml(`# Reference distributions of samples/sepsis-early-warning.yaml, from its 1,000-patient holdout set: the
+# model's top-class confidence (confidence.json), how often it predicted each label (labels.json), each
+# input feature's bins and counts (features.json, which the pods mount to count their inputs' bins), and
+# the model's calibration on the labelled holdout (calibration.json: ECE ${accepted.calibration.ece.raw} as scored, ${accepted.calibration.ece.isotonic}
+# isotonic out of sample, so ${accepted.calibration.method === 'none' ? 'no map is kept' : 'the isotonic map is kept'}), which the operator's estimate of performance before labels arrive reads.
+# Written by \`node dist/hack/sample-reference.js\`; for your own model \`clinops reference\` and \`clinops accept\`:
 #   clinops reference --model model.onnx --holdout holdout.json --out confidence.json \\
 #     --labels 'No sepsis,Sepsis' --labels-out labels.json --features heart_rate,…,spo2 --features-out features.json
+#   clinops accept --model model.onnx --sha256 … --holdout labelled.json --labels '["No sepsis","Sepsis"]' --calibration-out calibration.json
 `, 'sepsis-reference', 'icu', values, {
     'labels.json': JSON.stringify(labelReference(['No sepsis', 'Sepsis'], predicted)),
     'features.json': featuresJson(features),
+    'calibration.json': JSON.stringify(accepted.calibration),
   });
+  return { yaml, sha256: model.sha256, baseline };
+}
+
+/** What the sample ClinicalModel must declare for this model: its sha256 and the baseline it was accepted at. */
+function sampleProblems(sha256: string, baseline: Record<string, number>): string[] {
+  const sample = readFileSync(join(repoRoot, 'samples', 'sepsis-early-warning.yaml'), 'utf8');
+  const problems: string[] = [];
+  if (!sample.includes(`sha256: ${sha256}`)) problems.push(`spec.model.sha256 is not the generated model's ${sha256}`);
+  const declared = `baseline: {auroc: ${baseline.auroc!.toFixed(2)}, sensitivity: ${baseline.sensitivity!.toFixed(2)}, specificity: ${baseline.specificity!.toFixed(2)}}`;
+  if (!sample.includes(declared)) problems.push(`spec.monitoring.performance should declare ${declared} (the acceptance on the holdout)`);
+  return problems;
 }
 
 if (process.argv[1]?.endsWith('sample-reference.js')) {
-  const text = await sampleReferenceYaml();
+  const { yaml: text, sha256, baseline } = await sampleReferenceYaml();
+  const problems = sampleProblems(sha256, baseline);
   if (process.argv.includes('--check')) {
-    if (readFileSync(SAMPLE_REFERENCE, 'utf8') !== text) {
-      console.error(`${SAMPLE_REFERENCE} differs from a fresh run: regenerate it`);
-      process.exit(1);
-    }
+    if (readFileSync(SAMPLE_REFERENCE, 'utf8') !== text) problems.unshift(`${SAMPLE_REFERENCE} differs from a fresh run: regenerate it`);
   } else {
     writeFileSync(SAMPLE_REFERENCE, text);
+  }
+  if (problems.length > 0) {
+    console.error(`samples/sepsis-early-warning.yaml: ${problems.join('; ')}`);
+    process.exit(1);
   }
   if (process.argv.includes('--pneumonia')) writeFileSync(join(repoRoot, 'samples', 'pneumonia-cxr-reference.yaml'), await pneumoniaReferenceYaml());
 }

@@ -36,7 +36,7 @@ let operator: Operator | undefined;
 let ns: string;
 
 beforeAll(async () => {
-  server = await serve({ model: 'mlp' });
+  server = await serve({ model: 'logistic' });
 });
 
 afterAll(async () => {

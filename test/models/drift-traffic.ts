@@ -1,13 +1,15 @@
-// The sepsis drift story's data, shared by the drift e2e, the in-pod suite and the demo: the MLP's
-// top-class confidences on 2,000 holdout patients as the reference, and 400 patients each of traffic
+// The sepsis drift story's data, shared by the drift e2e, the in-pod suite, the demo and the sample: the
+// sample's model (logisticWeights: it meets the protocol's acceptance thresholds on labels drawn from its
+// own probabilities), its top-class confidences on 2,000 holdout patients as the reference, labelled
+// holdouts, and 400 patients each of traffic
 // like the holdout (no drift), moderately shifted (features × 1.45: PSI between 0.1 and 0.2), strongly
 // shifted (× 2: PSI above 0.2), and with one lab value moved (lactate, as after an assay change: the
 // demo's per-feature step). drift-e2e checks these properties with the statistics.
-import { mlpForward, mlpInputs, mlpWeights, rng } from './generate.js';
+import { logisticWeights, mlpForward, mlpInputs, rng } from './generate.js';
 
-export const sepsisWeights = mlpWeights();
+export const sepsisWeights = logisticWeights();
 
-/** The top-class confidence the sepsis MLP gives each instance. */
+/** The top-class confidence the sepsis model gives each instance. */
 export function sepsisConfidences(xs: number[][]): number[] {
   return xs.map((x) => Math.max(...mlpForward(sepsisWeights, x)));
 }
@@ -24,4 +26,15 @@ function lactateAssay(): number[][] {
   return mlpInputs(505, 400).map((x) => x.map((v, f) => (f === lactate && v < 0 && r() < 0.25 ? -v : v)));
 }
 
-export const sepsisTraffic = { clean: mlpInputs(202, 400), moderate: mlpInputs(303, 400, 1.45), strong: mlpInputs(404, 400, 2), lactate: lactateAssay() };
+export const sepsisTraffic = { clean: mlpInputs(203, 400), moderate: mlpInputs(303, 400, 1.45), strong: mlpInputs(404, 400, 2), lactate: lactateAssay() };
+
+/**
+ * n labelled patients (seeded): inputs like the holdout's, each diagnosis drawn from the model's own
+ * probability of sepsis, so the model is calibrated on them by construction (clinops accept keeps no
+ * isotonic map: it would not lower the error out of sample).
+ */
+export function sepsisHoldout(seed: number, n: number): { instances: number[][]; labels: string[] } {
+  const instances = mlpInputs(seed, n);
+  const r = rng(seed * 7 + 1);
+  return { instances, labels: instances.map((x) => (r() < mlpForward(sepsisWeights, x)[1]! ? 'Sepsis' : 'No sepsis')) };
+}
