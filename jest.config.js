@@ -5,7 +5,8 @@ const transform = {
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // dcmjs's package.json names an ES build Node itself never loads (it takes "main"): jest takes the same.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^dcmjs$': '<rootDir>/node_modules/dcmjs/build/dcmjs.js' },
   transform,
   testEnvironment: '<rootDir>/test/env/node-realm.js',
 };

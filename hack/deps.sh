@@ -16,6 +16,12 @@ command -v debootstrap >/dev/null || need+=(debootstrap)   # the Debian base tho
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)  # static pause
 command -v gcc >/dev/null || need+=(gcc)
 command -v chromium >/dev/null || need+=(chromium)         # opens `clinops report` in the tests (playwright-core drives it)
+# A real PACS and modality for the PACS path (hack/cluster/pacs.ts): Orthanc with its DICOMweb plugin,
+# dcmtk (storescu sends studies; dsrdump reads the SRs) and dicom3tools (dciodvfy checks them).
+command -v Orthanc >/dev/null || need+=(orthanc)
+[ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+command -v storescu >/dev/null || need+=(dcmtk)
+command -v dciodvfy >/dev/null || need+=(dicom3tools)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
   echo "deps: missing ${need[*]}; install them with your package manager" >&2
@@ -27,6 +33,8 @@ $sudo apt-get update -qq
 # --no-install-recommends and no service start: only promtool is wanted from the prometheus package, and
 # the harness runs its own containerd (a system one, where the package starts it, is left alone).
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && systemctl is-active -q prometheus 2>/dev/null; then
-  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
-fi
+for service in prometheus orthanc; do
+  if [[ " ${need[*]} " == *" $service "* ]] && command -v systemctl >/dev/null && systemctl is-active -q "$service" 2>/dev/null; then
+    $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true   # the harness runs its own, on loopback
+  fi
+done

@@ -6,6 +6,7 @@ import { ENV } from '../contract/env.js';
 import { resolveSettings, type Setting, SettingError } from '../contract/settings.js';
 import { usableCpus } from './runtime/cpu-limit.js';
 import type { ImagePreprocessing } from '../contract/image-preprocessing.js';
+import type { AcceptRules } from './dicomweb/routing.js';
 
 export interface ServerConfig {
   readonly modelPath: string;
@@ -22,6 +23,12 @@ export interface ServerConfig {
   /** The request header that names a prediction's subgroup (a site, a ward), and the values it may take. */
   readonly subgroupHeader: string | undefined;
   readonly subgroups: readonly string[] | undefined;
+  /** Studies from a PACS (POST /dicomweb/studies): which instances the model takes (absent: the path is off). */
+  readonly dicomAccept: Readonly<AcceptRules> | undefined;
+  /** Where the results go as SRs by STOW-RS (a DICOMweb base URL), its credentials' directory and CA. */
+  readonly dicomDestination: string | undefined;
+  readonly dicomDestinationCredentials: string | undefined;
+  readonly dicomDestinationCa: string | undefined;
   readonly host: string;
   readonly port: number;
   /** Serve the monitoring signals on this port alone (absent: on `port`, beside everything else). */
@@ -164,6 +171,21 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       expect: 'be 1 to 20 distinct names of lower-case letters, digits and -, comma-separated',
       help: 'the values --subgroup-header may take (never free text: a subgroup is recorded with each prediction); another value is refused (400)',
     },
+    {
+      key: 'dicomAccept', flag: '--dicom-accept', arg: '<json>', env: ENV.dicomAccept, kind: 'json',
+      schema: {
+        type: 'object', additionalProperties: false,
+        properties: Object.fromEntries(['modalities', 'bodyParts', 'sopClasses', 'seriesDescriptions'].map((k) => [k, { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 64 } }])),
+      },
+      help: 'take studies from a PACS at POST /dicomweb/studies (STOW-RS), the instances these rules accept: {"modalities": ["CR","DX"], "bodyParts": ["CHEST"], "sopClasses": [...], "seriesDescriptions": ["*PA*"]} ({} takes all); others are acknowledged and ignored',
+    },
+    {
+      key: 'dicomDestination', flag: '--dicom-destination', arg: '<url>', env: ENV.dicomDestination, kind: 'string',
+      schema: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 }, expect: 'be an http or https URL',
+      help: 'the DICOMweb base URL the results go to as SRs (STOW-RS to <url>/studies), retried with backoff; needs --dicom-accept',
+    },
+    { key: 'dicomDestinationCredentials', flag: '--dicom-destination-credentials', arg: '<dir>', env: ENV.dicomDestinationCredentials, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'a directory with the destination\'s `username` and `password`, or `token` (a mounted Secret), read at each delivery' },
+    { key: 'dicomDestinationCa', flag: '--dicom-destination-ca', arg: '<file>', env: ENV.dicomDestinationCa, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'PEM CA bundle the destination\'s https certificate is verified against' },
     { key: 'tlsCertFile', flag: '--tls-cert', arg: '<file>', env: ENV.tlsCertFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'serve HTTPS with this PEM certificate (chain), read again when it changes; needs --tls-key' },
     { key: 'tlsKeyFile', flag: '--tls-key', arg: '<file>', env: ENV.tlsKeyFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'the PEM private key of --tls-cert' },
     {
@@ -301,6 +323,12 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   }
   if ((pre.subgroupHeader === undefined) !== (pre.subgroups === undefined)) {
     throw new SettingError(pre.subgroupHeader ? '--subgroups (CLINOPS_SUBGROUPS)' : '--subgroup-header (CLINOPS_SUBGROUP_HEADER)', 'a subgroup header and its values go together');
+  }
+  if ((pre.dicomDestination || pre.dicomDestinationCredentials || pre.dicomDestinationCa) && !pre.dicomAccept) {
+    throw new SettingError('--dicom-accept (CLINOPS_DICOM_ACCEPT)', 'a DICOM destination serves studies taken from a PACS: say which with --dicom-accept ({} takes all)');
+  }
+  if (pre.dicomAccept && !pre.preprocessing) {
+    throw new SettingError('--preprocessing (CLINOPS_PREPROCESSING)', 'studies from a PACS are images: the model needs its image preprocessing');
   }
   const p = pre.preprocessing as Partial<ImagePreprocessing> | undefined;
   if (p && ((p.mean && p.mean.length !== p.channels) || (p.std && p.std.length !== p.channels))) {

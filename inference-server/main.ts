@@ -20,6 +20,8 @@ import { Scheduler } from './model/scheduler.js';
 import { probabilityOutput } from './model/signature.js';
 import { FeatureCounts, featureEdges } from './signals/feature-counts.js';
 import { JobStore } from './jobs/job-store.js';
+import { DicomIntake } from './dicomweb/intake.js';
+import { Serving } from './http/serving.js';
 import { FeedbackStore } from './signals/feedback.js';
 import { PredictionWindow } from './signals/window.js';
 import { MAX_INSTANCES, Predictor } from './predictor.js';
@@ -72,8 +74,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let scheduler: Scheduler | undefined;
   let decoder: DecodePool | undefined;
   const jobs = new JobStore({ capacity: cfg.jobCapacity, perKey: cfg.jobQuota, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
+  const dicom = cfg.dicomAccept ? new DicomIntake({
+    model: { name: cfg.modelName, version: cfg.modelVersion, sha256: cfg.sha256 }, accept: cfg.dicomAccept, jobs, metrics,
+    predictor: () => new Serving(state, cfg.modelName, cfg.modelVersion).predictor(),
+    destination: cfg.dicomDestination ? { url: cfg.dicomDestination, ...(cfg.dicomDestinationCredentials ? { credentialsDir: cfg.dicomDestinationCredentials } : {}), ...(cfg.dicomDestinationCa ? { caFile: cfg.dicomDestinationCa } : {}) } : undefined,
+    log: (level, msg, f) => log[level](msg, f),
+  }) : undefined;
   const deps = {
-    state, jobs, modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
+    state, jobs, ...(dicom ? { dicom } : {}), modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
     bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth,
     ...(cfg.subgroupHeader && cfg.subgroups ? { subgroups: { header: cfg.subgroupHeader, values: new Set(cfg.subgroups) } } : {}), window, feedback, features, metrics, mirror,
     epoch: new Date().toISOString(), log: (level: 'info' | 'warn' | 'error', msg: string, f?: Record<string, unknown>) => log[level](msg, f),
@@ -229,6 +237,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       mirror.close();
       stopTls?.();
       jobs.stop();
+      dicom?.stop();
       await audit.close();
       log.info('stopped');
     })();

@@ -8,6 +8,10 @@ export class ServerMetrics {
   readonly confidence: Histogram;
   readonly predictions: Counter<'label'>;
   readonly shadowCopies: Counter<'outcome'>;
+  /** Instances from a PACS (STOW-RS), by outcome. */
+  readonly dicomInstances: Counter<'outcome'>;
+  /** Reads the SRs waiting to be delivered, once the PACS path exists. */
+  dicomPending: () => number = () => 0;
   /** Reads the scheduler's queue once it exists. */
   queueLength: () => number = () => 0;
   /** Reads the decode threads' requests, waiting and decoding, once they exist. */
@@ -46,7 +50,21 @@ export class ServerMetrics {
       labelNames: ['outcome'],
       registers: [this.registry],
     });
+    this.dicomInstances = new Counter({
+      name: 'clinops_dicom_instances_total',
+      help: 'Instances a PACS stored with the model (STOW-RS), by outcome: received, ignored (not the model\'s by its accept rules), duplicate (already taken), inferred, delivered (its SR stored at the destination), failed.',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
     const metrics = this;
+    new Gauge({
+      name: 'clinops_dicom_results_pending',
+      help: 'SRs made and not yet stored at the destination (retried with backoff).',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.dicomPending());
+      },
+    });
     new Gauge({
       name: 'clinops_inference_queue_depth',
       help: 'Instances waiting for a worker.',

@@ -14,6 +14,7 @@ import { healthRoutes, metricsRoute } from './routes/health.js';
 import { monitoringRoutes } from './routes/monitoring.js';
 import { oipRoutes } from './routes/oip.js';
 import { jobRoutes } from './routes/jobs.js';
+import { dicomMonitoringRoute, dicomwebRoutes } from './routes/dicomweb.js';
 import { restRoutes } from './routes/rest.js';
 import { shadowRoutes } from './routes/shadow.js';
 import type { AppDeps, Reply, RequestContext, RouteDef } from './route.js';
@@ -32,8 +33,8 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   const serving = new Serving(d.state, d.modelName, d.modelVersion);
   const router = new Router<RouteDef>();
   const routes = [
-    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving, d.uploads) : [])]),
-    ...(surface === 'serving' ? [] : [...monitoringRoutes(d), ...shadowRoutes(d.mirror, serving)]),
+    ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving, d.uploads) : []), ...dicomwebRoutes(d.dicom, serving)]),
+    ...(surface === 'serving' ? [] : [...monitoringRoutes(d), ...shadowRoutes(d.mirror, serving), dicomMonitoringRoute(d.dicom)]),
     metricsRoute(d),
   ];
   for (const r of routes) router.add(r.method, r.path, r);

@@ -10,6 +10,7 @@ import { gunzip, inflate } from 'node:zlib';
 import busboy from 'busboy';
 import { fail, ServerError } from '../errors.js';
 import { isDicom } from '../preprocess/dicom.js';
+import { type Part, parseRelated, relatedType } from '../dicomweb/multipart.js';
 
 export type RequestBody =
   | { kind: 'json'; value: unknown }
@@ -17,7 +18,9 @@ export type RequestBody =
   | { kind: 'tensors'; header: unknown; binary: Uint8Array; owned: boolean }
   | { kind: 'image'; bytes: Buffer }
   /** multipart/form-data: the uploaded files, in order, each with its form field's name. */
-  | { kind: 'images'; files: Array<{ field: string; bytes: Buffer }> };
+  | { kind: 'images'; files: Array<{ field: string; bytes: Buffer }> }
+  /** multipart/related (STOW-RS): the parts, views of the request's bytes. */
+  | { kind: 'related'; parts: Part[] };
 
 export interface UploadLimits {
   /** Bytes per uploaded file. */
@@ -32,6 +35,8 @@ export interface Accepts {
   /** image/png and image/jpeg as the raw body, or files of a multipart form within these limits. */
   images?: boolean;
   uploads?: UploadLimits;
+  /** multipart/related of DICOM instances (STOW-RS), at most this many parts. */
+  related?: number;
 }
 
 const unzip = { gzip: promisify(gunzip), 'x-gzip': promisify(gunzip), deflate: promisify(inflate) } as const;
@@ -91,6 +96,11 @@ export async function readBody(req: IncomingMessage, limit: number, accepts: Acc
     }
     const header = parseJson(bytes.subarray(0, len), 'inferenceHeaderNotJson');
     return { kind: 'tensors', header, binary: bytes.subarray(len), owned };
+  }
+  if (/^multipart\/related\b/.test(type)) {
+    if (!accepts.related) throw unsupported(type);
+    const { boundary } = relatedType(req.headers['content-type'] ?? '');
+    return { kind: 'related', parts: parseRelated((await readBytes(req, limit)).bytes, boundary, accepts.related) };
   }
   if (/^multipart\/form-data\b/.test(type)) {
     if (!accepts.images) throw unsupported(type);

@@ -1,6 +1,7 @@
 // What a route is and what it is given: the types the router, the app and every route share, in a
 // room of their own below all of them (routes never import the app).
 import type { ApiKeys, Scope } from '../auth/api-keys.js';
+import type { DicomIntake } from '../dicomweb/intake.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { FeatureCounts } from '../signals/feature-counts.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   feedback: FeedbackStore;
   /** Asynchronous prediction jobs (POST /v1/models/{m}/jobs). */
   jobs?: JobStore;
+  /** Studies from a PACS (POST /dicomweb/studies), when the model takes them. */
+  dicom?: DicomIntake;
   /** Per-feature bin counts, when a feature reference is configured. */
   features?: FeatureCounts;
   /** Shadow traffic to a candidate version (set by the operator on the monitoring port). */

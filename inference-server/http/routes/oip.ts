@@ -29,7 +29,7 @@ export function oipRoutes(serving: Serving): RouteDef[] {
     serving.checkModel(ctx.params);
     const predictor = serving.predictor();
     const body = await ctx.body({ tensors: true });
-    if (body.kind === 'image' || body.kind === 'images') throw fail('tensorsOnly', {}, 'content-type');
+    if (body.kind === 'image' || body.kind === 'images' || body.kind === 'related') throw fail('tensorsOnly', {}, 'content-type');
     const r = body.kind === 'tensors'
       ? await predictor.inferOip(body.header, ctx.caller, body.binary, body.owned)
       : await predictor.inferOip(body.value, ctx.caller);
