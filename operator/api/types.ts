@@ -312,8 +312,31 @@ export interface DecisionRecord extends Decision {
   active?: boolean;
 }
 
+/** spec.integration.dicom: studies from a PACS by STOW-RS, results back as SRs. */
+export interface DicomIntegrationSpec {
+  accept: { modalities?: string[]; bodyParts?: string[]; sopClasses?: string[]; seriesDescriptions?: string[] };
+  destination?: { url: string; credentialsSecretRef?: { name: string }; caSecretRef?: { name: string; key?: string } };
+}
+
+/** status.integration.dicom: the replicas' counts, summed. */
+export interface DicomIntegrationStatus {
+  received: number;
+  ignored: number;
+  duplicate: number;
+  inferred: number;
+  delivered: number;
+  failed: number;
+  pending: number;
+  replicasRead: number;
+  lastFailure?: string;
+  lastFailureTime?: string;
+  /** When a count last changed. */
+  updatedTime: string;
+}
+
 export interface ClinicalModelSpec {
   model: ModelSpec;
+  integration?: { dicom?: DicomIntegrationSpec };
   acceptance?: AcceptanceSpec;
   approval?: ApprovalSpec;
   rollout?: RolloutSpec;
@@ -490,6 +513,8 @@ export interface ClinicalModelStatus {
   decisions?: DecisionRecord[];
   /** The last report the operator wrote (spec.governance.reportEvery). */
   report?: ReportStatus;
+  /** What the hospital-system integrations did (spec.integration). */
+  integration?: { dicom?: DicomIntegrationStatus };
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;

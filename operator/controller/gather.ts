@@ -22,7 +22,7 @@ import { type ReconcilerDeps, TerminalError } from './deps.js';
 import type { Memory } from './memory.js';
 import { CONFIGMAPS } from './phases/children.js';
 import type { AcceptanceObserved, Observed, RolloutObserved } from './pass.js';
-import { monitoringUrl, shadowTargets } from './replicas.js';
+import { DICOM_READ_MS, dicomCounts, monitoringUrl, shadowTargets } from './replicas.js';
 
 export const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
 
@@ -51,6 +51,7 @@ export class Gather {
       if (sha && r) revocations.set(sha, r);
     }
     const candidate = caches.deployment(namespace, candidateName(name));
+    const dicom = await this.dicom(key, cr, monitoringKey, now, podFetch);
     return {
       key, namespace, name, now,
       random: (this.deps.random ?? Math.random)(),
@@ -62,6 +63,7 @@ export class Gather {
       acceptance: await this.acceptance(key, cr),
       rollout: cr.spec.rollout || cr.status?.rollout || candidate ? await this.rollout(key, cr, monitoringKey, log, podFetch) : undefined,
       revocations,
+      ...(dicom ? { dicom } : {}),
       deployment: caches.deployment(namespace, name),
       service: caches.service(namespace, name),
       candidate,
@@ -138,6 +140,16 @@ export class Gather {
     const id = `${secret.metadata?.resourceVersion} ${serviceHost(cr)}`;
     if (mem.podFetch?.id !== id) mem.podFetch = { id, fetch: tlsFetch(Buffer.from(ca, 'base64').toString('utf8'), serviceHost(cr)) };
     return mem.podFetch.fetch;
+  }
+
+  /** The replicas' PACS counts, when the model takes studies and DICOM_READ_MS passed since the last read. */
+  private async dicom(key: string, cr: ClinicalModel, monitoringKey: string, now: number, podFetch?: typeof fetch): Promise<Observed['dicom']> {
+    const mem = this.memory.of(key);
+    if (!cr.spec.integration?.dicom || (mem.dicomReadAt !== undefined && now - mem.dicomReadAt < DICOM_READ_MS)) return undefined;
+    mem.dicomReadAt = now;
+    const pods = this.deps.caches.pods(cr.metadata.namespace ?? 'default', cr.metadata.name);
+    const fetchFn = podFetch ?? (cr.spec.serving?.tls ? await this.podFetch(key, cr) : this.deps.fetchFn ?? fetch);
+    return dicomCounts(cr, pods, monitoringKey, fetchFn);
   }
 
   /** Where to read the model's monitoring signals: its ready pods, or the URLs given for it. */

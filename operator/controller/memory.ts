@@ -19,6 +19,8 @@ export interface ModelMemory {
   conflicts: Map<string, string>;
   /** What each `once` Event topic last said. */
   said: Map<string, string>;
+  /** When this process last read the replicas' PACS counts (spec.integration.dicom). */
+  dicomReadAt?: number;
   /** The model's check history as last read or written, for the model object (uid) it was read for. */
   history?: { uid: string; entries: HistoryEntry[] };
 }

@@ -16,6 +16,7 @@ import type { ResourceRef } from '../kube/client.js';
 import type { ShadowTotals } from '../rollout/rollout.js';
 import type { ObservedPod } from '../serving/pods.js';
 import type { ObservedDeployment } from './status.js';
+import type { DicomReplicaCounts } from './replicas.js';
 
 /** An object the operator made, as much of it as ownership and change detection need. */
 export interface Owned {
@@ -47,6 +48,8 @@ export interface Observed {
   rollout?: RolloutObserved;
   /** The namespace's RevokedVersions for the versions this model could serve, by sha256. */
   revocations: ReadonlyMap<string, Revocation>;
+  /** The replicas' PACS counts (spec.integration.dicom), read at most every DICOM_READ_MS. */
+  dicom?: { totals: DicomReplicaCounts; read: number };
   /** The children as the caches hold them. */
   deployment?: ObservedDeployment & Owned;
   service?: Record<string, unknown> & Owned;

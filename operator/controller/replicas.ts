@@ -45,3 +45,49 @@ export async function shadowTargets(
   }));
   return results.filter((x): x is NonNullable<typeof x> => x !== undefined);
 }
+
+/** What one replica says of the studies a PACS stored with it (GET /v1/monitoring/dicom). */
+export interface DicomReplicaCounts {
+  received: number;
+  ignored: number;
+  duplicate: number;
+  inferred: number;
+  delivered: number;
+  failed: number;
+  pending: number;
+  failures: Array<{ at: string; reason: string }>;
+}
+
+/** How often a model's replicas are asked for their PACS counts. */
+export const DICOM_READ_MS = 15_000;
+
+const DICOM_COUNTS = ['received', 'ignored', 'duplicate', 'inferred', 'delivered', 'failed', 'pending'] as const;
+
+/** The PACS path's counts of each ready replica, summed; replicas that cannot be read are left out (and counted). */
+export async function dicomCounts(cr: ClinicalModel, pods: readonly ObservedPod[], monitoringKey: string, fetchFn: typeof fetch): Promise<{ totals: DicomReplicaCounts; read: number }> {
+  const tls = cr.spec.serving?.tls !== undefined;
+  const ready = pods.filter((p) => isReady(p) && p.status?.podIP);
+  const reads = await Promise.all(ready.map(async (p) => {
+    try {
+      const res = await fetchFn(`${monitoringUrl(p.status!.podIP!, tls)}/v1/monitoring/dicom`, { headers: { authorization: `Bearer ${monitoringKey}` }, signal: AbortSignal.timeout(3000) });
+      if (!res.ok) return undefined;
+      const r = await jsonWithin<Partial<DicomReplicaCounts>>(res, 64 * 1024);
+      return DICOM_COUNTS.every((k) => Number.isSafeInteger(r[k]) && r[k]! >= 0) ? r as DicomReplicaCounts : undefined;
+    } catch {
+      return undefined;
+    }
+  }));
+  const totals: DicomReplicaCounts = { received: 0, ignored: 0, duplicate: 0, inferred: 0, delivered: 0, failed: 0, pending: 0, failures: [] };
+  let read = 0;
+  for (const r of reads) {
+    if (!r) continue;
+    read++;
+    for (const k of DICOM_COUNTS) totals[k] += r[k];
+    if (Array.isArray(r.failures)) {
+      totals.failures.push(...r.failures.filter((f) => typeof f?.at === 'string' && typeof f.reason === 'string').slice(0, 20)
+        .map((f) => ({ at: f.at.slice(0, 40), reason: f.reason.slice(0, 300) })));
+    }
+  }
+  totals.failures.sort((a, b) => b.at.localeCompare(a.at));
+  return { totals, read };
+}

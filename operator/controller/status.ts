@@ -152,6 +152,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   if (cr.status?.approval) status.approval = cr.status.approval;
   if (cr.status?.rollout) status.rollout = cr.status.rollout;
   if (cr.status?.report) status.report = cr.status.report;
+  if (cr.status?.integration) status.integration = cr.status.integration;
   const decisions = decisionRecords(cr, now);
   if (decisions) status.decisions = decisions;
   if (generation === undefined) delete status.observedGeneration;

@@ -20,6 +20,8 @@ export const CARD_MOUNT = '/etc/clinops/card';
 export const AUDIT_MOUNT = '/var/log/clinops';
 export const REFERENCE_MOUNT = '/etc/clinops/reference';
 export const TLS_MOUNT = '/etc/clinops/tls';
+export const DICOM_CREDENTIALS_MOUNT = '/etc/clinops/dicom-destination';
+export const DICOM_CA_MOUNT = '/etc/clinops/dicom-ca';
 export const DRAIN_DELAY_MS = 5000;
 
 export interface DeploymentSettings {
@@ -160,6 +162,26 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   if (mon?.subgroups) {
     // The server refuses any other value, so only these names are ever recorded with a prediction.
     env.push({ name: ENV.subgroupHeader, value: mon.subgroups.header }, { name: ENV.subgroups, value: mon.subgroups.groups.map((g) => g.name).join(',') });
+  }
+  const dicom = cr.spec.integration?.dicom;
+  if (dicom) {
+    // Studies from a PACS (STOW-RS); the SRs to the destination with its credentials, read at each delivery.
+    env.push({ name: ENV.dicomAccept, value: JSON.stringify(dicom.accept) });
+    const dest = dicom.destination;
+    if (dest) {
+      env.push({ name: ENV.dicomDestination, value: dest.url });
+      if (dest.credentialsSecretRef) {
+        env.push({ name: ENV.dicomDestinationCredentials, value: DICOM_CREDENTIALS_MOUNT });
+        volumeMounts.push({ name: 'dicom-destination', mountPath: DICOM_CREDENTIALS_MOUNT, readOnly: true });
+        volumes.push({ name: 'dicom-destination', secret: { secretName: dest.credentialsSecretRef.name } });
+      }
+      if (dest.caSecretRef) {
+        const key = dest.caSecretRef.key ?? 'ca.crt';
+        env.push({ name: ENV.dicomDestinationCa, value: `${DICOM_CA_MOUNT}/ca.crt` });
+        volumeMounts.push({ name: 'dicom-ca', mountPath: DICOM_CA_MOUNT, readOnly: true });
+        volumes.push({ name: 'dicom-ca', secret: { secretName: dest.caSecretRef.name, items: [{ key, path: 'ca.crt' }] } });
+      }
+    }
   }
   if (serving.audit) {
     // One hash chain per pod: replicas sharing a claim never interleave records in one file.

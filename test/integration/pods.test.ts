@@ -18,6 +18,8 @@
 //   rollout: a new version in shadow (copies of live predictions compared), a canary behind the one Service,
 //   promoted through a change of the operator's leader; a worse one rolled back in shadow while the version before serves
 //   TLS from a Secret: HTTPS probes, the Service's https port, predictions and the operator's reads verified against its CA
+//   a PACS (Orthanc) in the workflow: storescu → Orthanc → STOW-RS to the Service → the pod's SR stored back in the
+//   study with the destination Secret's credentials; a re-sent study makes no second SR, a CT is ignored; status counts
 //   a wrong sha256, a missing image: named in status and Events
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -32,10 +34,11 @@ import { featureReference } from '../../contract/feature-reference.js';
 import type { ClinicalModel } from '../../operator/api/types.js';
 import { type ControlPlane, repoRoot, startControlPlane } from '../../hack/cluster/controlplane.js';
 import { helm, helmInstall } from '../../hack/cluster/helm.js';
-import { assertLocalRoute, clusterFetch, NODE_NAME, POD_BRIDGE, routeDevice, SINK } from '../../hack/cluster/network.js';
+import { assertLocalRoute, clusterFetch, NODE_IP, NODE_NAME, POD_BRIDGE, routeDevice, SINK } from '../../hack/cluster/network.js';
+import { startPacs, storescu } from '../../hack/cluster/pacs.js';
 import { REAL_NODE_LABEL } from '../../hack/cluster/node.js';
 import { sepsisConfidences, sepsisReference, sepsisTraffic, sepsisWeights } from '../models/drift-traffic.js';
-import { mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, writeModel } from '../models/generate.js';
+import { cnnGraph, cnnWeights, mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, SMALL_CNN, SMALL_CNN_SIZE, writeModel } from '../models/generate.js';
 import { acceptance } from '../../operator/acceptance/report.js';
 import { eventually } from './support.js';
 
@@ -770,6 +773,82 @@ it('serves HTTPS with the certificate of its Secret: probes, the Service and the
   }, 90_000);
   expect(checked.status?.drift).toMatchObject({ replicasRead: 1 });
   expect(checked.status?.drift?.message ?? '').not.toMatch(/unreadable/);
+});
+
+it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\'s pods, and its SR comes back into the study; a re-sent study makes no second SR, a CT is ignored, status counts each', async () => {
+  // Debian's Orthanc on this machine (its HTTP port open to the pods' bridge, with a password; a guard
+  // drops anything else), forwarding what modalities store to the model's Service by STOW-RS.
+  const studies = join(cp.dir, 'studies');
+  const python = execFileSync('bash', [join(repoRoot, 'hack', 'python-env.sh'), 'test'], { encoding: 'utf8' }).trim();
+  execFileSync(python, [join(repoRoot, 'hack', 'python', 'pacs_fixtures.py'), studies]);
+  const fixtures = JSON.parse(readFileSync(join(studies, 'fixtures.json'), 'utf8')) as Record<string, { uids: { study: string; instance: string }; phi: string[] }>;
+  const pacs = await startPacs({ dir: join(cp.dir, 'orthanc'), forwardTo: ['pneumonia'], podBridge: POD_BRIDGE });
+  try {
+    const cnn = writeModel(join(modelDir, 'pacs'), 'model.onnx', cnnGraph(cnnWeights(SMALL_CNN_SIZE, SMALL_CNN), 'cnn-small'));
+    chmodSync(join(modelDir, 'pacs'), 0o755);
+    const name = 'pneumonia-pacs';
+    await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'List', items: [
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pacs-destination', namespace: ns }, stringData: { username: pacs.user.username, password: pacs.user.password } },
+        {
+          apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+          spec: {
+            model: { uri: 'pvc://models/pacs/model.onnx', sha256: cnn.sha256, version: '1.0.0', labels: ['Normal', 'Pneumonia'],
+              preprocessing: { image: { width: SMALL_CNN_SIZE, height: SMALL_CNN_SIZE, channels: 1, mean: [0.485], std: [0.229] } } },
+            serving: { replicas: 1, apiKeySecretRef: { name: 'sepsis-api-keys' }, nodeSelector: { [REAL_NODE_LABEL]: 'true' }, resources: { requests: { cpu: '100m' } } },
+            integration: { dicom: {
+              accept: { modalities: ['CR', 'DX'], bodyParts: ['CHEST'] },
+              destination: { url: `http://${NODE_IP}:${new URL(pacs.http).port}/dicom-web`, credentialsSecretRef: { name: 'pacs-destination' } },
+            } },
+          },
+        },
+      ],
+    }));
+    await eventually('the PACS model Serving', async () => (await clm(name)).status?.phase === 'Serving', 180_000);
+    const ip = await clusterIP(name);
+    await assertLocalRoute(ip);
+    // The router's side: Orthanc knows the model's Service as a DICOMweb server, with the API key.
+    await pacs.defineServer('pneumonia', `http://${ip}:8080/dicomweb`, { 'x-api-key': API_KEY });
+
+    const cr = fixtures['cr.dcm']!;
+    const started = Date.now();
+    await storescu(pacs, [join(studies, 'cr.dcm')]);
+    const series = await eventually('the SR in the study at Orthanc', async () => {
+      const s = (await pacs.get(`/dicom-web/studies/${cr.uids.study}/series?Modality=SR`)) as Array<Record<string, { Value: string[] }>>;
+      return s.length > 0 ? s : undefined;
+    }, 60_000);
+    const elapsed = Date.now() - started;
+    expect(series).toHaveLength(1);
+    expect(series[0]!['0008103E']!.Value[0]).toBe('AI result: pneumonia-pacs 1.0.0');
+    // The SR's finding and probability are what the model answers through its Service for the same file.
+    const seriesUid = series[0]!['0020000E']!.Value[0]!;
+    const [instance] = (await pacs.get(`/dicom-web/studies/${cr.uids.study}/series/${seriesUid}/instances`)) as Array<Record<string, { Value: string[] }>>;
+    const srTags = (await pacs.get(`/dicom-web/studies/${cr.uids.study}/series/${seriesUid}/instances/${instance!['00080018']!.Value[0]}/metadata`)) as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const finding = srTags[0]!['0040A730'].Value.find((i: any) => i['0040A040'].Value[0] === 'CONTAINER')['0040A730'].Value[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const probability = Number(finding['0040A730'].Value.find((i: any) => i['0040A040'].Value[0] === 'NUM')['0040A300'].Value[0]['0040A30A'].Value[0]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const direct = await clusterFetch(`http://${ip}:8080/v1/models/${name}/predict`, { method: 'POST', headers: { 'content-type': 'application/dicom', 'x-api-key': API_KEY }, body: readFileSync(join(studies, 'cr.dcm')) });
+    const p = ((await direct.json()) as { predictions: Array<{ label: string; probabilities: Record<string, number> }> }).predictions[0]!;
+    expect(finding['0040A168'].Value[0]['00080104'].Value[0]).toBe(p.label);
+    expect(probability).toBeCloseTo(p.probabilities[p.label]!, 5);
+
+    // Sent again, with a CT study: acknowledged; no second SR, the CT not the model's; status counts both.
+    await storescu(pacs, [join(studies, 'cr.dcm'), join(studies, 'ct.dcm')]);
+    const counted = await eventually('status.integration.dicom', async () => {
+      const d = (await clm(name)).status?.integration?.dicom;
+      return d && d.duplicate === 1 && d.ignored === 1 ? d : undefined;
+    }, 60_000);
+    expect(counted).toMatchObject({ received: 3, inferred: 1, delivered: 1, duplicate: 1, ignored: 1, failed: 0, pending: 0, replicasRead: 1 });
+    expect(await pacs.get(`/dicom-web/studies/${cr.uids.study}/series?Modality=SR`)).toHaveLength(1);
+    expect(await pacs.get(`/dicom-web/studies/${fixtures['ct.dcm']!.uids.study}/series?Modality=SR`)).toHaveLength(0);
+    // No patient attribute in the model's status, its Events or its pod's log.
+    const podName = (await pods(name))[0]!.metadata.name;
+    const seen = [JSON.stringify(await clm(name)), JSON.stringify(await events(name)), await cp.kubectl(['-n', ns, 'logs', podName])].join('\n');
+    for (const value of Object.values(fixtures).flatMap((f) => f.phi)) expect(seen.includes(value)).toBe(false);
+    console.log(`pods: storescu → Orthanc → the model's pod → SR in Orthanc's study in ${elapsed} ms`);
+    await cp.kubectl(['-n', ns, 'delete', 'clm', name]);
+  } finally {
+    await pacs.stop();
+  }
 });
 
 it('a wrong sha256 is named in status, from what the server said as it exited', async () => {

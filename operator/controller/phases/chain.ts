@@ -6,6 +6,7 @@ import { acceptancePhase } from './acceptance.js';
 import { approvalPhase } from './approval.js';
 import { childrenPhase } from './children.js';
 import { escalationPhase } from './escalation.js';
+import { integrationPhase } from './integration.js';
 import { notificationPhase } from './notification.js';
 import { restorePhase } from './restore.js';
 import { reviewPhase } from './review.js';
@@ -23,5 +24,6 @@ export function phases(settings: DeploymentSettings): Array<[string, Phase]> {
     ['children', childrenPhase(settings)],
     ['review', reviewPhase],
     ['report', reportPhase],
+    ['integration', integrationPhase],
   ];
 }

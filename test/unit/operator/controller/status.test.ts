@@ -89,6 +89,13 @@ describe('computeStatus', () => {
     expect(computeStatus({ cr, deployment: deployment(2), pods: [readyPod(), readyPod()], now: NOW }).phase).toBe('Serving');
   });
 
+  it('carries the PACS path\'s counts over unchanged', () => {
+    const cr = clinicalModel();
+    const dicom = { received: 3, ignored: 1, duplicate: 1, inferred: 1, delivered: 1, failed: 0, pending: 0, replicasRead: 1, updatedTime: NOW };
+    cr.status = { integration: { dicom } };
+    expect(computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW }).integration).toEqual({ dicom });
+  });
+
   it('reports drift and escalation as conditions and carries their status over unchanged', () => {
     const cr = clinicalModel();
     expect(cond(computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW }), 'DriftDetected'))

@@ -29,6 +29,23 @@ describe('desiredDeployment', () => {
     expect(spec.initContainers).toBeUndefined();
   });
 
+  it('takes studies from a PACS: the accept rules, the destination, its credentials and CA mounted from Secrets (never in env)', () => {
+    const cr = clinicalModel();
+    cr.spec.integration = { dicom: { accept: { modalities: ['CR', 'DX'], bodyParts: ['CHEST'] }, destination: { url: 'https://pacs.example/dicom-web', credentialsSecretRef: { name: 'pacs-creds' }, caSecretRef: { name: 'pacs-ca', key: 'root.pem' } } } };
+    const spec = podSpec(desiredDeployment(cr, settings));
+    const env = spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'CLINOPS_DICOM_ACCEPT', value: '{"modalities":["CR","DX"],"bodyParts":["CHEST"]}' });
+    expect(env).toContainEqual({ name: 'CLINOPS_DICOM_DESTINATION', value: 'https://pacs.example/dicom-web' });
+    expect(env).toContainEqual({ name: 'CLINOPS_DICOM_DESTINATION_CREDENTIALS', value: '/etc/clinops/dicom-destination' });
+    expect(env).toContainEqual({ name: 'CLINOPS_DICOM_DESTINATION_CA', value: '/etc/clinops/dicom-ca/ca.crt' });
+    expect(spec.volumes).toContainEqual({ name: 'dicom-destination', secret: { secretName: 'pacs-creds' } });
+    expect(spec.volumes).toContainEqual({ name: 'dicom-ca', secret: { secretName: 'pacs-ca', items: [{ key: 'root.pem', path: 'ca.crt' }] } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'dicom-destination', mountPath: '/etc/clinops/dicom-destination', readOnly: true });
+    expect(JSON.stringify(env)).not.toMatch(/secretKeyRef/);
+    // Without it, nothing of the kind.
+    expect(JSON.stringify(podSpec(desiredDeployment(clinicalModel(), settings)))).not.toContain('DICOM');
+  });
+
   it('downloads an https model in a verifying init container', () => {
     const cr = clinicalModel();
     cr.spec.model.uri = 'https://models.example/pneumonia.onnx';

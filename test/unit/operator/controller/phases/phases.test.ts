@@ -11,6 +11,7 @@ import { notificationPhase } from '../../../../../operator/controller/phases/not
 import { restorePhase } from '../../../../../operator/controller/phases/restore.js';
 import { reviewPhase } from '../../../../../operator/controller/phases/review.js';
 import { reportPhase } from '../../../../../operator/controller/phases/report.js';
+import { integrationPhase } from '../../../../../operator/controller/phases/integration.js';
 import { rolloutPhase } from '../../../../../operator/controller/phases/rollout.js';
 import { candidateName } from '../../../../../operator/rollout/rollout.js';
 import { PROTOCOL_CHECKLIST } from '../../../../../operator/serving/versions.js';
@@ -245,3 +246,28 @@ describe('report', () => {
   });
 });
 
+
+describe('integration', () => {
+  const dicomModel = (status: ClinicalModel['status'] = {}) => ({ ...fresh({ integration: { dicom: { accept: { modalities: ['CR'] } } } }), status }) as ClinicalModel;
+  const counts = (over: Record<string, unknown> = {}) => ({ received: 5, ignored: 1, duplicate: 1, inferred: 3, delivered: 2, failed: 0, pending: 1, failures: [], ...over });
+
+  it('writes the replicas\' summed counts, with the latest failure, and reads again after the interval', () => {
+    const cr = dicomModel();
+    const out = integrationPhase(observed(cr, { dicom: { read: 2, totals: counts({ failures: [{ at: '2026-11-22T09:59:00Z', reason: 'delivery attempt 1 failed: the destination answered HTTP 503' }] }) } }), start(cr));
+    expect(out.pass?.cr?.status?.integration?.dicom).toEqual({
+      received: 5, ignored: 1, duplicate: 1, inferred: 3, delivered: 2, failed: 0, pending: 1, replicasRead: 2,
+      lastFailure: 'delivery attempt 1 failed: the destination answered HTTP 503', lastFailureTime: '2026-11-22T09:59:00Z', updatedTime: '2026-11-22T10:00:00.000Z',
+    });
+    expect(out.requeueAfterMs).toBe(15_500);
+  });
+
+  it('writes nothing when no count changed, when no replica was read, or when the model takes no studies', () => {
+    const written = integrationPhase(observed(dicomModel(), { dicom: { read: 1, totals: counts() } }), start(dicomModel())).pass!.cr!;
+    expect(integrationPhase(observed(written, { now: NOW + 60_000, dicom: { read: 1, totals: counts() } }), start(written))).toEqual({ requeueAfterMs: 15_500 });
+    // A paused model has no replica to read: its last counts stand.
+    expect(integrationPhase(observed(written, { dicom: { read: 0, totals: counts({ received: 0 }) } }), start(written))).toEqual({ requeueAfterMs: 15_500 });
+    expect(integrationPhase(observed(fresh()), start(fresh()))).toEqual({});
+    // A changed count is written.
+    expect(integrationPhase(observed(written, { dicom: { read: 1, totals: counts({ delivered: 3, pending: 0 }) } }), start(written)).pass?.cr?.status?.integration?.dicom).toMatchObject({ delivered: 3, pending: 0 });
+  });
+});
