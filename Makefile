@@ -82,13 +82,14 @@ demo: deps binaries image-archives build ## the local story: control plane, oper
 	node dist/hack/demo.js
 
 .PHONY: bench
-bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
+bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, studies through a PACS (Orthanc) vs a direct /predict, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
 	node dist/bench/operator/main.js
 	node dist/bench/server/main.js
 	node dist/bench/server/tabular.js
 	node dist/bench/server/shadow.js
 	node dist/bench/server/dicom.js
 	node dist/bench/server/jobs.js
+	node dist/bench/server/pacs.js
 	node dist/bench/statistics/main.js
 	node dist/bench/node/main.js
 	$(MAKE) --no-print-directory bench-ab

@@ -3,7 +3,8 @@ RG1_UNCI.dcm, computed radiography) and a CT slice (pydicom's CT_small.dcm), cop
 second X-ray study made from the first with new Study, Series and SOP Instance UIDs (pydicom's
 generate_uid); and the patient attributes each carries, for the test to search every output for.
 
-    python pacs_fixtures.py OUT_DIR   -> OUT_DIR/{cr.dcm,cr-2.dcm,ct.dcm,fixtures.json}
+    python pacs_fixtures.py OUT_DIR [COPIES]   -> OUT_DIR/{cr.dcm,cr-2.dcm,ct.dcm,fixtures.json}
+                                                 and COPIES more X-ray studies, copy-0.dcm … (the benchmark's)
 """
 import json
 import shutil
@@ -24,6 +25,14 @@ ds.SeriesInstanceUID = generate_uid()
 ds.SOPInstanceUID = generate_uid()
 ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
 ds.save_as(out / "cr-2.dcm", enforce_file_format=True)
+
+for i in range(int(sys.argv[2]) if len(sys.argv) > 2 else 0):
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.save_as(out / f"copy-{i}.dcm", enforce_file_format=True)
+
 
 def phi(path):
     d = pydicom.dcmread(path, stop_before_pixels=True)

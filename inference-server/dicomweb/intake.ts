@@ -28,6 +28,8 @@ export interface IntakeOptions {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Instances remembered (for "taken once"); the oldest finished ones are forgotten past it. */
   ledgerSize?: number;
+  /** Bytes of instances taken and not yet inferred, at most; more are refused (Out of Resources) for the PACS to send again. */
+  maxQueuedBytes?: number;
   /** SRs waiting for the destination at most; more are failed (counted) rather than held. */
   outboxSize?: number;
   /** Backoff between deliveries of one SR: first, and at most. */
@@ -71,6 +73,7 @@ export class DicomIntake {
   private readonly counts: Record<Outcome, number> = { received: 0, ignored: 0, duplicate: 0, inferred: 0, delivered: 0, failed: 0 };
   private readonly failures: Array<{ at: string; reason: string }> = [];
   private timer: NodeJS.Timeout | undefined;
+  private queuedBytes = 0;
   private sending = false;
   private stopped = false;
 
@@ -118,10 +121,19 @@ export class DicomIntake {
         continue;
       }
       const entry: Entry = { state: 'queued' };
-      // The bytes are the request's; the job keeps its own copy of this instance alone.
+      if (this.queuedBytes + part.bytes.length > (this.o.maxQueuedBytes ?? 256 * 1024 ** 2)) {
+        this.fail('no room for the instance: the instances waiting for inference hold their bytes\' limit');
+        result.failed.push({ ...ids, reason: FAILURE.outOfResources });
+        continue;
+      }
+      // The bytes are the request's; the job keeps its own copy of this instance alone, until it runs.
       const bytes = Buffer.from(part.bytes);
       try {
-        this.o.jobs.submit(keyId, () => this.infer(header, patientStudy, bytes, entry));
+        this.o.jobs.submit(keyId, async () => {
+          this.queuedBytes -= bytes.length;
+          return this.infer(header, patientStudy, bytes, entry);
+        });
+        this.queuedBytes += bytes.length;
       } catch (err) {
         if (!(err instanceof ServerError)) throw err;
         this.fail(`no room for the job: ${err.message}`);

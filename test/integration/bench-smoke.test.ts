@@ -76,6 +76,15 @@ it('statistics: KS and PSI against scipy', async () => {
   for (const row of r.rows) expect(Math.abs(row.pValue - row.scipyPValue)).toBeLessThan(1e-6 + 1e-3 * row.scipyPValue);
 });
 
+it('pacs: studies through Orthanc and back as SRs, beside a direct /predict', async () => {
+  await runBench('server/pacs.js', ['--studies', '3', '--single', '2']);
+  served('pacs.json');
+  const r = JSON.parse(readFileSync(join(results, 'pacs.json'), 'utf8'));
+  expect(r.throughput).toMatchObject({ requests: 3, studies: 3 });
+  expect(r.latency.pacsP50).toBeGreaterThan(0);
+  expect(r.latency.directP50).toBeGreaterThan(0);
+});
+
 it('side by side: this server against a base (itself, in a smoke run)', async () => {
   await runBench('server/ab.js', ['--requests', '60', '--seconds', '2']);
   const r = JSON.parse(readFileSync(join(results, 'server-ab.json'), 'utf8'));
