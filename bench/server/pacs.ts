@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await storescu(pacs, Array.from({ length: studies }, (_, i) => file(i)));
     const sent = performance.now() - t0;
-    const end = await waitFor((x) => x.delivered - start.delivered >= studies || x.failed > start.failed, 300_000);
+    const end = await waitFor((x) => x.delivered - start.delivered >= studies || x.failed > start.failed, 120_000);
     const seconds = (performance.now() - t0) / 1000;
     const delivered = end.delivered - start.delivered;
     const errors = end.failed - start.failed + (single - viaPacs.length) + (single - direct.length);
@@ -81,6 +81,13 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(results, 'pacs.json'), JSON.stringify(r, null, 2) + '\n');
     const valid = errors === 0 && delivered === studies;
+    if (!valid) {
+      // What the PACS says of its forwarding jobs: the reason an instance never reached the model.
+      const jobs = (await pacs.get('/jobs?expand')) as Array<{ Type: string; State: string; ErrorDescription?: string; ErrorDetails?: string }>;
+      const failed = jobs.filter((j) => j.State !== 'Success');
+      console.log(`Orthanc's jobs: ${jobs.length}, not successful: ${failed.length}${failed.slice(0, 3).map((j) => `\n  ${j.Type} ${j.State}: ${j.ErrorDescription ?? ''} ${j.ErrorDetails ?? ''}`).join('')}`);
+      console.log(`the server's counts: ${JSON.stringify(end)}`);
+    }
     console.log(`throughput   ${studies} studies in one association: ${delivered} SRs stored in ${seconds.toFixed(1)} s = ${r.throughput.perSecond.toFixed(2)} studies/s (storescu itself took ${(sent / 1000).toFixed(1)} s)`);
     console.log(`latency      storescu → SR stored in the study: p50 ${r.latency.pacsP50.toFixed(0)} ms, max ${r.latency.pacsMax.toFixed(0)} ms (${single} studies, one at a time)`);
     console.log(`             POST /predict of the same file:    p50 ${r.latency.directP50.toFixed(0)} ms, max ${r.latency.directMax.toFixed(0)} ms`);

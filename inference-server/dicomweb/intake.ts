@@ -13,7 +13,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { Predictor } from '../predictor.js';
 import { ServerError } from '../errors.js';
 import { DeliveryError, type Destination, stow } from './destination.js';
-import { type InstanceHeader, InstanceError, readInstance } from './instance.js';
+import { type InstanceHeader, InstanceError, type PatientStudy, readInstance } from './instance.js';
 import type { Part } from './multipart.js';
 import { type AcceptRules, notAccepted } from './routing.js';
 import { srUids, writeSr } from './sr.js';
@@ -63,6 +63,9 @@ export interface StoreResult {
 }
 
 type Entry = { state: 'queued' | 'inferred' | 'delivered' | 'failed' };
+
+/** Instances in the job store at once (the rest wait in the intake). */
+const JOBS_AT_ONCE = 4;
 type Pending = { uid: string; sr: Buffer; attempts: number; nextAt: number };
 
 export class DicomIntake {
@@ -74,6 +77,10 @@ export class DicomIntake {
   private readonly failures: Array<{ at: string; reason: string }> = [];
   private timer: NodeJS.Timeout | undefined;
   private queuedBytes = 0;
+  /** Instances taken and not yet handed to the job store, oldest first. */
+  private readonly waiting: Array<{ keyId: string | null; header: InstanceHeader; patientStudy: PatientStudy; bytes: Buffer; entry: Entry }> = [];
+  private inJobs = 0;
+  private retryPump: NodeJS.Timeout | undefined;
   private sending = false;
   private stopped = false;
 
@@ -126,24 +133,45 @@ export class DicomIntake {
         result.failed.push({ ...ids, reason: FAILURE.outOfResources });
         continue;
       }
-      // The bytes are the request's; the job keeps its own copy of this instance alone, until it runs.
+      // The bytes are the request's; the instance keeps its own copy, until its job runs.
       const bytes = Buffer.from(part.bytes);
-      try {
-        this.o.jobs.submit(keyId, async () => {
-          this.queuedBytes -= bytes.length;
-          return this.infer(header, patientStudy, bytes, entry);
-        });
-        this.queuedBytes += bytes.length;
-      } catch (err) {
-        if (!(err instanceof ServerError)) throw err;
-        this.fail(`no room for the job: ${err.message}`);
-        result.failed.push({ ...ids, reason: FAILURE.outOfResources });
-        continue;
-      }
+      this.queuedBytes += bytes.length;
+      this.waiting.push({ keyId, header, patientStudy, bytes, entry });
       this.remember(header.sopInstanceUid, entry);
       result.stored.push(ids);
     }
+    this.pump();
     return result;
+  }
+
+  /**
+   * Hand waiting instances to the job store, JOBS_AT_ONCE at a time: a study of hundreds of instances
+   * waits here (bounded in bytes) rather than filling the store or its per-key quota, so predictions and
+   * jobs of other callers keep their room. A full store (other callers' jobs) is tried again in a second.
+   */
+  private pump(): void {
+    while (!this.stopped && this.inJobs < JOBS_AT_ONCE && this.waiting.length > 0) {
+      const w = this.waiting[0]!;
+      try {
+        this.o.jobs.submit(w.keyId, async () => {
+          this.queuedBytes -= w.bytes.length;
+          try {
+            return await this.infer(w.header, w.patientStudy, w.bytes, w.entry);
+          } finally {
+            this.inJobs--;
+            this.pump();
+          }
+        }, { keep: false });
+      } catch (err) {
+        if (!(err instanceof ServerError)) throw err;
+        clearTimeout(this.retryPump);
+        this.retryPump = setTimeout(() => this.pump(), 1000);
+        this.retryPump.unref();
+        return;
+      }
+      this.waiting.shift();
+      this.inJobs++;
+    }
   }
 
   snapshot(): DicomCounts {
@@ -155,9 +183,10 @@ export class DicomIntake {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryPump);
   }
 
-  private async infer(header: InstanceHeader, patientStudy: Parameters<typeof writeSr>[0]['patientStudy'], bytes: Buffer, entry: Entry): Promise<unknown> {
+  private async infer(header: InstanceHeader, patientStudy: PatientStudy, bytes: Buffer, entry: Entry): Promise<unknown> {
     let sr: Buffer;
     let label: string;
     try {

@@ -24,6 +24,7 @@ export interface JobView {
 
 interface Job extends JobView {
   keyId: string | null;
+  keep?: false;
   run: () => Promise<unknown>;
   queuedAt: number;
   expiresAt?: number;
@@ -58,13 +59,14 @@ export class JobStore {
     return this.jobs.size;
   }
 
-  submit(keyId: string | null, run: () => Promise<unknown>): JobView {
+  /** `keep: false`: a job nobody will fetch (the PACS path's), dropped as soon as it finishes, so it holds no room then. */
+  submit(keyId: string | null, run: () => Promise<unknown>, opts: { keep?: boolean } = {}): JobView {
     this.purge();
     const held = this.held.get(keyId) ?? 0;
     if (this.o.perKey !== undefined && held >= this.o.perKey) throw fail('jobQuota', { held }, undefined, { 'retry-after': '5' });
     if (this.jobs.size >= this.o.capacity) throw fail('jobsFull', { capacity: this.o.capacity }, undefined, { 'retry-after': '5' });
     const now = this.now();
-    const job: Job = { id: randomBytes(16).toString('base64url'), state: 'queued', createdAt: new Date(now).toISOString(), keyId, run, queuedAt: now };
+    const job: Job = { id: randomBytes(16).toString('base64url'), state: 'queued', createdAt: new Date(now).toISOString(), keyId, run, queuedAt: now, ...(opts.keep === false ? { keep: false } : {}) };
     this.jobs.set(job.id, job);
     this.held.set(keyId, held + 1);
     this.queue.push(job);
@@ -143,7 +145,8 @@ export class JobStore {
   private finish(job: Job, state: JobState): void {
     job.state = state;
     job.finishedAt = new Date(this.now()).toISOString();
-    job.expiresAt = this.now() + this.o.ttlMs;
+    job.expiresAt = this.now() + (job.keep === false ? 0 : this.o.ttlMs);
+    if (job.keep === false) this.purge();
   }
 
   private purge(): void {

@@ -11,8 +11,8 @@ const instance = (n: number) => writeSr({
   model: { name: 'source', version: '1', sha256: String(n).padStart(64, '0') }, label: 'x', probability: 0.5, at: new Date(0),
 });
 
-function intake(o: { maxQueuedBytes?: number; predict?: () => Promise<unknown> } = {}) {
-  const jobs = new JobStore({ capacity: 100, ttlMs: 60_000, idle: () => true });
+function intake(o: { maxQueuedBytes?: number; predict?: () => Promise<unknown>; perKey?: number } = {}) {
+  const jobs = new JobStore({ capacity: 100, ttlMs: 60_000, idle: () => true, ...(o.perKey ? { perKey: o.perKey } : {}) });
   const logs: string[] = [];
   const predicted: number[] = [];
   const predictor = {
@@ -41,6 +41,16 @@ describe('DicomIntake', () => {
     await settle();
     expect(predicted).toHaveLength(1);
     expect(i.snapshot()).toMatchObject({ received: 2, duplicate: 1, inferred: 1, failed: 0, queued: 0 });
+    jobs.stop();
+  });
+
+  it('infers a study of many instances from one key, past the job store\'s quota per key (they wait in the intake)', async () => {
+    const { i, jobs, predicted } = intake({ perKey: 2 });
+    const r = i.store(Array.from({ length: 12 }, (_, n) => ({ type: 'application/dicom', bytes: instance(100 + n) })), 'pacs-key');
+    expect(r.failed).toEqual([]);
+    for (let k = 0; k < 20 && predicted.length < 12; k++) await settle();
+    expect(predicted).toHaveLength(12);
+    expect(i.snapshot()).toMatchObject({ received: 12, inferred: 12, failed: 0, queued: 0 });
     jobs.stop();
   });
 

@@ -47,6 +47,21 @@ describe('JobStore', () => {
     store.stop();
   });
 
+  it('drops a job nobody will fetch (keep: false) as it finishes, so it holds no room in the store or the key\'s quota', async () => {
+    const store = new JobStore({ capacity: 2, perKey: 1, ttlMs: 60_000, idle: () => true });
+    for (let i = 0; i < 5; i++) {
+      const j = store.submit('pacs', async () => i, { keep: false });
+      await settle();
+      expect(store.get(j.id, 'pacs')).toBeUndefined();
+      expect(store.size).toBe(0);
+    }
+    // A kept job holds its room until its ttl: the next is refused by the quota.
+    store.submit('pacs', async () => 'kept');
+    await settle();
+    expect(() => store.submit('pacs', async () => 'more')).toThrow(/at most|quota|holds/);
+    store.stop();
+  });
+
   it('records a failure in the error shape', async () => {
     const store = new JobStore({ capacity: 5, ttlMs: 1000, idle: () => true });
     const j = store.submit(null, async () => {
