@@ -2,7 +2,10 @@
 //   1. N plain Deployments → time until kube-controller-manager has made every ReplicaSet (the baseline);
 //   2. N ClinicalModels → time until every one has its Deployment, Service and a status for its generation;
 // then the rate ratio, the operator's API writes per ClinicalModel (cold, and on a no-op resync, counted
-// in the API server's audit log), and the operator process's peak RSS.
+// in the API server's audit log), and the operator process's peak RSS;
+//   3. the floor: the same writes per model (the monitoring-key Secret, the Deployment and Service
+//      applies, the status patch, the Event) issued by a bare client at the operator's concurrency with
+//      no reconcile logic, from a backlog of N ClinicalModels: what this API server allows at best.
 //   node dist/bench/operator/main.js [--count 1000] [--workers 8] [--replicas 0] [--profile]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +13,14 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../../operator/kube/client.js';
+import type { ClinicalModel } from '../../operator/api/types.js';
+import { computeStatus } from '../../operator/controller/status.js';
+import { desiredDeployment } from '../../operator/desired/deployment.js';
+import { FIELD_MANAGER } from '../../operator/desired/labels.js';
+import { desiredMonitoringSecret } from '../../operator/desired/monitoring-key.js';
+import { desiredService } from '../../operator/desired/service.js';
 import { AuditLog } from '../../hack/cluster/audit.js';
 import { freePort, repoRoot, startControlPlane } from '../../hack/cluster/controlplane.js';
 import { installClinops, OPERATOR_USER } from '../../hack/cluster/install.js';
@@ -58,6 +68,33 @@ async function apiserverProfile(kc: KubeConfig, seconds: number, file: string): 
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * The floor: for each model, the writes a cold reconcile makes — the monitoring-key Secret, server-side
+ * applies of the Deployment and Service the operator would make, the status it would write, one Event —
+ * in that order, `concurrency` models at a time, by a bare client: no cache, no decisions. Milliseconds.
+ */
+async function floor(client: KubeClient, crs: readonly ClinicalModel[], concurrency: number): Promise<{ ms: number; writes: number }> {
+  const settings = { serverImage: 'clinops/inference-server:0.1.0' };
+  let writes = 0;
+  const t0 = Date.now();
+  await inParallel([...crs], concurrency, async (cr) => {
+    const namespace = cr.metadata.namespace!;
+    const name = cr.metadata.name;
+    await client.create({ group: '', version: 'v1', plural: 'secrets', namespace }, desiredMonitoringSecret(cr, randomBytes(32).toString('base64url')));
+    await client.apply({ group: 'apps', version: 'v1', plural: 'deployments', namespace, name }, desiredDeployment(cr, settings), FIELD_MANAGER);
+    await client.apply({ group: '', version: 'v1', plural: 'services', namespace, name }, desiredService(cr), FIELD_MANAGER);
+    const status = computeStatus({ cr, deployment: undefined, pods: [], now: new Date().toISOString() });
+    await client.mergePatch({ group: 'clinops.dev', version: 'v1alpha1', plural: 'clinicalmodels', namespace, name, subresource: 'status' }, { status }, FIELD_MANAGER);
+    await client.create({ group: '', version: 'v1', plural: 'events', namespace }, {
+      apiVersion: 'v1', kind: 'Event', metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
+      involvedObject: { apiVersion: cr.apiVersion, kind: cr.kind, name, namespace, uid: cr.metadata.uid }, type: 'Normal', reason: 'Created',
+      message: `created Deployment ${name} and Service ${name}`, source: { component: 'clinops-bench' }, count: 1,
+    });
+    writes += 5;
+  });
+  return { ms: Date.now() - t0, writes };
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -140,6 +177,7 @@ async function main(): Promise<void> {
     await clmProfile;
     await new Promise((r) => setTimeout(r, 2000));
     const cold = audit.writes(OPERATOR_USER).filter((w) => w.namespace === 'bench-clm');
+    const coldReads = audit.reads(OPERATOR_USER);
     await cp.startComponent('kube-controller-manager');
 
     // Context for the figures above: how fast this API server creates plain ClusterIP Services, the
@@ -159,6 +197,24 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     const resync = audit.writes(OPERATOR_USER).filter((w) => w.namespace === 'bench-clm');
     const rss = peakRssMiB(operator.pid!);
+    const exited = new Promise((r) => operator!.once('exit', r));
+    operator.kill('SIGTERM');
+    await exited;
+
+    // 4. The floor: the operator's writes for N models with nothing deciding them, at its concurrency.
+    await cp.stopComponent('kube-controller-manager');
+    const floorRef = { ...clmRef, namespace: 'bench-floor' };
+    await admin.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-floor' } });
+    const floorModels: ClinicalModel[] = [];
+    await inParallel(models, CONCURRENCY, async (name) => {
+      floorModels.push(await admin.create<ClinicalModel>(floorRef, {
+        apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: 'bench-floor' },
+        spec: { model: { uri: `pvc://models/${name}/model.onnx`, sha256: 'a'.repeat(64), version: '1.0.0', labels: ['Normal', 'Pneumonia'] }, serving: { replicas: REPLICAS, allowUnauthenticated: true } },
+      }));
+    });
+    // Every one of its writes succeeded (a failure throws): counted by the floor itself (the audit log keeps the operator's alone).
+    const { ms: floorMs, writes: floorWrites } = await floor(admin, floorModels, Number(WORKERS ?? 8));
+    await cp.startComponent('kube-controller-manager');
 
     const count = (ws: typeof cold, pred: (w: (typeof cold)[number]) => boolean) => ws.filter(pred).length;
     const objectWrites = (w: (typeof cold)[number]) => w.resource !== 'events';
@@ -170,10 +226,13 @@ async function main(): Promise<void> {
       nativeDeployments: { seconds: nativeMs / 1000, perSecond: N / (nativeMs / 1000) },
       plainServices: { seconds: servicesMs / 1000, perSecond: N / (servicesMs / 1000) },
       rateRatio: nativeMs / clmMs,
+      floor: { seconds: floorMs / 1000, perSecond: N / (floorMs / 1000), writesPerModel: floorWrites / N },
+      floorRatio: floorMs / clmMs,
       writesPerModelCold: count(cold, objectWrites) / N,
       writesPerModelColdByResource: Object.fromEntries(['deployments', 'services', 'clinicalmodels'].map((r) =>
         [r, count(cold, (w) => w.resource === r) / N])),
       eventsPerModelCold: count(cold, (w) => w.resource === 'events') / N,
+      readsPerModelCold: Object.fromEntries([...new Set(coldReads)].map((r) => [r, coldReads.filter((x) => x === r).length / N])),
       writesPerModelResync: count(resync, objectWrites) / N,
       eventsPerModelResync: count(resync, (w) => w.resource === 'events') / N,
       operatorPeakRssMiB: Math.round(rss),
@@ -189,8 +248,11 @@ each controller started alone against a backlog of ${N} objects
   ClinicalModels → Deploy+Svc+status    ${result.clinicalModels.seconds.toFixed(1).padStart(6)} s  ${result.clinicalModels.perSecond.toFixed(0).padStart(5)}/s
   Deployments → ReplicaSet (native KCM) ${result.nativeDeployments.seconds.toFixed(1).padStart(6)} s  ${result.nativeDeployments.perSecond.toFixed(0).padStart(5)}/s
   rate ratio (ours / native)            ${result.rateRatio.toFixed(2).padStart(8)}   target ≥ 0.50: ${ok(result.rateRatio >= 0.5)}
+  floor: the same writes, no logic      ${result.floor.seconds.toFixed(1).padStart(6)} s  ${result.floor.perSecond.toFixed(0).padStart(5)}/s  (${result.floor.writesPerModel.toFixed(2)} writes a model, ${WORKERS ?? 8} at a time)
+  rate ratio (ours / floor)             ${result.floorRatio.toFixed(2).padStart(8)}   target ≥ 0.80: ${ok(result.floorRatio >= 0.8)}${result.floorRatio >= 0.8 ? '' : `  (the operator's time includes its start, cache sync, leader election and ${((result.reconcilePassesCold.success ?? 0) + (result.reconcilePassesCold.requeue ?? 0)).toFixed(0)} passes for ${N} models, ${result.meanPassMsCold.toFixed(1)} ms each)`}
   context: plain Services, created only   ${result.plainServices.seconds.toFixed(1).padStart(6)} s  ${result.plainServices.perSecond.toFixed(0).padStart(5)}/s
   API writes per model, cold            ${result.writesPerModelCold.toFixed(2).padStart(8)}   target ≤ 3: ${ok(result.writesPerModelCold <= 3)}  (${Object.entries(result.writesPerModelColdByResource).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; plus ${result.eventsPerModelCold.toFixed(2)} Events)
+  API reads per model, cold             ${Object.values(result.readsPerModelCold).reduce((a, b) => a + b, 0).toFixed(2).padStart(8)}   (${Object.entries(result.readsPerModelCold).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})
   API writes per model, no-op resync    ${result.writesPerModelResync.toFixed(2).padStart(8)}   target 0: ${ok(result.writesPerModelResync === 0)}  (Events ${result.eventsPerModelResync.toFixed(2)})
   operator peak RSS                     ${String(result.operatorPeakRssMiB).padStart(5)} MiB
 (results in ${results}/operator.json)`);

@@ -55,6 +55,12 @@ export class AuditLog {
     return out;
   }
 
+  /** Reads (get, list) since the last mark by one user, as "verb resource[/subresource]". */
+  reads(user: string): string[] {
+    return this.events().filter((e) => (e.verb === 'get' || e.verb === 'list') && e.user.username === user)
+      .map((e) => `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`);
+  }
+
   /** The operator's GETs of a Secret since the last mark: what kind of object each was answered (Secret, or PartialObjectMetadata). */
   secretReads(namespace: string, name: string): string[] {
     return this.events().filter((e) => e.verb === 'get' && e.objectRef?.resource === 'secrets' && e.objectRef.namespace === namespace && e.objectRef.name === name)

@@ -128,11 +128,13 @@ export class Act {
     // computed from a stale copy (say, one that misses the level a check just raised) is refused
     // instead of overwriting newer state.
     try {
-      await client.mergePatch(
+      const written = await client.mergePatch<{ metadata?: { resourceVersion?: string } } | undefined>(
         { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, subresource: 'status' },
         { metadata: { resourceVersion: cr.metadata.resourceVersion }, status: mergePatch(held as Record<string, unknown> | undefined, status as Record<string, unknown>) },
         FIELD_MANAGER,
       );
+      const rv = written?.metadata?.resourceVersion;
+      if (rv) this.deps.onStatusWritten?.(key, rv);
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 409) throw new StaleCacheError(key);
       throw err;

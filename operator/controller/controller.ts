@@ -56,6 +56,8 @@ export class Controller {
   readonly pods: Informer<KubernetesObject>;
   readonly revokedVersions: Informer<KubernetesObject>;
   private readonly reconciler: Reconciler;
+  /** The resourceVersion each model's last status write left it at (see ReconcilerDeps.onStatusWritten). */
+  private readonly statusEchoes = new Map<string, string>();
   private running = false;
   private workerLoops: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -69,7 +71,14 @@ export class Controller {
     };
     this.models = new Informer(kc, client, { group: GROUP, version: VERSION, plural: PLURAL, namespace }, {
       log,
-      onEvent: (_e, o) => enqueue(`${o.metadata?.namespace}/${o.metadata?.name}`),
+      onEvent: (e, o) => {
+        const key = `${o.metadata?.namespace}/${o.metadata?.name}`;
+        // The echo of a pass's own status write carries nothing that pass did not know: no pass for it.
+        const echo = this.statusEchoes.get(key);
+        if (echo !== undefined) this.statusEchoes.delete(key);
+        if (e === 'update' && echo !== undefined && echo === o.metadata?.resourceVersion) return;
+        enqueue(key);
+      },
     });
     const owned = { log, labelSelector: OWNED_SELECTOR, onEvent: (_e: unknown, o: KubernetesObject) => enqueue(ownerKey(o as never)) };
     this.deployments = new Informer(kc, client, { group: 'apps', version: 'v1', plural: 'deployments', namespace }, owned);
@@ -97,6 +106,7 @@ export class Controller {
       log,
       clock: opts.clock,
       onWrite: (resource) => opts.metrics.apiWrites.inc({ resource }),
+      onStatusWritten: (key, resourceVersion) => this.statusEchoes.set(key, resourceVersion),
       gatherer: new DriftGatherer(client, opts.fetchFn),
       fetchFn: opts.fetchFn,
       notifyPolicy: opts.notifyPolicy ?? DEFAULT_NOTIFY_POLICY,

@@ -37,6 +37,11 @@ export interface ReconcilerDeps {
   log: Logger;
   clock: () => number;
   onWrite: (resource: string) => void;
+  /**
+   * The resourceVersion a status write of a pass left the model at: its watch event only echoes what the
+   * pass already knew, so it queues no pass of its own (the controller skips it).
+   */
+  onStatusWritten?: (key: string, resourceVersion: string) => void;
   gatherer: DriftGatherer;
   /** Explicit monitoring URLs per model key, instead of its pods' IPs (local development). */
   modelEndpoints: ReadonlyMap<string, readonly string[]>;

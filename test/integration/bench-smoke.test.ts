@@ -98,4 +98,7 @@ it('operator: against kube-controller-manager, cold and on resync', async () => 
   const r = JSON.parse(readFileSync(join(results, 'operator.json'), 'utf8'));
   expect(r.writesPerModelCold).toBeGreaterThan(0);
   expect(r.writesPerModelResync).toBe(0);
+  // The floor made the same five writes a model (Secret, Deployment, Service, status, Event).
+  expect(r.floor.writesPerModel).toBe(5);
+  expect(r.floorRatio).toBeGreaterThan(0);
 });
