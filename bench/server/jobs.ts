@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { cnnGraph, cnnWeights, writeModel } from '../../test/models/generate.js';
-import { pct, startOurs, stopProc, target } from './load.js';
+import { noteFailures, pct, startOurs, stopProc, target } from './load.js';
 import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     console.log(line('jobs (submit + poll), c=8', jobsAlone));
     console.log(line('synchronous beside jobs, c=4', syncBeside));
     console.log(line('jobs beside synchronous, c=4', jobsBeside));
+    noteFailures(jobsAlone.lost + jobsBeside.lost + syncAlone.lost + syncBeside.lost);
     const ratios = {
       jobsVsSyncThroughput: jobsAlone.perSecond / syncAlone.perSecond,
       syncP50BesideJobsVsAlone: pct(syncBeside.latencies, 0.5) / pct(syncAlone.latencies, 0.5),

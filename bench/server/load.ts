@@ -1,5 +1,7 @@
 // What the server benchmarks share: a closed-loop load bounded in requests and time, percentiles,
-// starting and stopping `clinops serve`, and the line that prints a target with met or MISSED.
+// starting and stopping `clinops serve`, and the line that prints a target with met or MISSED — or
+// INVALID once any answer of this run failed: only successful answers count toward throughput and
+// latency, and a ratio over a run with failures is not a figure.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { freePort, repoRoot } from '../../hack/cluster/controlplane.js';
 import { waitFor } from '../../hack/cluster/wait.js';
 
 export interface Stats {
+  /** Successful answers (the only ones timed and counted). */
   requests: number;
   errors: number;
   p50: number;
@@ -31,10 +34,11 @@ export async function load(concurrency: number, send: () => Promise<boolean>, li
       issued += 1;
       const s = performance.now();
       const ok = await send().catch(() => false);
-      lat.push(performance.now() - s);
-      if (!ok) errors += 1;
+      if (ok) lat.push(performance.now() - s);
+      else errors += 1;
     }
   }));
+  noteFailures(errors);
   const seconds = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   return { requests: lat.length, errors, p50: pct(lat, 0.5), p95: pct(lat, 0.95), p99: pct(lat, 0.99), perSecond: lat.length / seconds };
@@ -80,10 +84,19 @@ export async function startFastapi(app: string, modelPath: string): Promise<{ ur
 export const fmt = (s: Stats) =>
   `${s.p50.toFixed(2).padStart(7)} ${s.p95.toFixed(2).padStart(7)} ${s.p99.toFixed(2).padStart(7)} ms ${s.perSecond.toFixed(1).padStart(7)}/s${s.errors ? `  (${s.errors} errors)` : ''}`;
 
-/** One line of a ratio table: what, the measured value, the target, and whether it was met. */
+/** Failed answers in this benchmark process so far: any makes every ratio printed after it INVALID. */
+let failures = 0;
+
+/** Count failed answers a benchmark saw outside `load` (lost jobs, undelivered results). */
+export function noteFailures(n: number): void {
+  failures += n;
+}
+
+/** One line of a ratio table: what, the measured value, the target, and whether it was met (INVALID after failures). */
 export function target(what: string, value: number, op: '≤' | '≥', bound: number): string {
   const met = op === '≤' ? value <= bound : value >= bound;
-  return `  ${what.padEnd(44)} ${value.toFixed(2).padStart(8)}   ${op} ${String(bound).padEnd(5)} ${met ? 'met' : 'MISSED'}`;
+  const verdict = failures > 0 ? `INVALID (${failures} failed answers in this run)` : met ? 'met' : 'MISSED';
+  return `  ${what.padEnd(44)} ${value.toFixed(2).padStart(8)}   ${op} ${String(bound).padEnd(5)} ${verdict}`;
 }
 
 /**

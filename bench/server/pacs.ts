@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../../hack/cluster/controlplane.js';
 import { startPacs, storescu } from '../../hack/cluster/pacs.js';
 import { cnnGraph, cnnWeights, SMALL_CNN, SMALL_CNN_SIZE, writeModel } from '../../test/models/generate.js';
-import { pct, startOurs, stopProc, target } from './load.js';
+import { noteFailures, pct, startOurs, stopProc, target } from './load.js';
 import { resultsDir } from '../results-dir.js';
 
 const { values } = parseArgs({ options: { studies: { type: 'string', default: '30' }, single: { type: 'string', default: '8' } } });
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(results, 'pacs.json'), JSON.stringify(r, null, 2) + '\n');
     const valid = errors === 0 && delivered === studies;
+    noteFailures(errors + (studies - delivered));
     if (!valid) {
       // What the PACS says of its forwarding jobs: the reason an instance never reached the model.
       const jobs = (await pacs.get('/jobs?expand')) as Array<{ Type: string; State: string; ErrorDescription?: string; ErrorDetails?: string }>;
