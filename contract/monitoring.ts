@@ -116,3 +116,19 @@ export interface ShadowReport {
   confidences: number[];
   lastError?: string;
 }
+
+/** GET /v1/monitoring/dicom: what the PACS path of one replica did since it started (counts, never a patient attribute). */
+export interface DicomCountsResponse {
+  received: number;
+  ignored: number;
+  duplicate: number;
+  inferred: number;
+  delivered: number;
+  failed: number;
+  /** SRs made and waiting for the destination. */
+  pending: number;
+  /** Instances taken and not yet inferred. */
+  queued: number;
+  /** The latest failures, newest first: when, and why. */
+  failures: Array<{ at: string; reason: string }>;
+}

@@ -8,6 +8,7 @@
 // Held in memory: a restart loses SRs not yet delivered; the PACS sending again makes them again, with
 // the same UIDs (sr.ts), so the destination never holds two.
 import { sha256Hex } from '../audit/audit-log.js';
+import type { DicomCountsResponse } from '../../contract/monitoring.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Predictor } from '../predictor.js';
@@ -39,20 +40,8 @@ export interface IntakeOptions {
 
 export type Outcome = 'received' | 'ignored' | 'duplicate' | 'inferred' | 'delivered' | 'failed';
 
-export interface DicomCounts {
-  received: number;
-  ignored: number;
-  duplicate: number;
-  inferred: number;
-  delivered: number;
-  failed: number;
-  /** SRs made and waiting for the destination. */
-  pending: number;
-  /** Instances taken and not yet inferred. */
-  queued: number;
-  /** The latest failures, newest first: when, and why (never a patient attribute). */
-  failures: Array<{ at: string; reason: string }>;
-}
+/** What the intake reports (GET /v1/monitoring/dicom). */
+export type DicomCounts = DicomCountsResponse;
 
 /** DICOM Failure Reasons (PS3.18 Table 10.5.3-2 / PS3.4 Annex GG). */
 export const FAILURE = { processing: 0x0110, outOfResources: 0xa700, cannotUnderstand: 0xc000, sopClassNotSupported: 0x0122 } as const;

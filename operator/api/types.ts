@@ -1,6 +1,7 @@
 // TypeScript shapes of the ClinicalModel resource. The CRD in crds/ is the source of truth; these
 // types follow it field for field (after the API server applied the schema's defaults).
 import type { ImagePreprocessingSpec } from '../../contract/image-preprocessing.js';
+import type { DicomCountsResponse } from '../../contract/monitoring.js';
 
 export const GROUP = 'clinops.dev';
 export const VERSION = 'v1alpha1';
@@ -318,21 +319,14 @@ export interface DicomIntegrationSpec {
   destination?: { url: string; credentialsSecretRef?: { name: string }; caSecretRef?: { name: string; key?: string } };
 }
 
-/** status.integration.dicom: the replicas' counts, summed. */
-export interface DicomIntegrationStatus {
-  received: number;
-  ignored: number;
-  duplicate: number;
-  inferred: number;
-  delivered: number;
-  failed: number;
-  pending: number;
+/** status.integration.dicom: the replicas' counts (GET /v1/monitoring/dicom), summed. */
+export type DicomIntegrationStatus = Omit<DicomCountsResponse, 'queued' | 'failures'> & {
   replicasRead: number;
   lastFailure?: string;
   lastFailureTime?: string;
   /** When a count last changed. */
   updatedTime: string;
-}
+};
 
 export interface ClinicalModelSpec {
   model: ModelSpec;

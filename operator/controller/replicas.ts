@@ -6,7 +6,7 @@ import { MONITORING_PORT } from '../desired/monitoring-key.js';
 import { CANDIDATE_LABEL } from '../rollout/rollout.js';
 import { isReady, type ObservedPod } from '../serving/pods.js';
 import { jsonWithin } from '../util/json-within.js';
-import type { ShadowReport } from '../../contract/monitoring.js';
+import type { DicomCountsResponse, ShadowReport } from '../../contract/monitoring.js';
 import type { Logger } from '../../contract/log.js';
 
 export function monitoringUrl(ip: string, tls = false): string {
@@ -46,17 +46,8 @@ export async function shadowTargets(
   return results.filter((x): x is NonNullable<typeof x> => x !== undefined);
 }
 
-/** What one replica says of the studies a PACS stored with it (GET /v1/monitoring/dicom). */
-export interface DicomReplicaCounts {
-  received: number;
-  ignored: number;
-  duplicate: number;
-  inferred: number;
-  delivered: number;
-  failed: number;
-  pending: number;
-  failures: Array<{ at: string; reason: string }>;
-}
+/** What the operator keeps of one replica's PACS counts: all but `queued`. */
+export type DicomReplicaCounts = Omit<DicomCountsResponse, 'queued'>;
 
 /** How often a model's replicas are asked for their PACS counts. */
 export const DICOM_READ_MS = 15_000;
