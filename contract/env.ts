@@ -12,6 +12,7 @@ export const ENV = {
   subgroupHeader: 'CLINOPS_SUBGROUP_HEADER',
   subgroups: 'CLINOPS_SUBGROUPS',
   dicomAccept: 'CLINOPS_DICOM_ACCEPT',
+  startHeld: 'CLINOPS_START_HELD',
   dicomDestination: 'CLINOPS_DICOM_DESTINATION',
   dicomDestinationCredentials: 'CLINOPS_DICOM_DESTINATION_CREDENTIALS',
   dicomDestinationCa: 'CLINOPS_DICOM_DESTINATION_CA',

@@ -129,6 +129,24 @@ export interface DicomCountsResponse {
   pending: number;
   /** Instances taken and not yet inferred. */
   queued: number;
+  /** Held by the operator (a paused model): what is taken waits, nothing is inferred or sent. */
+  held: boolean;
   /** The latest failures, newest first: when, and why. */
   failures: Array<{ at: string; reason: string }>;
+}
+
+/**
+ * POST /v1/monitoring/hold (the operator's key alone): hold a replica of a paused model that takes
+ * studies from a PACS, or release it. The answer, and GET's, is the replica's hold state.
+ */
+export interface HoldRequest {
+  held: boolean;
+  /** Why (the escalation's reason, shortened): said in the 503 every prediction gets while held. */
+  reason?: string;
+}
+
+export interface HoldState {
+  held: boolean;
+  reason?: string;
+  since?: string;
 }

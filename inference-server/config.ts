@@ -29,6 +29,8 @@ export interface ServerConfig {
   readonly dicomDestination: string | undefined;
   readonly dicomDestinationCredentials: string | undefined;
   readonly dicomDestinationCa: string | undefined;
+  /** Start held (predictions refused, studies kept) until the operator releases the replica. */
+  readonly startHeld: boolean;
   readonly host: string;
   readonly port: number;
   /** Serve the monitoring signals on this port alone (absent: on `port`, beside everything else). */
@@ -185,6 +187,10 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
       help: 'the DICOMweb base URL the results go to as SRs (STOW-RS to <url>/studies), retried with backoff; needs --dicom-accept',
     },
     { key: 'dicomDestinationCredentials', flag: '--dicom-destination-credentials', arg: '<dir>', env: ENV.dicomDestinationCredentials, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'a directory with the destination\'s `username` and `password`, or `token` (a mounted Secret), read at each delivery' },
+    {
+      key: 'startHeld', flag: '--start-held', env: ENV.startHeld, kind: 'boolean', default: false, schema: { type: 'boolean' },
+      help: 'start held: every prediction refused (503 HELD), studies from the PACS taken and kept, until the operator releases the replica (POST /v1/monitoring/hold); the operator sets it for a model that takes studies, so a replica it has not reached never sends a result',
+    },
     { key: 'dicomDestinationCa', flag: '--dicom-destination-ca', arg: '<file>', env: ENV.dicomDestinationCa, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'PEM CA bundle the destination\'s https certificate is verified against' },
     { key: 'tlsCertFile', flag: '--tls-cert', arg: '<file>', env: ENV.tlsCertFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'serve HTTPS with this PEM certificate (chain), read again when it changes; needs --tls-key' },
     { key: 'tlsKeyFile', flag: '--tls-key', arg: '<file>', env: ENV.tlsKeyFile, kind: 'string', schema: { type: 'string', minLength: 1 }, help: 'the PEM private key of --tls-cert' },
@@ -326,6 +332,9 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   }
   if ((pre.dicomDestination || pre.dicomDestinationCredentials || pre.dicomDestinationCa) && !pre.dicomAccept) {
     throw new SettingError('--dicom-accept (CLINOPS_DICOM_ACCEPT)', 'a DICOM destination serves studies taken from a PACS: say which with --dicom-accept ({} takes all)');
+  }
+  if (pre.startHeld && !pre.monitoringKeyFile) {
+    throw new SettingError('--monitoring-key-file (CLINOPS_MONITORING_KEY_FILE)', 'a server started held is released by the operator\'s key alone: give the monitoring key');
   }
   if (pre.dicomAccept && !pre.preprocessing) {
     throw new SettingError('--preprocessing (CLINOPS_PREPROCESSING)', 'studies from a PACS are images: the model needs its image preprocessing');

@@ -46,7 +46,7 @@ export async function fileSha256(path: string): Promise<string> {
 
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const log = createLogger(cfg.logLevel, { component: 'inference-server', model: cfg.modelName, version: cfg.modelVersion });
-  const state: ServerState = { phase: 'loading' };
+  const state: ServerState = { phase: 'loading', ...(cfg.startHeld ? { held: { reason: 'started held: the operator has not released this replica yet', since: new Date().toISOString() } } : {}) };
   const metrics = new ServerMetrics(cfg.modelName);
   const window = new PredictionWindow(cfg.windowSize);
   const feedback = new FeedbackStore(cfg.feedbackCapacity);
@@ -80,6 +80,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     destination: cfg.dicomDestination ? { url: cfg.dicomDestination, ...(cfg.dicomDestinationCredentials ? { credentialsDir: cfg.dicomDestinationCredentials } : {}), ...(cfg.dicomDestinationCa ? { caFile: cfg.dicomDestinationCa } : {}) } : undefined,
     log: (level, msg, f) => log[level](msg, f),
   }) : undefined;
+  if (state.held) dicom?.hold(true);
   const deps = {
     state, jobs, ...(dicom ? { dicom } : {}), modelName: cfg.modelName, modelVersion: cfg.modelVersion, labels: cfg.labels, modelCard: modelCardSource(cfg.modelCard, cfg.modelCardFile),
     bodyLimitBytes: cfg.bodyLimitBytes, uploads: { fileBytes: cfg.uploadFileBytes, files: cfg.maxUploads }, keys, monitoringKey, protectHealth: cfg.protectHealth,

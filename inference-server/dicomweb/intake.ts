@@ -5,6 +5,8 @@
 // at the destination by STOW-RS, retried with backoff until it is. Counts of each outcome and the
 // latest failures' reasons are the operator's to read (GET /v1/monitoring/dicom) and Prometheus's.
 // Nothing here logs or counts a patient attribute: instances are named by a digest of their UID.
+// Held (a paused model, POST /v1/monitoring/hold): instances are still taken and acknowledged, but none
+// is inferred and no SR leaves; they wait (bounded in bytes, as always) until the hold is released.
 // Held in memory: a restart loses SRs not yet delivered; the PACS sending again makes them again, with
 // the same UIDs (sr.ts), so the destination never holds two.
 import { sha256Hex } from '../audit/audit-log.js';
@@ -72,9 +74,22 @@ export class DicomIntake {
   private retryPump: NodeJS.Timeout | undefined;
   private sending = false;
   private stopped = false;
+  private held = false;
 
   constructor(private readonly o: IntakeOptions) {
     o.metrics.dicomPending = () => this.outbox.length;
+  }
+
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  /** Hold (infer nothing, send nothing; take and keep what arrives) or release, which starts the waiting work. */
+  hold(on: boolean): void {
+    this.held = on;
+    if (on) return;
+    this.pump();
+    this.kick(0);
   }
 
   /** Take the instances of one STOW-RS request (`study`: a study-level request's, whose instances alone it may hold). */
@@ -139,7 +154,7 @@ export class DicomIntake {
    * jobs of other callers keep their room. A full store (other callers' jobs) is tried again in a second.
    */
   private pump(): void {
-    while (!this.stopped && this.inJobs < JOBS_AT_ONCE && this.waiting.length > 0) {
+    while (!this.stopped && !this.held && this.inJobs < JOBS_AT_ONCE && this.waiting.length > 0) {
       const w = this.waiting[0]!;
       try {
         this.o.jobs.submit(w.keyId, async () => {
@@ -166,7 +181,7 @@ export class DicomIntake {
   snapshot(): DicomCounts {
     let queued = 0;
     for (const e of this.ledger.values()) if (e.state === 'queued') queued++;
-    return { ...this.counts, pending: this.outbox.length, queued, failures: [...this.failures] };
+    return { ...this.counts, pending: this.outbox.length, queued, held: this.held, failures: [...this.failures] };
   }
 
   stop(): void {
@@ -213,7 +228,7 @@ export class DicomIntake {
 
   /** Send what is due, one SR after another; come back when the next one is. */
   private async deliver(): Promise<void> {
-    if (this.sending || this.stopped || !this.o.destination) return;
+    if (this.sending || this.stopped || this.held || !this.o.destination) return;
     this.sending = true;
     try {
       for (let i = 0; i < this.outbox.length;) {
@@ -249,7 +264,7 @@ export class DicomIntake {
     } finally {
       this.sending = false;
     }
-    if (this.outbox.length > 0) this.kick(Math.max(0, Math.min(...this.outbox.map((p) => p.nextAt)) - this.now()));
+    if (this.outbox.length > 0 && !this.held) this.kick(Math.max(0, Math.min(...this.outbox.map((p) => p.nextAt)) - this.now()));
   }
 
   private remember(uid: string, entry: Entry): void {

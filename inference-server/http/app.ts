@@ -17,13 +17,14 @@ import { jobRoutes } from './routes/jobs.js';
 import { dicomMonitoringRoute, dicomwebRoutes } from './routes/dicomweb.js';
 import { restRoutes } from './routes/rest.js';
 import { shadowRoutes } from './routes/shadow.js';
+import { holdRoutes } from './routes/hold.js';
 import type { AppDeps, Reply, RequestContext, RouteDef } from './route.js';
 import { Serving } from './serving.js';
 
 export type { ServerState } from './serving.js';
 
 /** Answers 5xx without logging them as failures: the server is busy or going, not broken. */
-const EXPECTED_5XX = new Set(['NOT_READY', 'QUEUE_FULL', 'SHUTTING_DOWN']);
+const EXPECTED_5XX = new Set(['NOT_READY', 'QUEUE_FULL', 'SHUTTING_DOWN', 'HELD']);
 
 /**
  * `surface`: which routes this listener serves — all of them, or (with a separate monitoring port, which
@@ -34,7 +35,7 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   const router = new Router<RouteDef>();
   const routes = [
     ...(surface === 'monitoring' ? [] : [...healthRoutes(d, serving), ...oipRoutes(serving), ...restRoutes(d, serving), ...(d.jobs ? jobRoutes(d.jobs, serving, d.uploads) : []), ...dicomwebRoutes(d.dicom, serving)]),
-    ...(surface === 'serving' ? [] : [...monitoringRoutes(d), ...shadowRoutes(d.mirror, serving), dicomMonitoringRoute(d.dicom)]),
+    ...(surface === 'serving' ? [] : [...monitoringRoutes(d), ...shadowRoutes(d.mirror, serving), dicomMonitoringRoute(d.dicom), ...holdRoutes(d.state, d.dicom, (level, msg) => d.log(level, msg))]),
     metricsRoute(d),
   ];
   for (const r of routes) router.add(r.method, r.path, r);

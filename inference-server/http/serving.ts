@@ -19,6 +19,11 @@ export interface ServerState {
   predictor?: Predictor;
   /** Why predictions cannot be audited now, if they cannot: no prediction is made without its record. */
   auditFailure?: () => string | undefined;
+  /**
+   * Held by the operator (a paused model that takes studies from a PACS): ready, but every prediction is
+   * refused (503 HELD) and the studies taken wait; released by the operator alone (POST /v1/monitoring/hold).
+   */
+  held?: { reason: string; since: string };
 }
 
 export class Serving {
@@ -43,8 +48,16 @@ export class Serving {
     return this.noWorkers() ? fail('noWorkerAlive') : fail('notReady', { reason: s.reason ?? s.phase });
   }
 
-  /** The predictor, while requests are taken (ready, or stopping while the Service forgets us). */
+  /** The predictor, while predictions are made: loaded (below) and not held. */
   predictor(): Predictor {
+    const p = this.loaded();
+    const held = this.state.held;
+    if (held) throw fail('held', { reason: held.reason }, undefined, { 'retry-after': '60' });
+    return p;
+  }
+
+  /** The predictor, while requests are taken (ready, or stopping while the Service forgets us), held or not. */
+  loaded(): Predictor {
     const s = this.state;
     if ((s.phase !== 'ready' && s.phase !== 'stopping') || !s.predictor) {
       throw s.phase === 'draining' ? fail('draining', {}, undefined, { 'retry-after': '5' }) : fail('modelNotReady', { reason: s.reason ?? s.phase }, undefined, { 'retry-after': '5' });

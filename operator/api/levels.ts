@@ -4,7 +4,8 @@
 //   Alert      serve as before (an Event and a review due time are recorded)
 //   ScaleDown  at most `replicas` replicas
 //   Pause      zero replicas, phase Paused; spec.serving.replicas is untouched, so an acknowledgement
-//              brings the model back at its declared size
+//              brings the model back at its declared size. A model that takes studies from a PACS keeps
+//              one replica, held: it takes studies and sends no result until the acknowledgement
 //   Shutdown   zero replicas, phase ShutDown, an incident record
 import type { EscalationAction, EscalationSpec, LevelPolicy } from './types.js';
 
@@ -18,8 +19,11 @@ export function levelPolicy(spec: EscalationSpec | undefined, level: number): Le
   return { ...p, action: p?.action ?? DEFAULT_ACTION[level], ...(reviewWithin ? { reviewWithin } : {}) };
 }
 
-/** Replicas the Deployment runs at an escalation level, given the declared count. */
-export function replicasAtLevel(declared: number, level: number, spec: EscalationSpec | undefined): number {
+/**
+ * Replicas the Deployment runs at an escalation level, given the declared count; `holds`: the model takes
+ * studies from a PACS, so a pause keeps one replica to take them (held: see controller/phases/integration.ts).
+ */
+export function replicasAtLevel(declared: number, level: number, spec: EscalationSpec | undefined, holds = false): number {
   const p = levelPolicy(spec, level);
   switch (p?.action) {
     case undefined:
@@ -28,6 +32,7 @@ export function replicasAtLevel(declared: number, level: number, spec: Escalatio
     case 'ScaleDown':
       return Math.min(declared, p.replicas ?? declared);
     case 'Pause':
+      return holds ? Math.min(declared, 1) : 0;
     case 'Shutdown':
       return 0;
   }

@@ -21,6 +21,8 @@ export const EVENT_REASONS = [
   'RolloutStarted', 'ShadowPassed', 'Promoting', 'Promoted', 'RolledBack',
   // The review cadence.
   'ReviewOverdue', 'Reviewed', 'DecisionRecorded',
+  // The PACS path.
+  'HoldFailed',
 ] as const;
 
 export type EventReason = (typeof EVENT_REASONS)[number];

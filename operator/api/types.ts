@@ -320,7 +320,11 @@ export interface DicomIntegrationSpec {
 }
 
 /** status.integration.dicom: the replicas' counts (GET /v1/monitoring/dicom), summed. */
-export type DicomIntegrationStatus = Omit<DicomCountsResponse, 'queued' | 'failures'> & {
+export type DicomIntegrationStatus = Omit<DicomCountsResponse, 'queued' | 'failures' | 'held'> & {
+  /** Instances taken and not yet inferred (a held model's studies wait here). */
+  waiting: number;
+  /** Replicas held (a paused model's): they take studies and send no result. */
+  heldReplicas: number;
   replicasRead: number;
   lastFailure?: string;
   lastFailureTime?: string;

@@ -26,8 +26,8 @@ import { type ReconcilerDeps, StaleCacheError } from './deps.js';
 import { type Gather, SECRETS } from './gather.js';
 import type { Memory } from './memory.js';
 import { type ChildChange, childrenEvent, CONFIGMAPS, revocationOf } from './phases/children.js';
-import type { Action, Announce, Child, Observed, Owned } from './pass.js';
-import { shadowTargets } from './replicas.js';
+import type { Action, Announce, Child, HoldTarget, Observed, Owned } from './pass.js';
+import { holdReplica, shadowTargets } from './replicas.js';
 import { computeStatus, statusChanged } from './status.js';
 
 /** The most of a report the operator puts in a ConfigMap (whose limit is 1 MiB). */
@@ -70,6 +70,7 @@ export class Act {
           await shadowTargets(cr, this.deps.caches.pods(obs.namespace, obs.name), 'clear', obs.monitoringKey,
             this.memory.of(obs.key).podFetch?.fetch ?? this.deps.fetchFn ?? fetch, log);
           break;
+        case 'hold': await this.hold(obs, cr, a.held, a.reason, a.targets, log); break;
         case 'applyChildren': {
           const done = await this.applyChildren(cr, a.children, log);
           applied ||= done.length > 0;
@@ -80,6 +81,30 @@ export class Act {
       }
     }
     return applied;
+  }
+
+  /**
+   * Hold or release a PACS model's replicas, each confirmed remembered (by pod uid and restart count). A
+   * replica that cannot be reached is said once (HoldFailed) and asked again at the next pass.
+   */
+  private async hold(obs: Observed, cr: ClinicalModel, held: boolean, reason: string, targets: readonly HoldTarget[], log: Logger): Promise<void> {
+    const mem = this.memory.of(obs.key);
+    const fetchFn = mem.podFetch?.fetch ?? (cr.spec.serving?.tls ? await this.gather.podFetch(obs.key, cr) : this.deps.fetchFn ?? fetch);
+    const holds = (mem.holds ??= new Map());
+    await Promise.all(targets.map(async (t) => {
+      const why = await holdReplica(t.url, held ? { held, reason } : { held }, obs.monitoringKey, fetchFn)
+        .then((ok) => (ok ? undefined : 'it answered another state'), (err: unknown) => (err instanceof Error ? err.message : String(err)));
+      if (why === undefined) {
+        holds.set(t.id, held);
+        this.forget(obs, [`hold ${t.pod}`]);
+        log.info(held ? 'replica held' : 'replica released', { pod: t.pod });
+        return;
+      }
+      this.announce(obs, cr, [{ type: 'Warning', reason: 'HoldFailed', message: `replica ${t.pod} not ${held ? 'held' : 'released'} (${why.slice(0, 200)}); asked again shortly`, once: { topic: `hold ${t.pod}` } }], log);
+    }));
+    // Pods gone are forgotten: the map holds at most the replicas there are.
+    const live = new Set((obs.holdTargets ?? []).map((t) => t.id));
+    for (const id of holds.keys()) if (!live.has(id)) holds.delete(id);
   }
 
   /** Send a phase's Events (a `once` Event only when its topic says something new) and log them. */
@@ -102,9 +127,10 @@ export class Act {
 
   /**
    * Compute the status and write it if it differs from what the server has (`held`: the status the
-   * object has there — given explicitly, since a new object has none); returns whether it did.
+   * object has there — given explicitly, since a new object has none); when it did, what it wrote and
+   * the object's resourceVersion after (for a later write in the same pass), else false.
    */
-  async writeStatus(obs: Observed, cr: ClinicalModel, applyError: string | undefined, held: ClinicalModelStatus | undefined): Promise<boolean> {
+  async writeStatus(obs: Observed, cr: ClinicalModel, applyError: string | undefined, held: ClinicalModelStatus | undefined): Promise<false | { status: ClinicalModelStatus; resourceVersion?: string }> {
     const { caches, client } = this.deps;
     const { namespace, name, key } = obs;
     const pods = caches.pods(namespace, name);
@@ -127,13 +153,14 @@ export class Act {
     // apply; status has no other writer). The resourceVersion makes the write conditional: a status
     // computed from a stale copy (say, one that misses the level a check just raised) is refused
     // instead of overwriting newer state.
+    let rv: string | undefined;
     try {
       const written = await client.mergePatch<{ metadata?: { resourceVersion?: string } } | undefined>(
         { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, subresource: 'status' },
         { metadata: { resourceVersion: cr.metadata.resourceVersion }, status: mergePatch(held as Record<string, unknown> | undefined, status as Record<string, unknown>) },
         FIELD_MANAGER,
       );
-      const rv = written?.metadata?.resourceVersion;
+      rv = written?.metadata?.resourceVersion;
       if (rv) this.deps.onStatusWritten?.(key, rv);
     } catch (err) {
       if (err instanceof ApiError && err.statusCode === 409) throw new StaleCacheError(key);
@@ -165,7 +192,7 @@ export class Act {
       events.push({ type: 'Normal', reason: 'DecisionRecorded', message: `${x.reviewer} decided ${x.decision} on ${x.finding}${until}${x.decision === 'Accept' ? ` (up to level ${x.upToLevel ?? 1})` : ''}: ${x.reason}` });
     }
     this.announce(obs, cr, events, this.deps.log);
-    return true;
+    return { status, ...(rv ? { resourceVersion: rv } : {}) };
   }
 
   /**

@@ -21,7 +21,7 @@ import type { Logger } from '../../contract/log.js';
 import { type ReconcilerDeps, TerminalError } from './deps.js';
 import type { Memory } from './memory.js';
 import { CONFIGMAPS } from './phases/children.js';
-import type { AcceptanceObserved, Observed, RolloutObserved } from './pass.js';
+import type { AcceptanceObserved, HoldTarget, Observed, RolloutObserved } from './pass.js';
 import { DICOM_READ_MS, dicomCounts, monitoringUrl, shadowTargets } from './replicas.js';
 
 export const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
@@ -52,6 +52,7 @@ export class Gather {
     }
     const candidate = caches.deployment(namespace, candidateName(name));
     const dicom = await this.dicom(key, cr, monitoringKey, now, podFetch);
+    const holdTargets = cr.spec.integration?.dicom ? this.holdTargets(key, cr) : undefined;
     return {
       key, namespace, name, now,
       random: (this.deps.random ?? Math.random)(),
@@ -64,6 +65,7 @@ export class Gather {
       rollout: cr.spec.rollout || cr.status?.rollout || candidate ? await this.rollout(key, cr, monitoringKey, log, podFetch) : undefined,
       revocations,
       ...(dicom ? { dicom } : {}),
+      ...(holdTargets ? { holdTargets } : {}),
       deployment: caches.deployment(namespace, name),
       service: caches.service(namespace, name),
       candidate,
@@ -150,6 +152,28 @@ export class Gather {
     const pods = this.deps.caches.pods(cr.metadata.namespace ?? 'default', cr.metadata.name);
     const fetchFn = podFetch ?? (cr.spec.serving?.tls ? await this.podFetch(key, cr) : this.deps.fetchFn ?? fetch);
     return dicomCounts(cr, pods, monitoringKey, fetchFn);
+  }
+
+  /**
+   * The replicas a PACS model holds or releases: its ready pods, serving and candidate (or the URLs given
+   * for it), each with the state it last confirmed to this process.
+   */
+  private holdTargets(key: string, cr: ClinicalModel): HoldTarget[] {
+    const namespace = cr.metadata.namespace ?? 'default';
+    const known = this.memory.of(key).holds;
+    const explicit = this.deps.modelEndpoints.get(key);
+    const pods = [...this.deps.caches.pods(namespace, cr.metadata.name), ...this.deps.caches.candidatePods(namespace, cr.metadata.name)].filter(isReady);
+    const tls = cr.spec.serving?.tls !== undefined;
+    const targets = explicit
+      ? (pods.length > 0 ? explicit.map((url) => ({ id: url, pod: url, url })) : [])
+      : [...new Map(pods.flatMap((p) => (p.status?.podIP && p.metadata?.uid ? [[p.metadata.uid, p] as const] : []))).values()].map((p) => {
+        const restarts = p.status?.containerStatuses?.find((c) => c.name === 'server')?.restartCount ?? 0;
+        return { id: `${p.metadata!.uid}:${restarts}`, pod: p.metadata!.name ?? '', url: monitoringUrl(p.status!.podIP!, tls) };
+      });
+    return targets.map((t) => {
+      const confirmed = known?.get(t.id);
+      return confirmed === undefined ? t : { ...t, confirmed };
+    });
   }
 
   /** Where to read the model's monitoring signals: its ready pods, or the URLs given for it. */

@@ -21,6 +21,8 @@ export interface ModelMemory {
   said: Map<string, string>;
   /** When this process last read the replicas' PACS counts (spec.integration.dicom). */
   dicomReadAt?: number;
+  /** The hold state each replica confirmed, by pod uid and restart count (a restarted server starts held). */
+  holds?: Map<string, boolean>;
   /** The model's check history as last read or written, for the model object (uid) it was read for. */
   history?: { uid: string; entries: HistoryEntry[] };
 }

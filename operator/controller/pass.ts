@@ -50,6 +50,8 @@ export interface Observed {
   revocations: ReadonlyMap<string, Revocation>;
   /** The replicas' PACS counts (spec.integration.dicom), read at most every DICOM_READ_MS. */
   dicom?: { totals: DicomReplicaCounts; read: number };
+  /** A PACS model's ready replicas (serving and candidate), with the hold state each last confirmed to this process. */
+  holdTargets?: HoldTarget[];
   /** The children as the caches hold them. */
   deployment?: ObservedDeployment & Owned;
   service?: Record<string, unknown> & Owned;
@@ -106,6 +108,15 @@ export interface Child {
   observed?: Owned;
 }
 
+/** A replica the operator holds or releases (POST /v1/monitoring/hold). */
+export interface HoldTarget {
+  /** Pod uid and restart count: a restarted server starts held again, so it is asked again. */
+  id: string;
+  pod: string;
+  url: string;
+  confirmed?: boolean;
+}
+
 export type Action =
   /** The escalation record (and on entering level 3 the RevokedVersion): before status says the level. */
   | { do: 'writeRecords'; before?: EscalationStatus; escalation: EscalationStatus }
@@ -125,6 +136,8 @@ export type Action =
   /** The candidate's Job is decided: this process stops remembering it. */
   | { do: 'acceptanceDone' }
   | { do: 'clearShadow' }
+  /** Hold (a paused PACS model) or release these replicas; each confirmed is remembered. */
+  | { do: 'hold'; held: boolean; reason: string; targets: HoldTarget[] }
   | { do: 'applyChildren'; children: Child[]; resize: { before?: number; after?: number; level: number } };
 
 export interface Outcome {

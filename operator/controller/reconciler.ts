@@ -56,9 +56,8 @@ export class Reconciler {
     });
 
     let pass: PassState = { cr: read, escalated: false, candidate: 'none' };
-    // What the server holds: the status as read, then as each record point wrote it.
+    // What the server holds: the status as read, then as each record point wrote it (at its new resourceVersion).
     let held: ClinicalModelStatus | undefined = read.status;
-    let wrote = false;
     let applied = false;
     let requeueAfterMs = Infinity;
     for (const [phase, decide] of this.chain) {
@@ -73,8 +72,12 @@ export class Reconciler {
       try {
         await this.act.run(out.before ?? [], obs, pass.cr, log);
         if (out.record) {
-          wrote = (await this.act.writeStatus(obs, pass.cr, undefined, held)) || wrote;
-          held = pass.cr.status;
+          const w = await this.act.writeStatus(obs, pass.cr, undefined, held);
+          if (w) {
+            // What the server holds now, at its new resourceVersion: a later phase's change is written after.
+            held = w.status;
+            if (w.resourceVersion) pass = { ...pass, cr: { ...pass.cr, metadata: { ...pass.cr.metadata, resourceVersion: w.resourceVersion } } };
+          }
         }
         applied = (await this.act.run(out.actions ?? [], obs, pass.cr, log)) || applied;
         this.act.announce(obs, pass.cr, out.events ?? [], log);
@@ -86,8 +89,9 @@ export class Reconciler {
       if (out.stop) return { requeueAfterMs };
     }
     // A child that just changed will report its new state through the watch, which queues this key
-    // again; a status computed now would describe the old state and cost a second write.
-    if (!applied && !wrote) await this.act.writeStatus(obs, pass.cr, undefined, held);
+    // again; a status computed now would describe the old state and cost a second write. Otherwise what
+    // the phases after the last record point changed (the PACS counts, say) is written now, not lost.
+    if (!applied) await this.act.writeStatus(obs, pass.cr, undefined, held);
     return { requeueAfterMs };
   }
 

@@ -6,7 +6,7 @@ import { MONITORING_PORT } from '../desired/monitoring-key.js';
 import { CANDIDATE_LABEL } from '../rollout/rollout.js';
 import { isReady, type ObservedPod } from '../serving/pods.js';
 import { jsonWithin } from '../util/json-within.js';
-import type { DicomCountsResponse, ShadowReport } from '../../contract/monitoring.js';
+import type { DicomCountsResponse, HoldRequest, HoldState, ShadowReport } from '../../contract/monitoring.js';
 import type { Logger } from '../../contract/log.js';
 
 export function monitoringUrl(ip: string, tls = false): string {
@@ -46,13 +46,13 @@ export async function shadowTargets(
   return results.filter((x): x is NonNullable<typeof x> => x !== undefined);
 }
 
-/** What the operator keeps of one replica's PACS counts: all but `queued`. */
-export type DicomReplicaCounts = Omit<DicomCountsResponse, 'queued'>;
+/** One replica's PACS counts as the operator sums them: `held` becomes the number of replicas held. */
+export type DicomReplicaCounts = Omit<DicomCountsResponse, 'held'> & { held: number };
 
 /** How often a model's replicas are asked for their PACS counts. */
 export const DICOM_READ_MS = 15_000;
 
-const DICOM_COUNTS = ['received', 'ignored', 'duplicate', 'inferred', 'delivered', 'failed', 'pending'] as const;
+const DICOM_COUNTS = ['received', 'ignored', 'duplicate', 'inferred', 'delivered', 'failed', 'pending', 'queued'] as const;
 
 /** The PACS path's counts of each ready replica, summed; replicas that cannot be read are left out (and counted). */
 export async function dicomCounts(cr: ClinicalModel, pods: readonly ObservedPod[], monitoringKey: string, fetchFn: typeof fetch): Promise<{ totals: DicomReplicaCounts; read: number }> {
@@ -62,18 +62,19 @@ export async function dicomCounts(cr: ClinicalModel, pods: readonly ObservedPod[
     try {
       const res = await fetchFn(`${monitoringUrl(p.status!.podIP!, tls)}/v1/monitoring/dicom`, { headers: { authorization: `Bearer ${monitoringKey}` }, signal: AbortSignal.timeout(3000) });
       if (!res.ok) return undefined;
-      const r = await jsonWithin<Partial<DicomReplicaCounts>>(res, 64 * 1024);
-      return DICOM_COUNTS.every((k) => Number.isSafeInteger(r[k]) && r[k]! >= 0) ? r as DicomReplicaCounts : undefined;
+      const r = await jsonWithin<Partial<DicomCountsResponse>>(res, 64 * 1024);
+      return DICOM_COUNTS.every((k) => Number.isSafeInteger(r[k]) && r[k]! >= 0) && typeof r.held === 'boolean' ? r as DicomCountsResponse : undefined;
     } catch {
       return undefined;
     }
   }));
-  const totals: DicomReplicaCounts = { received: 0, ignored: 0, duplicate: 0, inferred: 0, delivered: 0, failed: 0, pending: 0, failures: [] };
+  const totals: DicomReplicaCounts = { received: 0, ignored: 0, duplicate: 0, inferred: 0, delivered: 0, failed: 0, pending: 0, queued: 0, held: 0, failures: [] };
   let read = 0;
   for (const r of reads) {
     if (!r) continue;
     read++;
     for (const k of DICOM_COUNTS) totals[k] += r[k];
+    if (r.held) totals.held++;
     if (Array.isArray(r.failures)) {
       totals.failures.push(...r.failures.filter((f) => typeof f?.at === 'string' && typeof f.reason === 'string').slice(0, 20)
         .map((f) => ({ at: f.at.slice(0, 40), reason: f.reason.slice(0, 300) })));
@@ -81,4 +82,13 @@ export async function dicomCounts(cr: ClinicalModel, pods: readonly ObservedPod[
   }
   totals.failures.sort((a, b) => b.at.localeCompare(a.at));
   return { totals, read };
+}
+
+/** Hold or release one replica (POST /v1/monitoring/hold); whether it now says the state asked for. */
+export async function holdReplica(url: string, body: HoldRequest, monitoringKey: string, fetchFn: typeof fetch): Promise<boolean> {
+  const res = await fetchFn(`${url}/v1/monitoring/hold`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${monitoringKey}` }, body: JSON.stringify(body), signal: AbortSignal.timeout(3000),
+  });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await jsonWithin<Partial<HoldState>>(res, 16 * 1024)).held === body.held;
 }

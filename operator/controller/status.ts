@@ -85,7 +85,9 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   } else if (imposed) {
     phase = imposed;
     readyCond = { type: 'Ready', status: 'False', reason: imposed === 'ShutDown' ? 'ShutDown' : 'Paused',
-      message: `escalation level ${level}: ${cr.status?.escalation?.reason ?? 'no reason recorded'}; a reviewer's acknowledgement resumes it` };
+      message: `escalation level ${level}: ${cr.status?.escalation?.reason ?? 'no reason recorded'}; ${imposed === 'Paused' && cr.spec.integration?.dicom
+        ? 'one replica holds the studies the PACS sends (status.integration.dicom.waiting) and sends no result until a reviewer\'s acknowledgement resumes it'
+        : 'a reviewer\'s acknowledgement resumes it'}` };
   } else if (want === 0) {
     phase = 'Paused';
     readyCond = { type: 'Ready', status: 'False', reason: 'ScaledToZero', message: 'spec.serving.replicas is 0' };

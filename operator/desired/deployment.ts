@@ -68,7 +68,7 @@ export function fetchModelArgs(url: string, sha256: string): string[] {
 
 /** Replicas the Deployment should run: the declared count, as the escalation level allows. */
 export function desiredReplicas(cr: ClinicalModel): number {
-  return replicasAtLevel(cr.spec.serving?.replicas ?? 1, cr.status?.escalation?.level ?? 0, cr.spec.escalation);
+  return replicasAtLevel(cr.spec.serving?.replicas ?? 1, cr.status?.escalation?.level ?? 0, cr.spec.escalation, cr.spec.integration?.dicom !== undefined);
 }
 
 /** A spec the server could not be run from as written. */
@@ -166,7 +166,8 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
   const dicom = cr.spec.integration?.dicom;
   if (dicom) {
     // Studies from a PACS (STOW-RS); the SRs to the destination with its credentials, read at each delivery.
-    env.push({ name: ENV.dicomAccept, value: JSON.stringify(dicom.accept) });
+    // Held from the start: a replica sends no result until this operator releases it (never while paused).
+    env.push({ name: ENV.dicomAccept, value: JSON.stringify(dicom.accept) }, { name: ENV.startHeld, value: 'true' });
     const dest = dicom.destination;
     if (dest) {
       env.push({ name: ENV.dicomDestination, value: dest.url });

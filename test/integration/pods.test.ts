@@ -775,7 +775,7 @@ it('serves HTTPS with the certificate of its Secret: probes, the Service and the
   expect(checked.status?.drift?.message ?? '').not.toMatch(/unreadable/);
 });
 
-it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\'s pods, and its SR comes back into the study; a re-sent study makes no second SR, a CT is ignored, status counts each', async () => {
+it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\'s pods, and its SR comes back into the study; a re-sent study makes no second SR, a CT is ignored, status counts each; paused, the model takes a study and sends its SR only after the acknowledgement', async () => {
   // Debian's Orthanc on this machine (its HTTP port open to the pods' bridge, with a password; a guard
   // drops anything else), forwarding what modalities store to the model's Service by STOW-RS.
   const studies = join(cp.dir, 'studies');
@@ -787,6 +787,9 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
     const cnn = writeModel(join(modelDir, 'pacs'), 'model.onnx', cnnGraph(cnnWeights(SMALL_CNN_SIZE, SMALL_CNN), 'cnn-small'));
     chmodSync(join(modelDir, 'pacs'), 0o755);
     const name = 'pneumonia-pacs';
+    // Its confidences' reference lies below any two-label confidence (≥ 0.5): twenty predictions drift, significantly.
+    const reference = Array.from({ length: 200 }, (_, i) => 0.2 + (i % 100) / 500);
+    await cp.kubectl(['-n', ns, 'create', 'configmap', 'pacs-reference', `--from-literal=confidence.json=${JSON.stringify(reference)}`]);
     await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
       apiVersion: 'v1', kind: 'List', items: [
         { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pacs-destination', namespace: ns }, stringData: { username: pacs.user.username, password: pacs.user.password } },
@@ -800,6 +803,8 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
               accept: { modalities: ['CR', 'DX'], bodyParts: ['CHEST'] },
               destination: { url: `http://${NODE_IP}:${new URL(pacs.http).port}/dicom-web`, credentialsSecretRef: { name: 'pacs-destination' } },
             } },
+            monitoring: { interval: '10s', minSamples: 20, reference: { configMapRef: { name: 'pacs-reference', key: 'confidence.json' } } },
+            escalation: { consecutiveBreaches: 1 },
           },
         },
       ],
@@ -836,7 +841,9 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
     const counted = await eventually('status.integration.dicom', async () => {
       const d = (await clm(name)).status?.integration?.dicom;
       return d && d.duplicate === 1 && d.ignored === 1 ? d : undefined;
-    }, 60_000);
+    }, 60_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; status ${JSON.stringify((await clm(name)).status)}`);
+    });
     expect(counted).toMatchObject({ received: 3, inferred: 1, delivered: 1, duplicate: 1, ignored: 1, failed: 0, pending: 0, replicasRead: 1 });
     expect(await pacs.get(`/dicom-web/studies/${cr.uids.study}/series?Modality=SR`)).toHaveLength(1);
     expect(await pacs.get(`/dicom-web/studies/${fixtures['ct.dcm']!.uids.study}/series?Modality=SR`)).toHaveLength(0);
@@ -845,6 +852,38 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
     const seen = [JSON.stringify(await clm(name)), JSON.stringify(await events(name)), await cp.kubectl(['-n', ns, 'logs', podName])].join('\n');
     for (const value of Object.values(fixtures).flatMap((f) => f.phi)) expect(seen.includes(value)).toBe(false);
     console.log(`pods: storescu → Orthanc → the model's pod → SR in Orthanc's study in ${elapsed} ms`);
+
+    // Paused (level 2, by drift on its confidences): one replica stays, held — it takes the next study and
+    // sends no SR, answers no prediction — and status says how many wait; the acknowledgement releases it.
+    const predictCr = () => clusterFetch(`http://${ip}:8080/v1/models/${name}/predict`, { method: 'POST', headers: { 'content-type': 'application/dicom', 'x-api-key': API_KEY }, body: readFileSync(join(studies, 'cr.dcm')) });
+    for (let i = 0; i < 20; i++) expect((await predictCr()).status).toBe(200);
+    const paused = await eventually('Paused at level 2 with one replica held', async () => {
+      const x = await clm(name);
+      return x.status?.phase === 'Paused' && x.status.escalation?.level === 2 && x.status.integration?.dicom?.heldReplicas === 1 ? x : undefined;
+    }, 120_000);
+    expect(condition(paused, 'Ready')!.message).toContain('one replica holds the studies the PACS sends');
+    expect((await pods(name)).filter(ready)).toHaveLength(1);
+    const refused = await predictCr();
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: 'HELD' });
+    const second = fixtures['cr-2.dcm']!;
+    await storescu(pacs, [join(studies, 'cr-2.dcm')]);
+    const waiting = await eventually('status: one study waits', async () => {
+      const d = (await clm(name)).status?.integration?.dicom;
+      return d?.waiting === 1 ? d : undefined;
+    }, 60_000);
+    expect(waiting).toMatchObject({ heldReplicas: 1, delivered: 1, pending: 0 });
+    expect(await pacs.get(`/dicom-web/studies/${second.uids.study}/series?Modality=SR`)).toHaveLength(0);
+    await cp.kubectl(['--as=dr-lee', '--as-group=clinical-reviewers', '--as-group=system:masters', '-n', ns, 'patch', 'clm', name, '--type=merge', '-p',
+      JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'confidences reviewed against the reference' } } } })]);
+    await eventually('the SR of the study that waited, after the acknowledgement', async () =>
+      ((await pacs.get(`/dicom-web/studies/${second.uids.study}/series?Modality=SR`)) as unknown[]).length === 1, 60_000);
+    const released = await eventually('status: nothing waits, nothing held', async () => {
+      const d = (await clm(name)).status?.integration?.dicom;
+      return d?.waiting === 0 && d.heldReplicas === 0 && d.delivered === 2 ? d : undefined;
+    }, 60_000);
+    expect(released.failed).toBe(0);
+    expect((await clm(name)).status?.phase).toBe('Serving');
     await cp.kubectl(['-n', ns, 'delete', 'clm', name]);
   } finally {
     await pacs.stop();

@@ -35,7 +35,7 @@ export function dicomwebRoutes(intake: DicomIntake | undefined, serving: Serving
     method: 'POST', path, scope: 'jobs',
     handler: async (ctx) => {
       if (!intake) throw fail('dicomwebOff', {}, 'path');
-      serving.predictor(); // not ready: 503 before anything is taken
+      serving.loaded(); // not ready: 503 before anything is taken (held: taken, and they wait)
       const body = await ctx.body({ related: MAX_PARTS });
       if (body.kind !== 'related') throw fail('stowType', { type: body.kind }, 'content-type');
       // A study-level STOW stores instances of that study alone (PS3.18 10.5.1).

@@ -138,6 +138,48 @@ it('a PACS that is down gets the SR once it is back: retried with backoff, each 
   expect(await counts()).toMatchObject({ delivered: 2, pending: 0, failed: 0 });
 }, 180_000);
 
+it('a held replica (a paused model\'s) takes a study and sends nothing, answers no prediction, and sends the SR once the operator\'s key releases it', async () => {
+  const study = fixtures['cr-3.dcm']!;
+  const keyFile = join(dir, 'monitoring-key');
+  const key = 'm'.repeat(32);
+  writeFileSync(keyFile, key);
+  const held = await serve({ model: 'cnn-small', args: ['--preprocessing', JSON.stringify(PRE), '--dicom-accept', JSON.stringify(ACCEPT), '--dicom-destination', pacs.dicomweb,
+    '--dicom-destination-credentials', join(dir, 'destination'), '--start-held', '--monitoring-key-file', keyFile] });
+  try {
+    const operator = { authorization: `Bearer ${key}` };
+    const holdState = async () => (await fetch(`${held.monitoringUrl}/v1/monitoring/hold`, { headers: operator })).json();
+    expect(await holdState()).toMatchObject({ held: true, reason: expect.stringContaining('started held') });
+    // No prediction while held: 503, and why.
+    const predict = await fetch(`${held.url}/v1/models/pneumonia-cxr/predict`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: readFileSync(file('cr.dcm')) });
+    expect(predict.status).toBe(503);
+    expect(predict.headers.get('retry-after')).toBe('60');
+    expect(await predict.json()).toMatchObject({ code: 'HELD', error: expect.stringContaining('the model is held') });
+    // A study is taken (the PACS is answered), inferred by nobody, sent nowhere.
+    const boundary = 'held-boundary';
+    const stow = await fetch(`${held.url}/dicomweb/studies`, {
+      method: 'POST', headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` },
+      body: Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), readFileSync(file('cr-3.dcm')), Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    });
+    expect(stow.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2000));
+    const dicom = async () => (await fetch(`${held.monitoringUrl}/v1/monitoring/dicom`, { headers: operator })).json() as Promise<Counts & { queued: number; held: boolean }>;
+    expect(await dicom()).toMatchObject({ received: 1, queued: 1, inferred: 0, delivered: 0, held: true });
+    expect(await srSeries(study.uids.study)).toHaveLength(0);
+    // Only the operator's key holds or releases, with a body that says which.
+    expect((await fetch(`${held.monitoringUrl}/v1/monitoring/hold`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"held":false}' })).status).toBe(401);
+    const bad = await fetch(`${held.monitoringUrl}/v1/monitoring/hold`, { method: 'POST', headers: { ...operator, 'content-type': 'application/json' }, body: '{"held":"no"}' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ field: 'held' });
+    const released = await fetch(`${held.monitoringUrl}/v1/monitoring/hold`, { method: 'POST', headers: { ...operator, 'content-type': 'application/json' }, body: '{"held":false}' });
+    expect(await released.json()).toEqual({ held: false });
+    await eventually('the SR in Orthanc once released', async () => ((await srSeries(study.uids.study)).length === 1 ? true : undefined), 60_000);
+    expect(await dicom()).toMatchObject({ inferred: 1, delivered: 1, queued: 0, held: false });
+    expect((await fetch(`${held.url}/v1/models/pneumonia-cxr/predict`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: readFileSync(file('cr.dcm')) })).status).toBe(200);
+  } finally {
+    await held.stop();
+  }
+}, 120_000);
+
 it('no patient attribute appears in a log line, the counts or the metrics', async () => {
   const phi = Object.values(fixtures).flatMap((f) => f.phi);
   expect(phi.length).toBeGreaterThanOrEqual(4);

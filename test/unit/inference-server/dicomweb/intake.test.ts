@@ -54,6 +54,22 @@ describe('DicomIntake', () => {
     jobs.stop();
   });
 
+  it('held, takes and keeps what arrives but infers nothing; released, infers what waited', async () => {
+    const { i, jobs, predicted } = intake();
+    i.hold(true);
+    const parts = Array.from({ length: 3 }, (_, n) => ({ type: 'application/dicom', bytes: instance(200 + n) }));
+    expect(i.store(parts, null).failed).toEqual([]);
+    i.store([parts[0]!], null); // sent again while held: still taken once
+    await settle();
+    expect(predicted).toHaveLength(0);
+    expect(i.snapshot()).toMatchObject({ received: 4, duplicate: 1, inferred: 0, queued: 3, held: true });
+    i.hold(false);
+    for (let k = 0; k < 20 && predicted.length < 3; k++) await settle();
+    expect(predicted).toHaveLength(3);
+    expect(i.snapshot()).toMatchObject({ inferred: 3, queued: 0, held: false });
+    jobs.stop();
+  });
+
   it('refuses instances past its bytes in waiting (Out of Resources, for the PACS to send again), and counts them failed', () => {
     const one = instance(2);
     const { i, jobs } = intake({ maxQueuedBytes: one.length * 1.5 });

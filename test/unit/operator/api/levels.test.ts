@@ -11,6 +11,10 @@ describe('escalation actions', () => {
     expect(replicasAtLevel(3, 1, undefined)).toBe(3);
     expect(replicasAtLevel(3, 2, undefined)).toBe(0);
     expect(replicasAtLevel(3, 3, undefined)).toBe(0);
+    // A model that takes studies from a PACS keeps one replica while paused (held), none when shut down.
+    expect(replicasAtLevel(3, 2, undefined, true)).toBe(1);
+    expect(replicasAtLevel(0, 2, undefined, true)).toBe(0);
+    expect(replicasAtLevel(3, 3, undefined, true)).toBe(0);
     expect(replicasAtLevel(3, 1, { level1: { action: 'ScaleDown', replicas: 1 } })).toBe(1);
     expect(replicasAtLevel(1, 1, { level1: { action: 'ScaleDown', replicas: 2 } })).toBe(1);
     expect(replicasAtLevel(3, 2, { level2: { action: 'Alert' } })).toBe(3);

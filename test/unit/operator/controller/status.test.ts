@@ -91,7 +91,7 @@ describe('computeStatus', () => {
 
   it('carries the PACS path\'s counts over unchanged', () => {
     const cr = clinicalModel();
-    const dicom = { received: 3, ignored: 1, duplicate: 1, inferred: 1, delivered: 1, failed: 0, pending: 0, replicasRead: 1, updatedTime: NOW };
+    const dicom = { received: 3, ignored: 1, duplicate: 1, inferred: 1, delivered: 1, failed: 0, pending: 0, waiting: 0, heldReplicas: 0, replicasRead: 1, updatedTime: NOW };
     cr.status = { integration: { dicom } };
     expect(computeStatus({ cr, deployment: deployment(1), pods: [readyPod()], now: NOW }).integration).toEqual({ dicom });
   });

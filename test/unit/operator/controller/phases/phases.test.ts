@@ -11,7 +11,7 @@ import { notificationPhase } from '../../../../../operator/controller/phases/not
 import { restorePhase } from '../../../../../operator/controller/phases/restore.js';
 import { reviewPhase } from '../../../../../operator/controller/phases/review.js';
 import { reportPhase } from '../../../../../operator/controller/phases/report.js';
-import { integrationPhase } from '../../../../../operator/controller/phases/integration.js';
+import { HOLD_RETRY_MS, integrationPhase } from '../../../../../operator/controller/phases/integration.js';
 import { rolloutPhase } from '../../../../../operator/controller/phases/rollout.js';
 import { candidateName } from '../../../../../operator/rollout/rollout.js';
 import { PROTOCOL_CHECKLIST } from '../../../../../operator/serving/versions.js';
@@ -249,13 +249,13 @@ describe('report', () => {
 
 describe('integration', () => {
   const dicomModel = (status: ClinicalModel['status'] = {}) => ({ ...fresh({ integration: { dicom: { accept: { modalities: ['CR'] } } } }), status }) as ClinicalModel;
-  const counts = (over: Record<string, unknown> = {}) => ({ received: 5, ignored: 1, duplicate: 1, inferred: 3, delivered: 2, failed: 0, pending: 1, failures: [], ...over });
+  const counts = (over: Record<string, unknown> = {}) => ({ received: 5, ignored: 1, duplicate: 1, inferred: 3, delivered: 2, failed: 0, pending: 1, queued: 0, held: 0, failures: [], ...over });
 
   it('writes the replicas\' summed counts, with the latest failure, and reads again after the interval', () => {
     const cr = dicomModel();
     const out = integrationPhase(observed(cr, { dicom: { read: 2, totals: counts({ failures: [{ at: '2026-11-22T09:59:00Z', reason: 'delivery attempt 1 failed: the destination answered HTTP 503' }] }) } }), start(cr));
     expect(out.pass?.cr?.status?.integration?.dicom).toEqual({
-      received: 5, ignored: 1, duplicate: 1, inferred: 3, delivered: 2, failed: 0, pending: 1, replicasRead: 2,
+      received: 5, ignored: 1, duplicate: 1, inferred: 3, delivered: 2, failed: 0, pending: 1, waiting: 0, heldReplicas: 0, replicasRead: 2,
       lastFailure: 'delivery attempt 1 failed: the destination answered HTTP 503', lastFailureTime: '2026-11-22T09:59:00Z', updatedTime: '2026-11-22T10:00:00.000Z',
     });
     expect(out.requeueAfterMs).toBe(15_500);
@@ -269,5 +269,36 @@ describe('integration', () => {
     expect(integrationPhase(observed(fresh()), start(fresh()))).toEqual({});
     // A changed count is written.
     expect(integrationPhase(observed(written, { dicom: { read: 1, totals: counts({ delivered: 3, pending: 0 }) } }), start(written)).pass?.cr?.status?.integration?.dicom).toMatchObject({ delivered: 3, pending: 0 });
+  });
+
+  const target = (id: string, confirmed?: boolean) => ({ id, pod: `pod-${id}`, url: `http://10.0.0.${id}:8080`, ...(confirmed === undefined ? {} : { confirmed }) });
+  const paused = () => dicomModel({ escalation: { level: 2, reason: 'significant drift' } as Any }) as ClinicalModel & { spec: Any };
+
+  it('releases every replica not known to be released (each starts held), and asks again until each confirms', () => {
+    const cr = dicomModel();
+    const out = integrationPhase(observed(cr, { holdTargets: [target('1'), target('2', true), target('3', false)] }), start(cr));
+    expect(out.actions).toEqual([{ do: 'hold', held: false, reason: 'escalation level 0: no reason recorded', targets: [target('1'), target('2', true)] }]);
+    expect(out.requeueAfterMs).toBe(HOLD_RETRY_MS);
+    // All confirmed: nothing to ask, the counts' own pace.
+    expect(integrationPhase(observed(cr, { holdTargets: [target('3', false)] }), start(cr))).toEqual({ requeueAfterMs: 15_500 });
+  });
+
+  it('holds the replicas of a model its level pauses or shuts down, with the reason; a level that only alerts or scales down releases them', () => {
+    const cr = paused();
+    const out = integrationPhase(observed(cr, { holdTargets: [target('1', false), target('2', true)] }), start(cr));
+    expect(out.actions).toEqual([{ do: 'hold', held: true, reason: 'escalation level 2: significant drift', targets: [target('1', false)] }]);
+    const shut = dicomModel({ escalation: { level: 3, reason: 'patient-safety event' } as Any });
+    expect(integrationPhase(observed(shut, { holdTargets: [target('1')] }), start(shut)).actions).toMatchObject([{ held: true }]);
+    const scaled = { ...paused(), spec: { ...paused().spec, escalation: { level2: { action: 'ScaleDown', replicas: 1 } } } } as ClinicalModel;
+    expect(integrationPhase(observed(scaled, { holdTargets: [target('1', true)] }), start(scaled)).actions).toMatchObject([{ held: false }]);
+    const alert = dicomModel({ escalation: { level: 1, reason: 'moderate drift' } as Any });
+    expect(integrationPhase(observed(alert, { holdTargets: [target('1', true)] }), start(alert)).actions).toMatchObject([{ held: false }]);
+  });
+
+  it('says how many instances wait and how many replicas hold', () => {
+    const cr = paused();
+    const out = integrationPhase(observed(cr, { holdTargets: [target('1', true)], dicom: { read: 1, totals: counts({ queued: 7, held: 1, inferred: 0, delivered: 0, pending: 0 }) } }), start(cr));
+    expect(out.pass?.cr?.status?.integration?.dicom).toMatchObject({ waiting: 7, heldReplicas: 1, delivered: 0 });
+    expect(out.actions).toBeUndefined();
   });
 });
