@@ -379,6 +379,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       `--server-address=127.0.0.1:${kwokPort}`, `--cidr=${KWOK_POD_CIDR}`, `--node-ip=${KWOK_NODE_IP}`,
+      // Node leases, renewed: without them a fake node's only heartbeat is its first status, so after the
+      // node-monitor grace period the node lifecycle controller marks it Unknown and every pod on it
+      // NotReady (seen as fake nodes' pods unready for a minute, five minutes into a run).
+      '--node-lease-duration-seconds=40',
     ]);
 
     if (opts.realNode) {
