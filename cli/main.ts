@@ -42,18 +42,19 @@ addOptions(program
 
 program
   .command('fetch-model')
-  .description('download a model over https and verify its sha256 before writing it (init container)')
-  .requiredOption('--url <url>', 'https URL of the ONNX file')
+  .description('download a model over https or from S3-compatible storage and verify its sha256 before writing it (init container)')
+  .requiredOption('--url <url>', 'https URL of the ONNX file, or s3://BUCKET/KEY')
   .requiredOption('--sha256 <hex>', 'expected SHA-256 of the file')
   .requiredOption('--out <path>', 'where to write the verified file')
   .option('--max-bytes <n>', 'refuse a larger file (default 4 GiB)', String(MODEL_FETCH_MAX_BYTES))
   .option('--timeout <ms>', 'give up after this long (default 10 minutes)', String(MODEL_FETCH_TIMEOUT_MS))
-  .action(async (opts: { url: string; sha256: string; out: string; maxBytes: string; timeout: string }) => {
+  .option('--credentials <dir>', 'for s3://: a folder (a mounted Secret) with accessKeyId, secretAccessKey and optionally sessionToken, endpoint, region, ca.crt')
+  .action(async (opts: { url: string; sha256: string; out: string; maxBytes: string; timeout: string; credentials?: string }) => {
     const { fetchModel } = await import('./fetch-model.js');
     await reporting('fetch-model', 1, async () => {
       const limits = { maxBytes: Number(opts.maxBytes), timeoutMs: Number(opts.timeout) };
       if (!(limits.maxBytes > 0) || !(limits.timeoutMs > 0)) throw new Error('--max-bytes and --timeout must be positive numbers');
-      const bytes = await fetchModel(opts.url, opts.sha256, opts.out, fetch, limits);
+      const bytes = await fetchModel(opts.url, opts.sha256, opts.out, fetch, limits, opts.credentials);
       process.stderr.write(JSON.stringify({ level: 'info', msg: 'model fetched and verified', bytes, out: opts.out }) + '\n');
     });
   });

@@ -6,10 +6,9 @@
 // model with none serves nothing.
 // The Job has no access to the API: its verdict comes back in its container's termination message.
 import type { AcceptanceResult, AcceptanceStatus, ApprovalStatus, ClinicalModel, OwnerReference } from '../api/types.js';
-import { CONTAINER_SECURITY, fetchModelArgs, MODEL_MOUNT, modelVolume, POD_SECURITY } from '../desired/deployment.js';
+import { CONTAINER_SECURITY, fetchModelInit, MODEL_MOUNT, modelVolume, POD_SECURITY } from '../desired/deployment.js';
 import { ownerReference } from '../desired/meta.js';
 import { objectLabels } from '../desired/labels.js';
-import { parseModelUri } from '../desired/model-uri.js';
 import { approvalRequired, inRollout, missingItems, servable, servedModel } from '../serving/versions.js';
 
 export const ACCEPTANCE_LABEL = 'clinops.dev/acceptance-of';
@@ -68,7 +67,6 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
   const { model, serving = {} } = cr.spec;
   const acc = cr.spec.acceptance!;
   const namespace = cr.metadata.namespace ?? 'default';
-  const source = parseModelUri(model.uri);
   const { path: modelPath, volume: modelVol } = modelVolume(model.uri);
   const holdoutPath = acc.holdout.path ? `${MODEL_MOUNT}/${acc.holdout.path}` : `${HOLDOUT_MOUNT}/holdout.json`;
   const flag = (f: string, v: number | undefined) => (v === undefined ? [] : [f, String(v)]);
@@ -90,6 +88,8 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
     mounts.push({ name: 'holdout', mountPath: HOLDOUT_MOUNT, readOnly: true });
   }
   const pullPolicy = serving.imagePullPolicy ?? 'IfNotPresent';
+  const fetching = fetchModelInit(cr, image, pullPolicy, security);
+  volumes.push(...fetching.volumes);
   const owner: OwnerReference = ownerReference(cr);
   return {
     apiVersion: 'batch/v1',
@@ -109,13 +109,7 @@ export function acceptanceJob(cr: ClinicalModel, image: string): object {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: POD_SECURITY,
-          ...(source.kind === 'https' ? {
-            initContainers: [{
-              name: 'fetch-model', image, imagePullPolicy: pullPolicy, terminationMessagePolicy: 'FallbackToLogsOnError',
-              args: fetchModelArgs(source.url, model.sha256),
-              volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }], securityContext: security,
-            }],
-          } : {}),
+          ...(fetching.initContainers.length > 0 ? { initContainers: fetching.initContainers } : {}),
           containers: [{
             name: 'accept', image, imagePullPolicy: pullPolicy, args, terminationMessagePolicy: 'FallbackToLogsOnError',
             resources: serving.resources

@@ -40,7 +40,7 @@ export const CONDITION_REASONS = [
   'AllReplicasReady', 'ReplicasNotReady', 'DeploymentPending', 'ScaledToZero', 'ProgressDeadlineExceeded', 'Unschedulable',
   ...STUCK_POD_REASONS, 'ApplyFailed', 'Revoked', 'Rejected', 'Accepting', 'AwaitingApproval', 'Paused', 'ShutDown',
   // PodsScheduled, ArtifactVerified, GPUAccelerated.
-  'Scheduled', 'VerifiedByServer', 'NoReadyReplica', ...SERVER_EXIT_REASONS, 'CUDA', 'CUDAUnavailable', 'NotReported',
+  'Scheduled', 'VerifiedByServer', 'NoReadyReplica', ...SERVER_EXIT_REASONS, 'CredentialsRejected', 'AccessDenied', 'ArtifactNotFound', 'FetchFailed', 'CUDA', 'CUDAUnavailable', 'NotReported',
   // Unauthenticated, RecordConflict.
   'AllowUnauthenticated', 'NotMadeByClinops',
   // DriftDetected, Escalated, ReviewOverdue.

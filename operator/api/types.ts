@@ -48,6 +48,11 @@ export interface ModelSpec {
   labels: string[];
   /** Who submitted this version (the admission policy checks it names the writer of a new sha256). */
   submittedBy?: string;
+  /**
+   * An s3:// model's credentials: a Secret with accessKeyId and secretAccessKey, and optionally
+   * sessionToken, endpoint, region and ca.crt; mounted into the fetch-model init container alone.
+   */
+  credentialsSecretRef?: { name: string };
   preprocessing?: { image?: ImagePreprocessingSpec };
 }
 

@@ -11,9 +11,13 @@ import { serviceEndpoint } from '../desired/service.js';
 import { reviewOutcome } from '../governance/review.js';
 import { decisionRecords } from '../escalation/decisions.js';
 import { buildConditions, type ConditionInput } from './conditions.js';
-import { podProblem, serverExit } from '../serving/pod-problems.js';
+import { fetchExit, podProblem, serverExit } from '../serving/pod-problems.js';
 import type { ProviderReport } from './providers.js';
 import { isReady, type ObservedPod, servesSha, unschedulableMessage } from '../serving/pods.js';
+import type { ConditionReason } from '../api/reasons.js';
+
+/** The ArtifactVerified reason for each word fetch-model fails with. */
+const FETCH_REASONS: Record<string, ConditionReason> = { DigestMismatch: 'DigestMismatch', CredentialsRejected: 'CredentialsRejected', AccessDenied: 'AccessDenied', BadCredentials: 'CredentialsRejected', NotFound: 'ArtifactNotFound' };
 
 export interface ObservedDeployment {
   metadata?: { generation?: number; annotations?: Record<string, string> };
@@ -115,11 +119,15 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
   const sha = served?.sha256 ?? cr.spec.model.sha256.toLowerCase();
   const current = pods.filter((p) => servesSha(p, sha));
   const exit = serverExit(current);
+  const fetched = fetchExit(current);
   conditions.push(current.some(isReady)
     ? { type: 'ArtifactVerified', status: 'True', reason: 'VerifiedByServer', message: `a ready replica verified sha256 ${sha.slice(0, 12)}… before loading` }
     : exit?.reason === 'DigestMismatch'
       ? { type: 'ArtifactVerified', status: 'False', reason: 'DigestMismatch', message: exit.message }
-      : { type: 'ArtifactVerified', status: 'Unknown', reason: 'NoReadyReplica', message: 'no ready replica serves this sha256 yet' });
+      : fetched
+        // The model could not be fetched: why, in the word fetch-model gave (never a credential).
+        ? { type: 'ArtifactVerified', status: 'False', reason: FETCH_REASONS[fetched.word] ?? 'FetchFailed', message: `${fetched.word}: ${fetched.message}` }
+        : { type: 'ArtifactVerified', status: 'Unknown', reason: 'NoReadyReplica', message: 'no ready replica serves this sha256 yet' });
 
   const gpu = (cr.spec.serving?.gpu?.count ?? 0) > 0;
   if (gpu) conditions.push(acceleratedCondition(input.providers ?? []));

@@ -22,6 +22,8 @@ export const REFERENCE_MOUNT = '/etc/clinops/reference';
 export const TLS_MOUNT = '/etc/clinops/tls';
 export const DICOM_CREDENTIALS_MOUNT = '/etc/clinops/dicom-destination';
 export const DICOM_CA_MOUNT = '/etc/clinops/dicom-ca';
+/** The model's object-store credentials (spec.model.credentialsSecretRef), in the fetch-model init container alone. */
+export const MODEL_CREDENTIALS_MOUNT = '/etc/clinops/model-credentials';
 export const DRAIN_DELAY_MS = 5000;
 
 export interface DeploymentSettings {
@@ -61,9 +63,30 @@ export function modelVolume(uri: string): { path: string; volume: Record<string,
     : { path: `${MODEL_MOUNT}/model.onnx`, volume: { name: 'model', emptyDir: { sizeLimit: MODEL_VOLUME_SIZE_LIMIT } } };
 }
 
-/** fetch-model's arguments for an https model: where from, its sha256, where to, and its size bound. */
-export function fetchModelArgs(url: string, sha256: string): string[] {
-  return ['fetch-model', '--url', url, '--sha256', sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`, '--max-bytes', String(MODEL_FETCH_MAX_BYTES)];
+/** fetch-model's arguments for a fetched model: where from, its sha256, where to, its size bound, and its credentials' folder. */
+export function fetchModelArgs(url: string, sha256: string, credentials = false): string[] {
+  return ['fetch-model', '--url', url, '--sha256', sha256.toLowerCase(), '--out', `${MODEL_MOUNT}/model.onnx`, '--max-bytes', String(MODEL_FETCH_MAX_BYTES),
+    ...(credentials ? ['--credentials', MODEL_CREDENTIALS_MOUNT] : [])];
+}
+
+/**
+ * The init container that fetches and verifies a model given by URL (none for a claim), and the volume of
+ * its credentials: the Secret is mounted into that container alone, never into the server or the pod's
+ * environment, and read when the pod starts (a rotated Secret is used by the next pod).
+ */
+export function fetchModelInit(cr: ClinicalModel, image: string, pullPolicy: string, security: object): { initContainers: object[]; volumes: object[] } {
+  const source = parseModelUri(cr.spec.model.uri);
+  if (source.kind === 'pvc') return { initContainers: [], volumes: [] };
+  const secret = cr.spec.model.credentialsSecretRef?.name;
+  return {
+    initContainers: [{
+      name: 'fetch-model', image, imagePullPolicy: pullPolicy, terminationMessagePolicy: 'FallbackToLogsOnError',
+      args: fetchModelArgs(source.url, cr.spec.model.sha256, secret !== undefined),
+      volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }, ...(secret ? [{ name: 'model-credentials', mountPath: MODEL_CREDENTIALS_MOUNT, readOnly: true }] : [])],
+      securityContext: security,
+    }],
+    volumes: secret ? [{ name: 'model-credentials', secret: { secretName: secret, defaultMode: 0o440 } }] : [],
+  };
 }
 
 /** Replicas the Deployment should run: the declared count, as the escalation level allows. */
@@ -237,18 +260,10 @@ export function desiredDeployment(cr: ClinicalModel, settings: DeploymentSetting
     containers: [container],
     volumes,
   };
-  if (source.kind === 'https') {
-    podSpec.initContainers = [
-      {
-        name: 'fetch-model',
-        image,
-        imagePullPolicy: serving.imagePullPolicy ?? 'IfNotPresent',
-        terminationMessagePolicy: 'FallbackToLogsOnError',
-        args: fetchModelArgs(source.url, model.sha256),
-        volumeMounts: [{ name: 'model', mountPath: MODEL_MOUNT }],
-        securityContext: CONTAINER_SECURITY,
-      },
-    ];
+  const fetching = fetchModelInit(cr, image, serving.imagePullPolicy ?? 'IfNotPresent', CONTAINER_SECURITY);
+  if (fetching.initContainers.length > 0) {
+    podSpec.initContainers = fetching.initContainers;
+    volumes.push(...(fetching.volumes as typeof volumes));
   }
   const nodeSelector: Record<string, string> = { ...(serving.nodeSelector ?? {}) };
   if (gpuCount > 0 && serving.gpu?.product) nodeSelector[GPU_PRODUCT_LABEL] = serving.gpu.product;

@@ -1,9 +1,12 @@
-// Parsing of spec.model.uri. The CRD's CEL rules already reject other schemes; this is the one place
-// that turns an accepted URI into where the server finds the file.
+// Parsing of spec.model.uri. The CRD's schema already rejects other schemes; this is the one place
+// that turns an accepted URI into where the server finds the file: a claim it mounts, or a URL
+// (https://, s3://BUCKET/KEY) an init container fetches and verifies.
 
 export type ModelSource =
   | { kind: 'pvc'; claim: string; path: string }
-  | { kind: 'https'; url: string };
+  | { kind: 'https'; url: string }
+  /** An object in S3-compatible storage, fetched with the credentials of spec.model.credentialsSecretRef. */
+  | { kind: 's3'; url: string; bucket: string; key: string };
 
 export class ModelUriError extends Error {
   constructor(uri: string, why: string) {
@@ -31,5 +34,11 @@ export function parseModelUri(uri: string): ModelSource {
     if (url.pathname === '/' || url.pathname === '') throw new ModelUriError(uri, 'names no file');
     return { kind: 'https', url: url.toString() };
   }
-  throw new ModelUriError(uri, 'must start with pvc:// or https://');
+  const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
+  if (s3) {
+    const key = s3[2]!;
+    if (key.split('/').some((seg) => seg === '..' || seg === '.')) throw new ModelUriError(uri, 'has a "." or ".." key segment');
+    return { kind: 's3', url: uri, bucket: s3[1]!, key };
+  }
+  throw new ModelUriError(uri, 'must start with pvc://, https:// or s3://');
 }

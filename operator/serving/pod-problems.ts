@@ -6,6 +6,34 @@ import { SERVER_EXIT_REASONS, STUCK_POD_REASONS } from '../api/reasons.js';
 import type { ObservedPod } from './pods.js';
 
 export const SERVER_CONTAINER = 'server';
+/** The init container that downloads a model given by URL (https://, s3://) and verifies it. */
+export const FETCH_CONTAINER = 'fetch-model';
+
+/**
+ * What fetch-model said as it last failed: "Word: reason" (CredentialsRejected, NotFound, DigestMismatch,
+ * …; cli/fetch-model.ts), after its command's prefix. It never carries a credential.
+ */
+function fetchFailure(c: ContainerStatus): string | undefined {
+  const f = fetchWord(c);
+  return f ? `${f.word}: ${f.message}` : undefined;
+}
+
+function fetchWord(c: ContainerStatus): { word: string; message: string } | undefined {
+  const text = (c.lastState?.terminated?.message ?? c.state?.terminated?.message ?? '').trim();
+  const m = /(CredentialsRejected|AccessDenied|NotFound|Unreachable|TimedOut|TooLarge|DigestMismatch|BadCredentials|FetchFailed): ([^\n]+)/.exec(text);
+  return m ? { word: m[1]!, message: m[2]!.trim().slice(0, 400) } : undefined;
+}
+
+/** fetch-model's last failure on any pod (not terminating): its word and reason. */
+export function fetchExit(pods: readonly ObservedPod[]): { word: string; message: string } | undefined {
+  for (const pod of pods) {
+    if (pod.metadata?.deletionTimestamp) continue;
+    const c = pod.status?.initContainerStatuses?.find((s) => s.name === FETCH_CONTAINER);
+    const f = c ? fetchWord(c) : undefined;
+    if (f) return f;
+  }
+  return undefined;
+}
 
 /** Waiting reasons that will not clear by themselves: each is worth naming in status and an Event. */
 export const STUCK_REASONS: ReadonlySet<string> = new Set(STUCK_POD_REASONS);
@@ -53,7 +81,8 @@ export function podProblem(pods: readonly ObservedPod[]): PodProblem | undefined
       const waiting = c.state?.waiting;
       if (!waiting?.reason || !STUCK_REASONS.has(waiting.reason)) continue;
       const exit = c.name === SERVER_CONTAINER ? serverExit([pod]) : undefined;
-      const detail = exit ? `${exit.reason}: ${exit.message}` : (waiting.message ?? '').trim();
+      const fetched = c.name === FETCH_CONTAINER ? fetchFailure(c) : undefined;
+      const detail = exit ? `${exit.reason}: ${exit.message}` : fetched ?? (waiting.message ?? '').trim();
       return {
         reason: waiting.reason as PodProblem['reason'],
         message: `pod ${pod.metadata?.name ?? ''} container ${c.name}: ${waiting.reason}${detail ? ` — ${detail}` : ''}`,

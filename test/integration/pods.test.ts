@@ -36,6 +36,7 @@ import { type ControlPlane, repoRoot, startControlPlane } from '../../hack/clust
 import { helm, helmInstall } from '../../hack/cluster/helm.js';
 import { assertLocalRoute, clusterFetch, NODE_IP, NODE_NAME, POD_BRIDGE, routeDevice, SINK } from '../../hack/cluster/network.js';
 import { startPacs, storescu } from '../../hack/cluster/pacs.js';
+import { startObjectStore } from '../../hack/cluster/s3.js';
 import { REAL_NODE_LABEL } from '../../hack/cluster/node.js';
 import { sepsisConfidences, sepsisReference, sepsisTraffic, sepsisWeights } from '../models/drift-traffic.js';
 import { cnnGraph, cnnWeights, mlpForward, mlpGraph, mlpInputs, mlpWeights, rng, SMALL_CNN, SMALL_CNN_SIZE, writeModel } from '../models/generate.js';
@@ -835,6 +836,24 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
     const p = ((await direct.json()) as { predictions: Array<{ label: string; probabilities: Record<string, number> }> }).predictions[0]!;
     expect(finding['0040A168'].Value[0]['00080104'].Value[0]).toBe(p.label);
     expect(probability).toBeCloseTo(p.probabilities[p.label]!, 5);
+    // The SR as Orthanc returns it (WADO-RS): a Comprehensive SR that highdicom reads, naming the model, its
+    // version and sha256; dcmtk's dsrdump reads it and dicom3tools' dciodvfy finds no error in it.
+    const wado = await fetch(`${pacs.dicomweb}/studies/${cr.uids.study}/series/${seriesUid}/instances/${instance!['00080018']!.Value[0]}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${pacs.user.username}:${pacs.user.password}`).toString('base64')}`, accept: 'multipart/related; type="application/dicom"' },
+    });
+    expect(wado.status).toBe(200);
+    const multipart = Buffer.from(await wado.arrayBuffer());
+    const srFile = join(studies, 'sr-from-pod.dcm');
+    writeFileSync(srFile, multipart.subarray(multipart.indexOf('\r\n\r\n') + 4, multipart.lastIndexOf(Buffer.from('\r\n--'))));
+    const sr = JSON.parse(execFileSync(python, [join(repoRoot, 'hack', 'python', 'sr_check.py'), srFile], { encoding: 'utf8' })) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(sr).toMatchObject({
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.88.33', modality: 'SR', study: cr.uids.study, observer: 'Device', finding: p.label, references: cr.uids.instance,
+      text: { 'Algorithm Name': name, 'Algorithm Version': '1.0.0', 'Algorithm Parameters': `sha256 ${cnn.sha256}` },
+    });
+    expect(sr.probability).toBeCloseTo(p.probabilities[p.label]!, 5);
+    expect((await promisify(execFile)('dsrdump', [srFile])).stdout).toContain('Comprehensive SR Document');
+    const verify = await promisify(execFile)('dciodvfy', [srFile]).then((r) => r.stdout + r.stderr, (e: { stdout: string; stderr: string }) => e.stdout + e.stderr);
+    expect(verify.split('\n').filter((l) => l.startsWith('Error'))).toEqual([]);
 
     // Sent again, with a CT study: acknowledged; no second SR, the CT not the model's; status counts both.
     await storescu(pacs, [join(studies, 'cr.dcm'), join(studies, 'ct.dcm')]);
@@ -847,6 +866,30 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
     expect(counted).toMatchObject({ received: 3, inferred: 1, delivered: 1, duplicate: 1, ignored: 1, failed: 0, pending: 0, replicasRead: 1 });
     expect(await pacs.get(`/dicom-web/studies/${cr.uids.study}/series?Modality=SR`)).toHaveLength(1);
     expect(await pacs.get(`/dicom-web/studies/${fixtures['ct.dcm']!.uids.study}/series?Modality=SR`)).toHaveLength(0);
+
+    // The destination down: a study a router still holds, sent on to the model's Service, waits in the pod
+    // (status: pending, and why); once Orthanc is back, its SR is there — nothing lost.
+    const third = fixtures['cr-3.dcm']!;
+    await pacs.pause();
+    const boundary = 'pods-boundary';
+    const stow = await clusterFetch(`http://${ip}:8080/dicomweb/studies`, {
+      method: 'POST', headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`, 'x-api-key': API_KEY },
+      body: Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), readFileSync(join(studies, 'cr-3.dcm')), Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    });
+    expect(stow.status).toBe(200);
+    const down = await eventually('status: one SR pending, the destination unreachable', async () => {
+      const d = (await clm(name)).status?.integration?.dicom;
+      return d?.pending === 1 && /delivery attempt \d+ failed/.test(d.lastFailure ?? '') ? d : undefined;
+    }, 60_000);
+    expect(down).toMatchObject({ delivered: 1, failed: 0 });
+    await pacs.resume();
+    // Orthanc keeps servers defined over its REST API in memory: the router's side again.
+    await pacs.defineServer('pneumonia', `http://${ip}:8080/dicomweb`, { 'x-api-key': API_KEY });
+    await eventually('the SR in Orthanc once it is back', async () => ((await pacs.get(`/dicom-web/studies/${third.uids.study}/series?Modality=SR`)) as unknown[]).length === 1, 120_000);
+    await eventually('status: delivered, nothing pending', async () => {
+      const d = (await clm(name)).status?.integration?.dicom;
+      return d?.delivered === 2 && d.pending === 0;
+    }, 60_000);
     // No patient attribute in the model's status, its Events or its pod's log.
     const podName = (await pods(name))[0]!.metadata.name;
     const seen = [JSON.stringify(await clm(name)), JSON.stringify(await events(name)), await cp.kubectl(['-n', ns, 'logs', podName])].join('\n');
@@ -872,7 +915,7 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
       const d = (await clm(name)).status?.integration?.dicom;
       return d?.waiting === 1 ? d : undefined;
     }, 60_000);
-    expect(waiting).toMatchObject({ heldReplicas: 1, delivered: 1, pending: 0 });
+    expect(waiting).toMatchObject({ heldReplicas: 1, delivered: 2, pending: 0 });
     expect(await pacs.get(`/dicom-web/studies/${second.uids.study}/series?Modality=SR`)).toHaveLength(0);
     await cp.kubectl(['--as=dr-lee', '--as-group=clinical-reviewers', '--as-group=system:masters', '-n', ns, 'patch', 'clm', name, '--type=merge', '-p',
       JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'confidences reviewed against the reference' } } } })]);
@@ -880,13 +923,59 @@ it('a PACS in the workflow: a study storescu sends to Orthanc reaches the model\
       ((await pacs.get(`/dicom-web/studies/${second.uids.study}/series?Modality=SR`)) as unknown[]).length === 1, 60_000);
     const released = await eventually('status: nothing waits, nothing held', async () => {
       const d = (await clm(name)).status?.integration?.dicom;
-      return d?.waiting === 0 && d.heldReplicas === 0 && d.delivered === 2 ? d : undefined;
+      return d?.waiting === 0 && d.heldReplicas === 0 && d.delivered === 3 ? d : undefined;
     }, 60_000);
     expect(released.failed).toBe(0);
     expect((await clm(name)).status?.phase).toBe('Serving');
     await cp.kubectl(['-n', ns, 'delete', 'clm', name]);
   } finally {
     await pacs.stop();
+  }
+});
+
+it('a model from S3-compatible storage (MinIO): a wrong secret key is named in status and nothing serves; the rotated Secret is used by the next pod, which serves', async () => {
+  const store = await startObjectStore({ dir: join(cp.dir, 'minio'), podBridge: POD_BRIDGE });
+  try {
+    await store.put('models', 'sepsis/2.0.0/model.onnx', readFileSync(join(modelDir, 'sepsis', 'model.onnx')));
+    const name = 'sepsis-s3';
+    const secret = (secretAccessKey: string) => ({
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'models-s3', namespace: ns },
+      stringData: { accessKeyId: store.accessKeyId, secretAccessKey, endpoint: `http://${NODE_IP}:${store.port}`, region: 'us-east-1' },
+    });
+    const wrong = `wrong-${randomBytes(8).toString('hex')}`;
+    await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [secret(wrong), {
+      apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+      spec: {
+        model: { uri: 's3://models/sepsis/2.0.0/model.onnx', credentialsSecretRef: { name: 'models-s3' }, sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+        serving: { replicas: 1, apiKeySecretRef: { name: 'sepsis-api-keys' }, nodeSelector: { [REAL_NODE_LABEL]: 'true' }, resources: { requests: { cpu: '100m' } } },
+      },
+    }] }));
+    // The wrong secret key: the init container says so, status names it, nothing serves.
+    const refused = await eventually('ArtifactVerified=False (CredentialsRejected)', async () => {
+      const x = await clm(name);
+      return condition(x, 'ArtifactVerified')?.reason === 'CredentialsRejected' ? x : undefined;
+    }, 180_000);
+    expect(condition(refused, 'ArtifactVerified')!.message).toMatch(/^CredentialsRejected: s3:\/\/models\/sepsis\/2\.0\.0\/model\.onnx: the store refused the credentials/);
+    expect(refused.status?.readyReplicas ?? 0).toBe(0);
+    // No credential in the pod spec, the model's status or its Events.
+    const [failing] = await pods(name);
+    const seen = [JSON.stringify(failing!.spec), JSON.stringify(await clm(name)), JSON.stringify(await events(name))].join('\n');
+    for (const value of [wrong, store.secretAccessKey, store.accessKeyId]) expect(seen.includes(value)).toBe(false);
+    // Rotated: the next pod reads the Secret as it is now, fetches, verifies and serves.
+    await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(secret(store.secretAccessKey)));
+    await cp.kubectl(['-n', ns, 'delete', 'pod', failing!.metadata.name, '--wait=false']);
+    const serving = await eventually('Serving from S3', async () => {
+      const x = await clm(name);
+      return x.status?.phase === 'Serving' ? x : undefined;
+    }, 180_000);
+    expect(condition(serving, 'ArtifactVerified')).toMatchObject({ status: 'True', reason: 'VerifiedByServer' });
+    const ip = await clusterIP(name);
+    await assertLocalRoute(ip);
+    const res = await clusterFetch(`http://${ip}:8080/v1/models/${name}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify({ instances: mlpInputs(5, 2) }) });
+    expect(res.status).toBe(200);
+    await cp.kubectl(['-n', ns, 'delete', 'clm', name]);
+  } finally {
+    await store.stop();
   }
 });
 

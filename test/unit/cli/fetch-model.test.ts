@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchModel } from '../../../cli/fetch-model.js';
+import { fetchModel, readS3Credentials, s3Failure } from '../../../cli/fetch-model.js';
 
 const bytes = Buffer.from('not really onnx, but bytes all the same');
 const sha = createHash('sha256').update(bytes).digest('hex');
@@ -52,5 +52,38 @@ describe('fetchModel', () => {
     }))) as unknown as typeof fetch;
     await expect(fetchModel('https://models.example/m.onnx', sha, out, slow, { maxBytes: 100, timeoutMs: 100 })).rejects.toThrow('did not arrive within 0.1 s; not written');
     expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+});
+
+describe('S3 credentials and failures', () => {
+  const folder = (values: Record<string, string>) => {
+    const d = mkdtempSync(join(tmpdir(), 'creds-'));
+    for (const [k, v] of Object.entries(values)) writeFileSync(join(d, k), v);
+    return d;
+  };
+
+  it('reads the Secret\'s folder: keys required, session token, endpoint, region and CA optional', () => {
+    expect(readS3Credentials(folder({ accessKeyId: 'AKIA1\n', secretAccessKey: 's3cret\n' }))).toEqual({ accessKeyId: 'AKIA1', secretAccessKey: 's3cret', region: 'us-east-1' });
+    expect(readS3Credentials(folder({ accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 't', endpoint: 'https://s3.hospital.internal:9000', region: 'eu-west-2', 'ca.crt': 'PEM' })))
+      .toEqual({ accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 't', endpoint: 'https://s3.hospital.internal:9000', region: 'eu-west-2', ca: 'PEM' });
+    expect(() => readS3Credentials(folder({ accessKeyId: 'a' }))).toThrow('BadCredentials: the credentials Secret has no "secretAccessKey"');
+    expect(() => readS3Credentials(folder({ accessKeyId: 'a', secretAccessKey: ' ' }))).toThrow('"secretAccessKey" is empty');
+    expect(() => readS3Credentials(folder({ accessKeyId: 'a', secretAccessKey: 'b', endpoint: 'ftp://x' }))).toThrow('"endpoint" is not an http or https URL');
+  });
+
+  it('gives each S3 error its word', () => {
+    expect(s3Failure({ name: 'InvalidAccessKeyId' })).toBe('CredentialsRejected');
+    expect(s3Failure({ name: 'SignatureDoesNotMatch' })).toBe('CredentialsRejected');
+    expect(s3Failure({ name: 'ExpiredToken' })).toBe('CredentialsRejected');
+    expect(s3Failure({ name: 'AccessDenied' })).toBe('AccessDenied');
+    expect(s3Failure({ name: 'NoSuchKey' })).toBe('NotFound');
+    expect(s3Failure({ name: 'Unknown', $metadata: { httpStatusCode: 404 } })).toBe('NotFound');
+    expect(s3Failure({ code: 'ECONNREFUSED' })).toBe('Unreachable');
+    expect(s3Failure({ name: 'InternalError' })).toBe('FetchFailed');
+  });
+
+  it('refuses an s3:// URL without a credentials folder, and any other scheme', async () => {
+    await expect(fetchModel('s3://models/m.onnx', 'a'.repeat(64), '/tmp/x')).rejects.toThrow('needs --credentials');
+    await expect(fetchModel('ftp://models/m.onnx', 'a'.repeat(64), '/tmp/x')).rejects.toThrow('https or s3 URL');
   });
 });

@@ -55,6 +55,21 @@ describe('desiredDeployment', () => {
       '--sha256', 'abcdef'.padEnd(64, '0'), '--out', '/models/model.onnx', '--max-bytes', String(4 * 1024 ** 3)]);
   });
 
+  it('fetches an s3:// model in the init container, with its credentials mounted there alone (never in the server, the env or the args)', () => {
+    const cr = clinicalModel();
+    cr.spec.model.uri = 's3://radiology-models/pneumonia/1.2.0/model.onnx';
+    cr.spec.model.credentialsSecretRef = { name: 'models-s3' };
+    const spec = podSpec(desiredDeployment(cr, settings));
+    const init = spec.initContainers[0];
+    expect(init.args).toEqual(['fetch-model', '--url', 's3://radiology-models/pneumonia/1.2.0/model.onnx', '--sha256', 'abcdef'.padEnd(64, '0'),
+      '--out', '/models/model.onnx', '--max-bytes', String(4 * 1024 ** 3), '--credentials', '/etc/clinops/model-credentials']);
+    expect(init.volumeMounts).toContainEqual({ name: 'model-credentials', mountPath: '/etc/clinops/model-credentials', readOnly: true });
+    expect(spec.volumes).toContainEqual({ name: 'model-credentials', secret: { secretName: 'models-s3', defaultMode: 0o440 } });
+    expect(init.env).toBeUndefined();
+    expect(JSON.stringify(spec.containers)).not.toContain('model-credentials');
+    expect(JSON.stringify(spec.containers)).not.toContain('models-s3');
+  });
+
   it('asks for GPUs, the GPU product and tolerates the GPU taint', () => {
     const spec = podSpec(desiredDeployment(clinicalModel({
       serving: { gpu: { count: 2, product: 'NVIDIA-H100-80GB-HBM3' }, resources: { requests: { cpu: '1' } }, nodeSelector: { zone: 'a' },

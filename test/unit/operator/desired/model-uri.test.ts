@@ -9,8 +9,14 @@ describe('parseModelUri', () => {
     expect(parseModelUri('https://models.example/a/b.onnx')).toEqual({ kind: 'https', url: 'https://models.example/a/b.onnx' });
   });
 
+  it('splits s3://bucket/key', () => {
+    expect(parseModelUri('s3://radiology-models/pneumonia/1.2.0/model.onnx')).toEqual({ kind: 's3', url: 's3://radiology-models/pneumonia/1.2.0/model.onnx', bucket: 'radiology-models', key: 'pneumonia/1.2.0/model.onnx' });
+  });
+
   it.each([
-    ['s3://bucket/model.onnx', 'must start with pvc:// or https://'],
+    ['gs://bucket/model.onnx', 'must start with pvc://, https:// or s3://'],
+    ['s3://Bucket/model.onnx', 'must start with'],
+    ['s3://bucket/a/../b.onnx', '"." or ".." key segment'],
     ['pvc://claim/../etc/passwd', '".." path segment'],
     ['pvc://claim/a//b', 'empty or ".." path segment'],
     ['https://models.example/', 'names no file'],

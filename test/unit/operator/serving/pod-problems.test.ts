@@ -1,4 +1,4 @@
-import { podProblem, serverExit } from '../../../../operator/serving/pod-problems.js';
+import { fetchExit, podProblem, serverExit } from '../../../../operator/serving/pod-problems.js';
 import type { ObservedPod } from '../../../../operator/serving/pods.js';
 
 const pod = (name: string, server: NonNullable<ObservedPod['status']>['containerStatuses']): ObservedPod => ({
@@ -30,6 +30,14 @@ describe('what the kubelet says about a model\'s pods', () => {
     expect(podProblem([never])).toEqual({ reason: 'ErrImageNeverPull', message: 'pod m-3 container server: ErrImageNeverPull — Container image "x:1" is not present with pull policy of Never' });
     const init: ObservedPod = { metadata: { name: 'm-4' }, status: { initContainerStatuses: [{ name: 'fetch-model', state: { waiting: { reason: 'ImagePullBackOff' } } }] } };
     expect(podProblem([init])?.reason).toBe('ImagePullBackOff');
+  });
+
+  it('names why fetch-model could not fetch the model, in its own word (what its last exit said)', () => {
+    const said = 'clinops fetch-model: CredentialsRejected: s3://models/m.onnx: the store refused the credentials (access key or secret key wrong, or the token expired)\n';
+    const init: ObservedPod = { metadata: { name: 'm-5' }, status: { initContainerStatuses: [{ name: 'fetch-model', state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container' } }, lastState: { terminated: { exitCode: 1, message: said } } }] } };
+    expect(podProblem([init])).toEqual({ reason: 'CrashLoopBackOff', message: 'pod m-5 container fetch-model: CrashLoopBackOff — CredentialsRejected: s3://models/m.onnx: the store refused the credentials (access key or secret key wrong, or the token expired)' });
+    expect(fetchExit([init])).toEqual({ word: 'CredentialsRejected', message: 's3://models/m.onnx: the store refused the credentials (access key or secret key wrong, or the token expired)' });
+    expect(fetchExit([pod('m-6', [{ name: 'server', lastState: { terminated: { exitCode: 1, message: 'NotFound: x' } } }])])).toBeUndefined();
   });
 
   it('ignores what clears by itself, clean exits and pods on their way out', () => {
