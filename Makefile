@@ -83,8 +83,9 @@ demo: deps binaries image-archives build ## the local story: control plane, oper
 	node dist/hack/demo.js
 
 .PHONY: bench
-bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, studies through a PACS (Orthanc) vs a direct /predict, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
+bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager and its floor, drift checks of 1,000 models, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, studies through a PACS (Orthanc) vs a direct /predict, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
 	node dist/bench/operator/main.js
+	node dist/bench/operator/drift-scale.js
 	node dist/bench/server/main.js
 	node dist/bench/server/tabular.js
 	node dist/bench/server/shadow.js

@@ -105,3 +105,15 @@ it('operator: against kube-controller-manager, cold and on resync', async () => 
   expect(passes / r.count).toBeLessThan(2.8);
   expect(r.floorRatio).toBeGreaterThan(0);
 });
+
+it('drift at scale: every model checked on schedule from its double-served window, CPU, lag and memory reported', async () => {
+  await runBench('operator/drift-scale.js', ['--count', '10', '--samples', '2000', '--interval', '10s', '--checks', '2']);
+  const r = JSON.parse(readFileSync(join(results, 'drift-scale.json'), 'utf8'));
+  expect(r.errors).toBe(0);
+  // Every model read at least three times (its first check and two more), each read a window of pages.
+  expect(r.checks).toBeGreaterThanOrEqual(30);
+  expect(r.requests).toBeGreaterThanOrEqual(r.checks);
+  expect(r.lagMs.checks).toBeGreaterThanOrEqual(20);
+  expect(r.cpuCores.mean).toBeGreaterThan(0);
+  expect(r.memory.endMiB).toBeGreaterThan(0);
+});
