@@ -21,8 +21,12 @@ describe('validation', () => {
   it.each([
     ['a sha256 that is not 64 hex characters', (s: any) => { s.model.sha256 = 'abc123'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       `spec.model.sha256: Invalid value: "abc123": spec.model.sha256 in body should match '^[0-9a-fA-F]{64}$'`],
-    ['a model uri with an unknown scheme', (s: any) => { s.model.uri = 's3://bucket/model.onnx'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
-      'spec.model.uri: Invalid value: "s3://bucket/model.onnx": spec.model.uri in body should match \'^(pvc://'],
+    ['a model uri with an unknown scheme', (s: any) => { s.model.uri = 'gs://bucket/model.onnx'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.model.uri: Invalid value: "gs://bucket/model.onnx": spec.model.uri in body should match \'^(pvc://'],
+    ['an s3:// model without credentials', (s: any) => { s.model.uri = 's3://models/sepsis/model.onnx'; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.model.credentialsSecretRef: Invalid value: "object": an s3:// model needs model.credentialsSecretRef'],
+    ['credentials for a model on a claim', (s: any) => { s.model.credentialsSecretRef = { name: 'models-s3' }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'and only an s3:// model takes one'],
     ['moderate PSI not below significant', (s: any) => { s.monitoring = { psi: { moderate: 0.3, significant: 0.2 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.monitoring.psi: Invalid value: "object": moderate must be less than significant'],
     ['negative replicas', (s: any) => { s.serving = { replicas: -1 }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
