@@ -130,20 +130,36 @@ async function main(): Promise<void> {
       (await admin.list<{ status?: { phase?: string } }>(clmRef)).items.filter((c) => c.status?.phase === 'Serving').length === N, 1_800_000, Math.max(1000, N));
     console.log(`drift at scale: ${N} models created in ${(createdMs / 1000).toFixed(1)} s, all Serving after ${((Date.now() - created) / 1000).toFixed(1)} s`);
 
-    // Run until every model has had CHECKS + 1 checks (the first after its creation, then CHECKS more).
-    // Each check is due an interval after the one before it ran, so a late check delays the next: half an
-    // interval more for the last ones (a check later than that is counted failed).
-    const endAt = created + createdMs + INTERVAL_MS * (CHECKS + 1) + Math.max(10_000, INTERVAL_MS / 2);
+    // Run until every model has had CHECKS + 1 checks that read its replica, and the last one's verdict is
+    // in its status. A model's first check is due an interval after its creation (one due before its
+    // replica was ready reads nothing: the next comes an interval later), each next one an interval after
+    // the one before ran, so a late check delays the next: the run waits for CHECKS + 1 intervals from the
+    // moment every model served, and half an interval more; a check that has not come by then is failed.
+    const servingAt = Date.now();
+    const endAt = servingAt + INTERVAL_MS * (CHECKS + 1) + Math.max(10_000, INTERVAL_MS / 2);
+    type Stats = Record<string, { reads: number[]; requests: number }>;
+    type Clm = { metadata: { name: string }; status?: { drift?: { verdict?: string; samples?: number; lastCheckTime?: string } } };
+    const readStats = async () => await (await fetch(`${doubleUrl}/stats`, { signal: AbortSignal.timeout(30_000) })).json() as Stats;
+    const isJudged = (c: Clm) => c.status?.drift?.verdict !== undefined && c.status.drift.verdict !== 'InsufficientData' && (c.status.drift.samples ?? 0) > 0;
     const cpu: Array<{ at: number; s: number }> = [{ at: Date.now(), s: cpuSeconds(operator.pid!) }];
+    let stats: Stats = {};
+    let clms: Clm[] = [];
     while (Date.now() < endAt) {
-      await new Promise((r) => setTimeout(r, Math.min(10_000, endAt - Date.now())));
+      await new Promise((r) => setTimeout(r, Math.min(5000, endAt - Date.now())));
       cpu.push({ at: Date.now(), s: cpuSeconds(operator.pid!) });
+      stats = await readStats();
+      if (models.some((m) => (stats[m]?.reads.length ?? 0) < CHECKS + 1)) continue;
+      // Every model read often enough: done once each one's last check is judged in its status.
+      await new Promise((r) => setTimeout(r, 2000));
+      clms = (await admin.list<Clm>(clmRef)).items;
+      if (clms.filter(isJudged).length === N) break;
     }
+    cpu.push({ at: Date.now(), s: cpuSeconds(operator.pid!) });
     const endRss = memoryMiB(operator.pid!, 'VmRSS');
     const endHeap = await heapUsedMiB(port);
     const peakRss = memoryMiB(operator.pid!, 'VmHWM');
-    const stats = await (await fetch(`${doubleUrl}/stats`)).json() as Record<string, { reads: number[]; requests: number }>;
-    const clms = await admin.list<{ metadata: { name: string }; status?: { drift?: { verdict?: string; samples?: number; replicasRead?: number } } }>(clmRef);
+    stats = await readStats();
+    clms = (await admin.list<Clm>(clmRef)).items;
 
     // The checks' lag: each read after a model's first, against its previous one.
     const lags: number[] = [];
@@ -155,9 +171,14 @@ async function main(): Promise<void> {
       requests += s?.requests ?? 0;
       for (let i = 1; i < (s?.reads.length ?? 0); i++) lags.push(Math.max(0, s!.reads[i]! - s!.reads[i - 1]! - INTERVAL_MS));
     }
-    // A model not read at least CHECKS + 1 times, or whose last check judged nothing, is a failed answer.
-    const judged = clms.items.filter((c) => c.status?.drift?.verdict !== undefined && c.status.drift.verdict !== 'InsufficientData' && (c.status.drift.samples ?? 0) > 0);
-    const errors = N - judged.length + models.filter((m) => (stats[m]?.reads.length ?? 0) < CHECKS + 1).length;
+    // A model not read at least CHECKS + 1 times, or whose last check judged nothing, is a failed answer;
+    // the first few are named with what the double and the status say of them.
+    const judged = new Set(clms.filter(isJudged).map((c) => c.metadata.name));
+    const failures = models.filter((m) => !judged.has(m) || (stats[m]?.reads.length ?? 0) < CHECKS + 1).map((m) => {
+      const drift = clms.find((c) => c.metadata.name === m)?.status?.drift;
+      return { model: m, reads: stats[m]?.reads.length ?? 0, verdict: drift?.verdict ?? null, samples: drift?.samples ?? null, lastCheckTime: drift?.lastCheckTime ?? null };
+    });
+    const errors = failures.length;
     const cores = (a: { at: number; s: number }, b: { at: number; s: number }) => (b.s - a.s) / ((b.at - a.at) / 1000);
     const windows: number[] = [];
     for (let i = 0; i < cpu.length; i++) {
@@ -167,7 +188,8 @@ async function main(): Promise<void> {
     const result = {
       count: N, samplesPerWindow: SAMPLES, interval: INTERVAL, checksPerModel: CHECKS + 1,
       // A benchmark counts only successful answers: every check here is one (`errors`: models not checked, or not judged).
-      requests, checks: reads, errors,
+      requests, checks: reads, errors, failures: failures.slice(0, 10),
+      servingAfterMs: servingAt - created,
       cpuCores: { mean: cores(cpu[0]!, cpu[cpu.length - 1]!), busiest30s: windows.length > 0 ? Math.max(...windows) : cores(cpu[0]!, cpu[cpu.length - 1]!) },
       lagMs: { p50: quantile(lags, 0.5), p99: quantile(lags, 0.99), max: lags.length > 0 ? Math.max(...lags) : NaN, checks: lags.length },
       // Below zero (a small N, within the garbage collector's noise) it says 0.
@@ -187,6 +209,7 @@ drift at scale — ${N} models, a window of ${SAMPLES} predictions each, checked
   memory: operator RSS                  ${result.memory.baseMiB} MiB with no model, ${result.memory.endMiB} MiB with ${N} (peak ${result.memory.peakMiB}): ${result.memory.perModelKiB} KiB a model
   memory: JavaScript heap in use        ${result.memory.heapBaseMiB} MiB with no model, ${result.memory.heapEndMiB} MiB with ${N}: ${result.memory.heapPerModelKiB} KiB a model
 (the windows come from a benchmark double answering as ${N} replicas; results in ${results}/drift-scale.json)`);
+    for (const f of result.failures) console.log(`  failed: ${JSON.stringify(f)}`);
   } finally {
     for (const c of children) {
       if (c.exitCode !== null || c.signalCode !== null) continue;

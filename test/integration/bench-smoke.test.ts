@@ -109,7 +109,8 @@ it('operator: against kube-controller-manager, cold and on resync', async () => 
 it('drift at scale: every model checked on schedule from its double-served window, CPU, lag and memory reported', async () => {
   await runBench('operator/drift-scale.js', ['--count', '10', '--samples', '2000', '--interval', '10s', '--checks', '2']);
   const r = JSON.parse(readFileSync(join(results, 'drift-scale.json'), 'utf8'));
-  expect(r.errors).toBe(0);
+  // Failures name the model, its reads and its status's verdict, so a failed run says why.
+  expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: 0, failures: [] });
   // Every model read at least three times (its first check and two more), each read a window of pages.
   expect(r.checks).toBeGreaterThanOrEqual(30);
   expect(r.requests).toBeGreaterThanOrEqual(r.checks);
