@@ -22,9 +22,10 @@ deps: $(NODE_STAMP) ## install system packages (openssl) and npm packages
 	@bash hack/deps.sh
 
 .PHONY: binaries
-binaries: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy, KWOK, helm and the tests' object store (MinIO) into bin/
+binaries: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy, KWOK, helm, the tests' object store (MinIO) and custom metrics API (prometheus-adapter) into bin/
 	@bash hack/binaries.sh >/dev/null
 	@bash hack/minio.sh >/dev/null
+	@bash hack/prometheus-adapter.sh >/dev/null
 
 $(BUILD_STAMP): $(NODE_STAMP) $(TS_SOURCES) tsconfig.json tsconfig.build.json
 	npx tsc -p tsconfig.build.json

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 command -v openssl >/dev/null || need+=(openssl)
-command -v promtool >/dev/null || need+=(prometheus)      # promtool: checks and unit-tests the alert rules
+{ command -v promtool && command -v prometheus; } >/dev/null || need+=(prometheus)   # promtool: the alert rules' tests; prometheus: the autoscaling e2e's metrics
 command -v lua5.1 >/dev/null || need+=(lua5.1)           # runs the Argo CD health check (Argo CD runs Lua 5.1)
 # The real node and the images (see hack/images.sh and hack/cluster/node.ts):
 command -v containerd >/dev/null || need+=(containerd)     # the node's container runtime (1.6, CRI plugin)
@@ -30,8 +30,8 @@ fi
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 echo "deps: installing ${need[*]}" >&2
 $sudo apt-get update -qq
-# --no-install-recommends and no service start: only promtool is wanted from the prometheus package, and
-# the harness runs its own containerd (a system one, where the package starts it, is left alone).
+# --no-install-recommends and no service start: the harness runs its own Prometheus (for the custom
+# metrics API) and its own containerd (a system one, where the package starts it, is left alone).
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 for service in prometheus orthanc; do
   if [[ " ${need[*]} " == *" $service "* ]] && command -v systemctl >/dev/null && systemctl is-active -q "$service" 2>/dev/null; then

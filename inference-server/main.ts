@@ -74,6 +74,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let scheduler: Scheduler | undefined;
   let decoder: DecodePool | undefined;
   const jobs = new JobStore({ capacity: cfg.jobCapacity, perKey: cfg.jobQuota, ttlMs: cfg.jobTtlMs, idle: () => (scheduler?.queueLength ?? 0) === 0 });
+  metrics.jobsWaiting = () => jobs.waiting;
   const dicom = cfg.dicomAccept ? new DicomIntake({
     model: { name: cfg.modelName, version: cfg.modelVersion, sha256: cfg.sha256 }, accept: cfg.dicomAccept, jobs, metrics,
     predictor: () => new Serving(state, cfg.modelName, cfg.modelVersion).predictor(),

@@ -14,6 +14,10 @@ export class ServerMetrics {
   dicomPending: () => number = () => 0;
   /** Reads the scheduler's queue once it exists. */
   queueLength: () => number = () => 0;
+  /** Reads the async jobs not finished yet (queued or running), once the store exists. */
+  jobsWaiting: () => number = () => 0;
+  /** Requests on the serving surface received and not yet answered (an autoscaler's load signal). */
+  inFlight = 0;
   /** Reads the decode threads' requests, waiting and decoding, once they exist. */
   decodes: () => { waiting: number; decoding: number } = () => ({ waiting: 0, decoding: 0 });
 
@@ -71,6 +75,22 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.set(metrics.queueLength());
+      },
+    });
+    new Gauge({
+      name: 'clinops_inference_requests_in_flight',
+      help: 'Requests on the serving port received and not yet answered.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'clinops_jobs_waiting',
+      help: 'Async jobs queued or running.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.jobsWaiting());
       },
     });
     new Gauge({

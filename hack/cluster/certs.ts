@@ -16,6 +16,8 @@ export interface ClusterPki {
   serverKey: string;
   adminCert: string;
   adminKey: string;
+  frontProxyCert: string;
+  frontProxyKey: string;
   saPublicKey: string;
   saPrivateKey: string;
 }
@@ -45,9 +47,9 @@ export async function clientCert(dir: string, name: string, subject: string): Pr
   return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
 }
 
-/** A serving certificate signed by the cluster CA for the given IP addresses. */
-export async function servingCert(dir: string, name: string, ips: string[]): Promise<{ cert: string; key: string }> {
-  await issue(dir, name, `/CN=${name}`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n` +
+/** A serving certificate signed by the cluster CA for the given IP addresses (and DNS names). */
+export async function servingCert(dir: string, name: string, ips: string[], dnsNames: string[] = []): Promise<{ cert: string; key: string }> {
+  await issue(dir, name, `/CN=${name}`, `subjectAltName=${[...ips.map((ip) => `IP:${ip}`), ...dnsNames.map((d) => `DNS:${d}`)].join(',')}\n` +
     'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
   return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
 }
@@ -62,6 +64,9 @@ export async function createPki(dir: string, extraIps: string[] = []): Promise<C
       `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${extraIps.map((ip) => `IP:${ip},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n` +
         'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
   await clientCert(dir, 'admin', '/O=system:masters/CN=clinops-admin');
+  // What the API server presents to the servers it aggregates (a custom metrics API): they trust the
+  // X-Remote-User headers of a client with this name and a certificate of this CA.
+  await clientCert(dir, 'front-proxy-client', '/CN=front-proxy-client');
   const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   await writeFile(join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   await writeFile(join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -72,6 +77,8 @@ export async function createPki(dir: string, extraIps: string[] = []): Promise<C
     serverKey: join(dir, 'apiserver.key'),
     adminCert: join(dir, 'admin.crt'),
     adminKey: join(dir, 'admin.key'),
+    frontProxyCert: join(dir, 'front-proxy-client.crt'),
+    frontProxyKey: join(dir, 'front-proxy-client.key'),
     saPublicKey: join(dir, 'sa.pub'),
     saPrivateKey: join(dir, 'sa.key'),
   };

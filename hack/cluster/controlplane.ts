@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { createPki } from './certs.js';
 import { canManageNetwork, KWOK_NODE_IP, KWOK_POD_CIDR, NODE_IP, NODE_NAME, pruneSink, releaseSink, SERVICE_CIDR, setupSink } from './network.js';
 import { builtImages, cleanupNode, startNodeAgents, startRuntime } from './node.js';
+import { startMetricsApi } from './autoscaling.js';
 import { waitFor } from './wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,6 +45,11 @@ export interface ControlPlaneOptions {
    * processes. The API server then listens on the node's address, where pods reach it. Needs root.
    */
   realNode?: boolean;
+  /**
+   * With realNode: the custom metrics API HorizontalPodAutoscalers read (Debian's Prometheus and
+   * prometheus-adapter, hack/cluster/autoscaling.ts), for spec.serving.autoscaling.
+   */
+  autoscaling?: boolean;
 }
 
 export interface ControlPlane {
@@ -53,6 +59,8 @@ export interface ControlPlane {
   auditLog: string;
   binDir: string;
   startupMs: number;
+  /** With autoscaling: the Prometheus that feeds the custom metrics API (loopback). */
+  prometheus?: string;
   /** Run a binary from the bin folder (kubectl, helm) against this cluster; resolves stdout. */
   kubectl(args: string[], input?: string): Promise<string>;
   /** Stop one component (e.g. kube-controller-manager), leaving the rest running; SIGKILL simulates a crash. */
@@ -263,8 +271,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   // Every caller waits for the one teardown (a signal handler and the owner may both ask for it).
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= teardown());
+  let metricsApi: { prometheus: string; stop(): void } | undefined;
   const teardown = async () => {
     stopped = true;
+    metricsApi?.stop();
     killAll('SIGTERM');
     const deadline = Date.now() + 5000;
     while (procs.some(({ child }) => child.exitCode === null && child.signalCode === null) && Date.now() < deadline) {
@@ -326,6 +336,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLog}`,
       '--audit-log-mode=blocking', '--audit-log-format=json',
       '--max-requests-inflight=800', '--max-mutating-requests-inflight=400',
+      // The aggregation layer (a custom metrics API for autoscaling): requests to an aggregated server
+      // carry the caller in X-Remote-* headers, sent with the front-proxy client certificate, to the
+      // server's Endpoints (no kube-proxy on this host for its ClusterIP).
+      `--requestheader-client-ca-file=${pki.caCert}`, '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${pki.frontProxyCert}`, `--proxy-client-key-file=${pki.frontProxyKey}`,
+      '--enable-aggregator-routing=true',
       '--v=0',
     ]);
     const server = `https://${host}:${apiPort}`;
@@ -389,6 +407,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       await runtime?.ready;
       await startNodeAgents(nodeCtx, freePort);
     }
+    if (opts.autoscaling) {
+      if (!opts.realNode) throw new Error('autoscaling needs the real node (its pods are what Prometheus scrapes)');
+      metricsApi = await startMetricsApi({ dir, repoRoot, binDir: bin, kubeconfig, caCert: pki.caCert, host, nodeName: NODE_NAME, freePort, startProc, kubectl, log });
+    }
     const gpuNodes = opts.gpuNodes ?? 2;
     const cpuNodes = opts.cpuNodes ?? 1;
     const pods = opts.podsPerNode ?? 110;
@@ -447,7 +469,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     };
     const pauseComponent = (name: Component) => signalComponent(name, 'SIGSTOP');
     const resumeComponent = (name: Component) => signalComponent(name, 'SIGCONT');
-    return { dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, pauseComponent, resumeComponent, stop };
+    return { dir, server, kubeconfig, auditLog, binDir: bin, startupMs, kubectl, stopComponent, startComponent, pauseComponent, resumeComponent, stop, ...(metricsApi ? { prometheus: metricsApi.prometheus } : {}) };
   } catch (err) {
     await stop();
     throw err;

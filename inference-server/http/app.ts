@@ -41,8 +41,13 @@ export function createHandler(d: AppDeps, surface: 'all' | 'serving' | 'monitori
   for (const r of routes) router.add(r.method, r.path, r);
   const observe = d.metrics.requestObserver();
 
+  const metrics = d.metrics;
   return (req, res) => {
     const started = performance.now();
+    if (surface !== 'monitoring') {
+      metrics.inFlight++;
+      res.once('close', () => metrics.inFlight--);
+    }
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     const closing = d.state.phase === 'stopping' || d.state.phase === 'draining';

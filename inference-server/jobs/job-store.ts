@@ -55,6 +55,11 @@ export class JobStore {
 
   constructor(private readonly o: JobStoreOptions) {}
 
+  /** Jobs queued or running (not finished). */
+  get waiting(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
   get size(): number {
     return this.jobs.size;
   }

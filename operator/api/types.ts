@@ -56,8 +56,20 @@ export interface ModelSpec {
   preprocessing?: { image?: ImagePreprocessingSpec };
 }
 
+export type AutoscalingMetric = 'inflightRequests' | 'requestsPerSecond' | 'jobQueueDepth';
+
+/** spec.serving.autoscaling: an HPA the operator owns; escalation overrides it. */
+export interface AutoscalingSpec {
+  minReplicas?: number;
+  maxReplicas: number;
+  metric: AutoscalingMetric;
+  target: number;
+  scaleDownDelay?: string;
+}
+
 export interface ServingSpec {
   replicas?: number;
+  autoscaling?: AutoscalingSpec;
   image?: string;
   gpu?: { count?: number; product?: string };
   resources?: { requests?: Record<string, Quantity>; limits?: Record<string, Quantity> };
@@ -520,6 +532,8 @@ export interface ClinicalModelStatus {
   integration?: { dicom?: DicomIntegrationStatus };
   observedGeneration?: number;
   replicas?: number;
+  /** What the Deployment asks for now (the spec's, the level's or the autoscaler's). */
+  desiredReplicas?: number;
   readyReplicas?: number;
   selector?: string;
   endpoint?: string;

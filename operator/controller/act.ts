@@ -73,6 +73,14 @@ export class Act {
         case 'hold': await this.hold(obs, cr, a.held, a.reason, a.targets, log); break;
         case 'applyChildren': {
           const done = await this.applyChildren(cr, a.children, log);
+          if (a.rescale) {
+            // An update by its own manager name: the field then belongs to it, not to the apply that
+            // leaves replicas to the autoscaler, so no later apply removes it.
+            this.deps.onWrite('deployments/scale');
+            await this.deps.client.mergePatch({ ...a.rescale.ref, subresource: 'scale' }, { spec: { replicas: a.rescale.replicas } }, `${FIELD_MANAGER}-autoscaling`);
+            log.info('deployment rescaled for its autoscaler', { replicas: a.rescale.replicas });
+            done.push({ kind: 'Deployment', name: a.rescale.ref.name ?? '', verb: 'updated' });
+          }
           applied ||= done.length > 0;
           const event = childrenEvent(done, a.resize);
           if (event) this.announce(obs, cr, [event], log);

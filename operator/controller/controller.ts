@@ -6,6 +6,7 @@ import { REVOKED_VERSIONS, type RevokedVersion } from '../escalation/revocation.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { ClinicalModel } from '../api/types.js';
 import { GROUP, PLURAL, VERSION } from '../api/types.js';
+import { AUTOSCALERS } from '../desired/autoscaler.js';
 import type { DeploymentSettings } from '../desired/deployment.js';
 import { DriftGatherer } from '../gathering/gatherer.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../desired/labels.js';
@@ -53,6 +54,7 @@ export class Controller {
   readonly models: Informer<ClinicalModel & KubernetesObject>;
   readonly deployments: Informer<KubernetesObject>;
   readonly services: Informer<KubernetesObject>;
+  readonly autoscalers: Informer<KubernetesObject>;
   readonly pods: Informer<KubernetesObject>;
   readonly revokedVersions: Informer<KubernetesObject>;
   private readonly reconciler: Reconciler;
@@ -83,6 +85,7 @@ export class Controller {
     const owned = { log, labelSelector: OWNED_SELECTOR, onEvent: (_e: unknown, o: KubernetesObject) => enqueue(ownerKey(o as never)) };
     this.deployments = new Informer(kc, client, { group: 'apps', version: 'v1', plural: 'deployments', namespace }, owned);
     this.services = new Informer(kc, client, { group: '', version: 'v1', plural: 'services', namespace }, owned);
+    this.autoscalers = new Informer(kc, client, { ...AUTOSCALERS, namespace }, owned);
     this.pods = new Informer(kc, client, { group: '', version: 'v1', plural: 'pods', namespace }, {
       log,
       labelSelector: OWNED_SELECTOR,
@@ -118,6 +121,7 @@ export class Controller {
         revokedVersion: (ns, sha) => (this.revokedVersions.get(ns, sha) as unknown as RevokedVersion | undefined)?.spec,
         deployment: (ns, name) => this.deployments.get(ns, name) as never,
         service: (ns, name) => this.services.get(ns, name) as never,
+        autoscaler: (ns, name) => this.autoscalers.get(ns, name) as never,
         pods: (ns, instance) =>
           this.pods.list(ns).filter((p) => p.metadata?.labels?.[LABEL_INSTANCE] === instance) as ObservedPod[],
         candidatePods: (ns, model) =>
@@ -127,7 +131,7 @@ export class Controller {
   }
 
   private get informers(): Array<Informer<any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    return [this.models, this.deployments, this.services, this.pods, this.revokedVersions];
+    return [this.models, this.deployments, this.services, this.autoscalers, this.pods, this.revokedVersions];
   }
 
   /** Start the caches (every instance keeps them warm, leader or not). */

@@ -21,6 +21,8 @@ export interface Caches {
   revokedVersion(namespace: string, sha256: string): Revocation | undefined;
   deployment(namespace: string, name: string): (ObservedDeployment & Owned) | undefined;
   service(namespace: string, name: string): (Record<string, unknown> & Owned) | undefined;
+  /** The model's HorizontalPodAutoscaler (spec.serving.autoscaling), when it has one. */
+  autoscaler(namespace: string, name: string): (Record<string, unknown> & Owned) | undefined;
   pods(namespace: string, instance: string): readonly ObservedPod[];
   /** The pods of a model's candidate Deployment (spec.rollout). */
   candidatePods(namespace: string, model: string): readonly ObservedPod[];

@@ -68,6 +68,7 @@ export class Gather {
       ...(holdTargets ? { holdTargets } : {}),
       deployment: caches.deployment(namespace, name),
       service: caches.service(namespace, name),
+      autoscaler: caches.autoscaler(namespace, name),
       candidate,
     };
   }

@@ -55,6 +55,7 @@ export interface Observed {
   /** The children as the caches hold them. */
   deployment?: ObservedDeployment & Owned;
   service?: Record<string, unknown> & Owned;
+  autoscaler?: Record<string, unknown> & Owned;
   candidate?: ObservedDeployment & Owned;
 }
 
@@ -138,7 +139,14 @@ export type Action =
   | { do: 'clearShadow' }
   /** Hold (a paused PACS model) or release these replicas; each confirmed is remembered. */
   | { do: 'hold'; held: boolean; reason: string; targets: HoldTarget[] }
-  | { do: 'applyChildren'; children: Child[]; resize: { before?: number; after?: number; level: number } };
+  | {
+    do: 'applyChildren'; children: Child[]; resize: { before?: number; after?: number; level: number };
+    /**
+     * An autoscaled Deployment left below the autoscaler's minimum (0 by a pause): set to it through the
+     * scale subresource, after the children, so the HPA (which never scales from 0) takes over from there.
+     */
+    rescale?: { ref: ResourceRef; replicas: number };
+  };
 
 export interface Outcome {
   /** The pass after this phase (status so far, candidate, …). */

@@ -5,6 +5,7 @@ import { jsonEqual } from '../util/json-equal.js';
 import { acceptancePassed, approvalRequired, approvalShortfall, type Served, servedModel } from '../serving/versions.js';
 import type { ClinicalModel, ClinicalModelStatus, Phase, ReviewStatus } from '../api/types.js';
 import { levelPolicy, phaseAtLevel } from '../api/levels.js';
+import { autoscalingBounds } from '../desired/autoscaler.js';
 import { desiredReplicas } from '../desired/deployment.js';
 import { selectorString } from '../desired/labels.js';
 import { serviceEndpoint } from '../desired/service.js';
@@ -49,7 +50,9 @@ export interface StatusInput {
 export function computeStatus(input: StatusInput): ClinicalModelStatus {
   const { cr, deployment, pods, applyError, now } = input;
   const generation = cr.metadata.generation;
-  const want = desiredReplicas(cr);
+  // With an autoscaler, what it asks of the Deployment (within its bounds); else the spec's, as the level allows.
+  const bounds = autoscalingBounds(cr, input.revoked !== undefined);
+  const want = bounds ? Math.min(bounds.max, Math.max(bounds.min, deployment?.spec?.replicas ?? bounds.min)) : desiredReplicas(cr);
   const level = cr.status?.escalation?.level ?? 0;
   const imposed = phaseAtLevel(level, cr.spec.escalation);
   const replicas = deployment?.status?.replicas ?? 0;
@@ -146,6 +149,7 @@ export function computeStatus(input: StatusInput): ClinicalModelStatus {
     phase,
     observedGeneration: generation,
     replicas,
+    desiredReplicas: want,
     readyReplicas: ready,
     selector: selectorString(cr.metadata.name),
     endpoint: serviceEndpoint(cr),

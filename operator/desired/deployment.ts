@@ -37,7 +37,7 @@ export interface Deployment {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
   metadata: ChildMeta & { annotations?: Record<string, string> };
-  spec: Record<string, unknown> & { replicas: number };
+  spec: Record<string, unknown> & { replicas?: number };
 }
 
 /** Pod Security "restricted", for every container the operator runs (servers, model fetchers, acceptance Jobs). */

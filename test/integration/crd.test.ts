@@ -31,6 +31,12 @@ describe('validation', () => {
       'spec.monitoring.psi: Invalid value: "object": moderate must be less than significant'],
     ['negative replicas', (s: any) => { s.serving = { replicas: -1 }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.serving.replicas: Invalid value: -1: spec.serving.replicas in body should be greater than or equal to 0'],
+    ['autoscaling with more minReplicas than maxReplicas', (s: any) => { s.serving = { autoscaling: { minReplicas: 4, maxReplicas: 2, metric: 'requestsPerSecond', target: 10 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.serving.autoscaling: Invalid value: "object": autoscaling.minReplicas must not exceed autoscaling.maxReplicas'],
+    ['autoscaling on an unknown metric', (s: any) => { s.serving = { autoscaling: { maxReplicas: 2, metric: 'cpu', target: 10 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.serving.autoscaling.metric: Unsupported value: "cpu"'],
+    ['a scale-down delay above an hour', (s: any) => { s.serving = { autoscaling: { maxReplicas: 2, metric: 'inflightRequests', target: 4, scaleDownDelay: '2h' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
+      'spec.serving.autoscaling.scaleDownDelay: Invalid value: "string": must be at most 1h'],
     ['a negative GPU count', (s: any) => { s.serving = { gpu: { count: -2 } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any
       'spec.serving.gpu.count: Invalid value: -2'],
     ['an acknowledgement without a reviewer', (s: any) => { s.escalation = { acknowledgement: { level: 2, reviewer: '   ' } }; }, // eslint-disable-line @typescript-eslint/no-explicit-any

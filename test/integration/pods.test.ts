@@ -105,7 +105,7 @@ async function predict(xs: number[][]): Promise<number[]> {
 
 beforeAll(async () => {
   // No CRD up front: the chart installs it, as on a platform team's cluster.
-  cp = await startControlPlane({ realNode: true, gpuNodes: 1, cpuNodes: 0 });
+  cp = await startControlPlane({ realNode: true, autoscaling: true, gpuNodes: 1, cpuNodes: 0 });
   // Host folders behind the hostPath volumes. The harness's dir is private (0700); the pods' user
   // 65532 must traverse it. hostPath volumes ignore fsGroup: the files' own modes must let 65532 in.
   chmodSync(cp.dir, 0o711);
@@ -429,6 +429,116 @@ it('drift through the Service: level 1, then Pause stops the pods (an in-flight 
   expect(revoked.spec).toMatchObject({ sha256: sha, model: NAME, reason: expect.stringContaining('INC-7') });
   await cp.kubectl(['-n', ns, 'patch', 'revokedversion', sha, '--type=merge', '-p',
     JSON.stringify({ spec: { lift: { by: 'clinops-admin', reason: 'INC-7 reviewed; the file is reused by the tests below' } } })]);
+});
+
+/**
+ * Load through a model's Service until `stop` resolves, bounded by `maxMs`: `loops` clients, each sending
+ * 5 instances of `inputs` in turn and pausing `pauseMs` between requests. Counts answers by outcome.
+ */
+async function loadThrough(name: string, inputs: number[][], stop: Promise<unknown>, maxMs: number, loops = 2, pauseMs = 50): Promise<{ ok: number; failed: number }> {
+  const ip = await clusterIP(name);
+  await assertLocalRoute(ip);
+  const url = `http://${ip}:8080/v1/models/${name}/predict`;
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  const end = Date.now() + maxMs;
+  const counts = { ok: 0, failed: 0 };
+  let next = 0;
+  await Promise.all(Array.from({ length: loops }, async () => {
+    while (!stopped && Date.now() < end) {
+      const instances = Array.from({ length: 5 }, () => inputs[next++ % inputs.length]!);
+      try {
+        const res = await fetch(url, {
+          method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+          body: JSON.stringify({ instances }), signal: AbortSignal.timeout(5000),
+        });
+        await res.text();
+        counts[res.status === 200 ? 'ok' : 'failed']++;
+      } catch {
+        counts.failed++;
+      }
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }));
+  return counts;
+}
+
+it('autoscaling: load through the Service raises the replicas 1 → 3 and they fall back after; Pause under load keeps 0 for a minute of load; the acknowledgement brings the autoscaler back; removed with the model', async () => {
+  const name = 'sepsis-scaled';
+  const deployment = () => json<{ spec: { replicas?: number }; status: { readyReplicas?: number } }>(['-n', ns, 'get', 'deployment', name]);
+  const hpa = () => json<{ spec: Record<string, unknown>; metadata: { ownerReferences?: Array<{ kind: string; name: string }> } }>(['-n', ns, 'get', 'hpa', name]).catch(() => undefined);
+  await cp.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({
+    apiVersion: 'clinops.dev/v1alpha1', kind: 'ClinicalModel', metadata: { name, namespace: ns },
+    spec: {
+      model: { uri: 'pvc://models/sepsis/model.onnx', sha256, version: '2.0.0', labels: ['No sepsis', 'Sepsis'] },
+      serving: {
+        autoscaling: { minReplicas: 1, maxReplicas: 3, metric: 'requestsPerSecond', target: 5, scaleDownDelay: '30s' },
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+        apiKeySecretRef: { name: 'sepsis-api-keys' },
+      },
+      monitoring: { interval: '10s', minSamples: 200, reference: { configMapRef: { name: 'sepsis-reference', key: 'confidence.json' } } },
+      escalation: { consecutiveBreaches: 1, level1: { action: 'Alert', reviewWithin: '48h' }, level2: { action: 'Pause' }, level3: { action: 'Shutdown' } },
+    },
+  }));
+  await eventually('Serving with 1 ready pod', async () => {
+    const x = await clm(name);
+    return x.status?.phase === 'Serving' && x.status.readyReplicas === 1 && x.status.desiredReplicas === 1;
+  }, 240_000);
+  const made = await eventually('its HPA', hpa);
+  expect(made.spec).toMatchObject({ minReplicas: 1, maxReplicas: 3, scaleTargetRef: { kind: 'Deployment', name } });
+  expect(made.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ClinicalModel', name })]);
+  // kubectl get clm: the replicas asked for and the current ones.
+  const table = await cp.kubectl(['-n', ns, 'get', 'clm', name]);
+  expect(table.split('\n')[0]).toMatch(/DESIRED\s+CURRENT\s+READY/);
+
+  // Load (~30 requests a second through the ClusterIP, 5 a replica wanted): three replicas.
+  const clean = mlpInputs(811, 4000);
+  let release!: () => void;
+  let stop = new Promise<void>((r) => (release = r));
+  const t0 = Date.now();
+  const first = loadThrough(name, clean, stop, 300_000);
+  await eventually('3 ready replicas under load', async () => {
+    const d = await deployment();
+    return d.spec.replicas === 3 && d.status.readyReplicas === 3;
+  }, 180_000);
+  const upS = (Date.now() - t0) / 1000;
+  expect((await clm(name)).status).toMatchObject({ desiredReplicas: 3, replicas: 3 });
+  release();
+  const served = await first;
+  expect(served.ok).toBeGreaterThan(100);
+  const t1 = Date.now();
+  await eventually('back to 1 replica after the load', async () => (await deployment()).spec.replicas === 1, 240_000);
+  const downS = (Date.now() - t1) / 1000;
+  console.log(`autoscaling: 1 → 3 replicas ${upS.toFixed(0)} s after the load began; back to 1 ${downS.toFixed(0)} s after it stopped (scaleDownDelay 30s)`);
+
+  // Drifted inputs under load: level 2 pauses the model; no autoscaler, 0 replicas however much load arrives.
+  stop = new Promise<void>((r) => (release = r));
+  const strong = mlpInputs(912, 4000, 2);
+  const second = loadThrough(name, strong, stop, 400_000);
+  await eventually('level 2 under load', async () => (await clm(name)).status?.escalation?.level === 2, 180_000);
+  await eventually('0 replicas and no HPA', async () => (await deployment()).spec.replicas === 0 && (await hpa()) === undefined, 60_000);
+  const paused = Date.now();
+  while (Date.now() - paused < 60_000) {
+    expect((await deployment()).spec.replicas).toBe(0);
+    expect(await hpa()).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  expect((await pods(name)).filter(ready)).toHaveLength(0);
+  release();
+  const refused = await second;
+  expect(refused.failed).toBeGreaterThan(0);
+
+  // The reviewer's acknowledgement: the autoscaler is back and sizes the Deployment again.
+  await cp.kubectl(['--as=dr-lee', '--as-group=clinical-reviewers', '--as-group=system:masters', '-n', ns, 'patch', 'clm', name, '--type=merge', '-p',
+    JSON.stringify({ spec: { escalation: { acknowledgement: { reviewer: 'dr-lee', level: 2, note: 'drift reviewed under load' } } } })]);
+  await eventually('the HPA back and a replica serving', async () => {
+    const x = await clm(name);
+    return (await hpa()) !== undefined && x.status?.phase === 'Serving' && (x.status.readyReplicas ?? 0) >= 1;
+  }, 180_000);
+
+  // Removed with the model (the garbage collector, by its owner reference).
+  await cp.kubectl(['-n', ns, 'delete', 'clm', name, '--wait=false']);
+  await eventually('the HPA gone with the model', async () => (await hpa()) === undefined, 120_000);
 });
 
 it('a GPU model that lands where CUDA cannot be used serves on CPU, and status says so', async () => {

@@ -1,8 +1,10 @@
 // Phase 7, children: the Deployment (the served version, sized by the escalation level, none when the
-// version is revoked), the Service, the model card's ConfigMap and the rollout's candidate Deployment.
+// version is revoked), its HorizontalPodAutoscaler (spec.serving.autoscaling, while no level overrides
+// it), the Service, the model card's ConfigMap and the rollout's candidate Deployment.
 // A revoked version serves nowhere: the admission policy refuses it first; this is the second line.
 import { asServed } from '../../acceptance/gate.js';
 import type { ClinicalModel } from '../../api/types.js';
+import { AUTOSCALERS, desiredAutoscaler } from '../../desired/autoscaler.js';
 import { desiredDeployment, ServingSpecError, type DeploymentSettings } from '../../desired/deployment.js';
 import { CARD_DIGEST_ANNOTATION, desiredModelCard } from '../../desired/model-card.js';
 import { ModelUriError } from '../../desired/model-uri.js';
@@ -50,6 +52,10 @@ export function childrenPhase(settings: DeploymentSettings) {
       if (err instanceof ModelUriError || err instanceof ServingSpecError) return { events, forget, fail: { message: err.message, terminal: true } };
       throw err;
     }
+    // The autoscaler sizes the Deployment while it exists: the operator then leaves spec.replicas to it
+    // (server-side apply without the field); escalation or a revocation removes it and sets the replicas.
+    const autoscaler = desiredAutoscaler(cr, revoked.message !== undefined);
+    if (autoscaler) delete deployment.spec.replicas;
     const children: Child[] = [];
     // The card's ConfigMap is not cached (the operator may not list ConfigMaps): the Deployment's digest
     // annotation says whether it is current, and it goes in before the Deployment records it.
@@ -59,14 +65,20 @@ export function childrenPhase(settings: DeploymentSettings) {
     }
     children.push({ kind: 'Deployment', ref: { ...DEPLOYMENTS, namespace, name }, desired: deployment, observed: obs.deployment });
     children.push({ kind: 'Service', ref: { ...SERVICES, namespace, name }, desired: service, observed: obs.service });
+    const autoscalerRef = { ...AUTOSCALERS, namespace, name };
+    if (autoscaler) children.push({ kind: 'HorizontalPodAutoscaler', ref: autoscalerRef, desired: autoscaler, observed: obs.autoscaler });
+    else if (obs.autoscaler) children.push({ kind: 'HorizontalPodAutoscaler', ref: autoscalerRef });
     const candidateRef = { ...DEPLOYMENTS, namespace, name: candidateName(name) };
     if (pass.candidate !== 'none') {
       children.push({ kind: 'Deployment', ref: candidateRef, desired: candidateDeployment(cr, pass.candidate, settings), observed: obs.candidate });
     } else if (obs.candidate) {
       children.push({ kind: 'Deployment', ref: candidateRef });
     }
-    const resize = { before: obs.deployment?.spec?.replicas, after: deployment.spec.replicas, level: cr.status?.escalation?.level ?? 0 };
-    return { events, forget, actions: [{ do: 'applyChildren', children, resize }] };
+    const before = obs.deployment?.spec?.replicas;
+    const min = autoscaler?.spec.minReplicas;
+    const rescale = min !== undefined && before !== undefined && before < min ? { ref: { ...DEPLOYMENTS, namespace, name }, replicas: min } : undefined;
+    const resize = { before, after: deployment.spec.replicas ?? rescale?.replicas, level: cr.status?.escalation?.level ?? 0 };
+    return { events, forget, actions: [{ do: 'applyChildren', children, resize, ...(rescale ? { rescale } : {}) }] };
   };
 }
 
@@ -85,7 +97,7 @@ export function childrenEvent(done: readonly ChildChange[], resize: { before?: n
   const created = done.every((c) => c.verb === 'created');
   const verbs = (c: ChildChange) => (c.verb === 'deleted' ? ' (deleted)' : '');
   const { before, after, level } = resize;
-  const resized = !created && before !== undefined && before !== after
+  const resized = !created && before !== undefined && after !== undefined && before !== after
     ? ` (${before} → ${after} replicas${level > 0 ? `, escalation level ${level}` : ''})` : '';
   return {
     type: 'Normal',

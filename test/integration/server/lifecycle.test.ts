@@ -246,6 +246,10 @@ it('on SIGTERM stops being ready, answers every request it accepted, and exits 0
     if (Date.now() > deadline) throw new Error('requests did not queue');
     await new Promise((r) => setTimeout(r, 20));
   }
+  // The autoscaler's in-flight signal counts them (and the scrape asking, on this one port).
+  const metrics = (await get(`${s.url}/metrics`)).json as unknown as string;
+  expect(Number(/^clinops_inference_requests_in_flight\{model="sepsis"\} (\d+)$/m.exec(metrics)?.[1])).toBe(51);
+  expect(metrics).toMatch(/^clinops_jobs_waiting\{model="sepsis"\} 0$/m);
   const code = s.stop('SIGTERM');
   const results = await Promise.allSettled(inflight);
   const answered = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ status: number; json: any }>).value); // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -58,6 +58,7 @@ function cluster(model: ClinicalModel) {
       revokedVersion: () => undefined,
       deployment: (_ns, name) => objects.get(`deployments/${name}`),
       service: (_ns, name) => objects.get(`services/${name}`),
+      autoscaler: (_ns, name) => objects.get(`horizontalpodautoscalers/${name}`),
       pods: () => [],
       candidatePods: () => [],
     },

@@ -49,6 +49,19 @@ describe('computeStatus', () => {
     expect(cond(s, 'ArtifactVerified')).toMatchObject({ status: 'True', reason: 'VerifiedByServer' });
   });
 
+  it('with an autoscaler, desires what it asks of the Deployment, within its bounds; paused, none', () => {
+    const autoscaling = { minReplicas: 1, maxReplicas: 3, metric: 'inflightRequests' as const, target: 4 };
+    const cr = clinicalModel({ serving: { replicas: 1, autoscaling } });
+    const three = { ...deployment(2, 3), spec: { replicas: 3 } };
+    const s = computeStatus({ cr, deployment: three, pods: [readyPod(), readyPod()], now: NOW });
+    expect(s).toMatchObject({ phase: 'Degraded', desiredReplicas: 3, replicas: 3, readyReplicas: 2 });
+    expect(cond(s, 'Ready')).toMatchObject({ message: expect.stringContaining('2/3 replicas ready') });
+    const paused = { ...cr, status: { escalation: { level: 2 } } } as typeof cr;
+    expect(computeStatus({ cr: paused, deployment: { ...deployment(0), spec: { replicas: 0 } }, pods: [], now: NOW })).toMatchObject({ phase: 'Paused', desiredReplicas: 0 });
+    // Without one, the spec's count.
+    expect(computeStatus({ cr: clinicalModel({ serving: { replicas: 2 } }), deployment: deployment(2), pods: [readyPod(), readyPod()], now: NOW }).desiredReplicas).toBe(2);
+  });
+
   it('does not call an old artifact verified', () => {
     const s = computeStatus({ cr: clinicalModel(), deployment: deployment(1), pods: [readyPod('f'.repeat(64))], now: NOW });
     expect(cond(s, 'ArtifactVerified')).toMatchObject({ status: 'Unknown', reason: 'NoReadyReplica' });

@@ -204,6 +204,74 @@ describe('children', () => {
     expect(out.forget).toEqual([]);
   });
 
+  describe('with spec.serving.autoscaling', () => {
+    const autoscaling = { minReplicas: 1, maxReplicas: 4, metric: 'requestsPerSecond' as const, target: 20, scaleDownDelay: '90s' };
+    const scaled = (level = 0, escalation?: Any) => {
+      const cr = fresh({ serving: { replicas: 2, autoscaling }, ...(escalation ? { escalation } : {}) });
+      return level ? { ...cr, status: { escalation: { level } } } as Any : cr;
+    };
+    const kinds = (out: Any) => out.actions[0].children.map((c: Any) => `${c.kind} ${c.desired ? 'apply' : 'delete'}`);
+    const hpa = { metadata: { uid: 'h' } } as Any;
+
+    it('owns an HPA on the pods\' metric and leaves the Deployment\'s replicas to it', () => {
+      const out = phase(observed(scaled()), start(scaled())) as Any;
+      expect(kinds(out)).toEqual(['Deployment apply', 'Service apply', 'HorizontalPodAutoscaler apply']);
+      const [deployment, , autoscaler] = out.actions[0].children;
+      expect(deployment.desired.spec).not.toHaveProperty('replicas');
+      expect(autoscaler.desired).toMatchObject({
+        apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'pneumonia-cxr', ownerReferences: [{ kind: 'ClinicalModel', controller: true }] },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'pneumonia-cxr' }, minReplicas: 1, maxReplicas: 4,
+          metrics: [{ type: 'Pods', pods: { metric: { name: 'clinops_inference_requests_per_second' }, target: { type: 'AverageValue', averageValue: '20' } } }],
+          behavior: { scaleDown: { stabilizationWindowSeconds: 90 } },
+        },
+      });
+    });
+
+    it('level 1 leaves it alone; Pause and Shutdown remove it and set the replicas to 0, however the load', () => {
+      expect(kinds(phase(observed(scaled(1)), start(scaled(1))))).toContain('HorizontalPodAutoscaler apply');
+      for (const level of [2, 3]) {
+        const cr = scaled(level);
+        const out = phase(observed(cr, { autoscaler: hpa }), start(cr)) as Any;
+        expect(kinds(out)).toEqual(['Deployment apply', 'Service apply', 'HorizontalPodAutoscaler delete']);
+        expect(out.actions[0].children[0].desired.spec.replicas).toBe(0);
+      }
+      // Nothing to delete when there is none: no write.
+      expect(kinds(phase(observed(scaled(2)), start(scaled(2))))).toEqual(['Deployment apply', 'Service apply']);
+    });
+
+    it('brings a Deployment a pause left at 0 to the minimum when the autoscaler comes back (an HPA never scales from 0)', () => {
+      const cr = scaled();
+      const out = phase(observed(cr, { deployment: { metadata: { uid: 'd' }, spec: { replicas: 0 } } as Any }), start(cr)) as Any;
+      expect(out.actions[0].rescale).toEqual({ ref: expect.objectContaining({ plural: 'deployments', name: 'pneumonia-cxr' }), replicas: 1 });
+      const running = phase(observed(cr, { deployment: { metadata: { uid: 'd' }, spec: { replicas: 3 } } as Any }), start(cr)) as Any;
+      expect(running.actions[0]).not.toHaveProperty('rescale');
+    });
+
+    it('ScaleDown caps its maxReplicas (and minReplicas with it); a cap of 0 removes it', () => {
+      const cap = (replicas: number) => scaled(1, { level1: { action: 'ScaleDown', replicas } });
+      const two = phase(observed(cap(2)), start(cap(2))) as Any;
+      expect(two.actions[0].children[2].desired.spec).toMatchObject({ minReplicas: 1, maxReplicas: 2 });
+      expect(kinds(phase(observed(cap(0), { autoscaler: hpa }), start(cap(0))))).toContain('HorizontalPodAutoscaler delete');
+    });
+
+    it('a revoked version has none', () => {
+      const cr = scaled();
+      const revocations = new Map([[sha, { sha256: sha, model: 'old', revokedAt: '2026-11-20T00:00:00Z', reason: 'INC-1', incident: 'i' } as Any]]);
+      const out = phase(observed(cr, { revocations, autoscaler: hpa }), start(cr)) as Any;
+      expect(kinds(out)).toContain('HorizontalPodAutoscaler delete');
+      expect(out.actions[0].children[0].desired.spec.replicas).toBe(0);
+    });
+
+    it('removed from the spec, the HPA goes and the spec\'s replicas come back', () => {
+      const cr = fresh({ serving: { replicas: 2 } });
+      const out = phase(observed(cr, { autoscaler: hpa }), start(cr)) as Any;
+      expect(kinds(out)).toContain('HorizontalPodAutoscaler delete');
+      expect(out.actions[0].children[0].desired.spec.replicas).toBe(2);
+    });
+  });
+
   it('fails for good on a spec no Deployment can be made from', () => {
     const cr = fresh();
     const bad = { ...cr, spec: { ...cr.spec, model: { ...cr.spec.model, uri: 'ftp://nowhere/model.onnx' } } };
