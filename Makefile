@@ -53,6 +53,7 @@ test: deps binaries image-archives typecheck build ## everything CI runs: typech
 	@# the clusters start: no test pays for an install mid-run.
 	@bash hack/python-env.sh test >/dev/null
 	@bash hack/python-env.sh bench >/dev/null
+	@bash hack/python-env.sh mlserver >/dev/null
 	node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects integration --runInBand --testPathIgnorePatterns 'test/integration/pods\.test\.ts' 'test/integration/bench-node\.test\.ts'
 	@# The whole product in real pods, in a jest run (and control plane) of its own: its real node changes
 	@# this machine's network and load. (Fake nodes' pods once turned unready five minutes into a run: KWOK
@@ -84,10 +85,11 @@ demo: deps binaries image-archives build ## the local story: control plane, oper
 	node dist/hack/demo.js
 
 .PHONY: bench
-bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager and its floor, drift checks of 1,000 models, server vs raw onnxruntime and FastAPI, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, studies through a PACS (Orthanc) vs a direct /predict, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
+bench: deps binaries image-archives build ## benchmarks: operator vs kube-controller-manager and its floor, drift checks of 1,000 models, server vs raw onnxruntime and FastAPI, ours vs MLServer and FastAPI over OIP v2 JSON, shadow on vs off, DICOM decoding vs pydicom, async jobs vs synchronous, studies through a PACS (Orthanc) vs a direct /predict, statistics vs scipy, a pod vs loopback, this server vs an earlier commit's
 	node dist/bench/operator/main.js
 	node dist/bench/operator/drift-scale.js
 	node dist/bench/server/main.js
+	node dist/bench/server/peers.js
 	node dist/bench/server/tabular.js
 	node dist/bench/server/shadow.js
 	node dist/bench/server/dicom.js

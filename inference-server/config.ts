@@ -61,6 +61,8 @@ export interface ServerConfig {
   /** busy: wait for a fuller batch only while another is running; always: also when the pool is idle. */
   readonly batchWait: 'busy' | 'always';
   readonly maxQueue: number;
+  /** Under this mean run time (µs) a CPU model answers a lone request on the HTTP thread; 0: never. */
+  readonly inlineBelowUs: number;
   readonly workers: number;
   readonly intraOpThreads: number;
   /** onnxruntime's threads spin between runs; by default only where they and the HTTP thread fit the cores. */
@@ -247,6 +249,10 @@ export function serverSettings(cpus: number): readonly Setting<ServerConfig>[] {
     {
       key: 'batchWait', flag: '--batch-wait', arg: '<when>', env: 'CLINOPS_BATCH_WAIT', kind: 'string', default: 'busy', schema: { enum: ['busy', 'always'] },
       help: 'busy: a request that finds the pool idle runs at once; always: it too waits up to --batch-delay for company (fills GPU batches)',
+    },
+    {
+      key: 'inlineBelowUs', flag: '--inline-below-us', arg: '<µs>', env: 'CLINOPS_INLINE_BELOW_US', kind: 'integer', default: 500, schema: int(0, 10_000),
+      help: 'a model on CPU whose runs take under this (averaged) answers a lone request on the HTTP thread, without the hop to a worker; 0 turns it off',
     },
     { key: 'maxQueue', flag: '--max-queue', arg: '<n>', env: 'CLINOPS_MAX_QUEUE', kind: 'integer', default: 256, schema: int(1, 100_000), help: 'instances waiting before 503 + Retry-After' },
     {

@@ -127,7 +127,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       }
       scheduler = await Scheduler.start({
         modelPath: cfg.modelPath, executionProvider: cfg.executionProvider, intraOpThreads: cfg.intraOpThreads, allowSpinning: cfg.allowSpinning,
-        workers: cfg.workers, maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs, batchWait: cfg.batchWait, maxQueue: cfg.maxQueue,
+        workers: cfg.workers, maxBatchSize: cfg.maxBatchSize, maxQueueDelayMs: cfg.maxQueueDelayMs, batchWait: cfg.batchWait, maxQueue: cfg.maxQueue, inlineBelowUs: cfg.inlineBelowUs,
         timeoutMs: cfg.requestTimeoutMs,
         onPoolEvent: (msg, fields) => log[msg === 'worker respawned' ? 'info' : 'error'](msg, fields),
       });

@@ -134,19 +134,38 @@ const JSON_CONTAINERS = 65_536;
  * past JSON_DEPTH levels or JSON_CONTAINERS containers before anything is built.
  */
 export function checkJsonShape(b: Uint8Array, field = 'body'): void {
+  // Native byte searches from one structural character to the next: a tensor's numbers, most of a
+  // large body, are skipped at memchr speed instead of looked at one by one here.
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const chars = [0x22, 0x5b, 0x7b, 0x5d, 0x7d]; // " [ { ] }
+  const next = chars.map((c) => buf.indexOf(c));
   let depth = 0;
   let containers = 0;
-  let inString = false;
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (inString) {
-      if (c === 0x5c) i++; // a backslash: skip the character it escapes
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
+  for (;;) {
+    let k = -1;
+    for (let j = 0; j < 5; j++) if (next[j]! >= 0 && (k < 0 || next[j]! < next[k]!)) k = j;
+    if (k < 0) return;
+    const at = next[k]!;
+    if (k === 0) {
+      // A string: its end is the next quote not escaped (an even run of backslashes before it).
+      let end = buf.indexOf(0x22, at + 1);
+      for (;;) {
+        if (end < 0) return; // unterminated: JSON.parse refuses it
+        let slashes = 0;
+        while (buf[end - 1 - slashes] === 0x5c) slashes++;
+        if (slashes % 2 === 0) break;
+        end = buf.indexOf(0x22, end + 1);
+      }
+      for (let j = 0; j < 5; j++) if (next[j]! >= 0 && next[j]! <= end) next[j] = buf.indexOf(chars[j]!, end + 1);
+      continue;
+    }
+    if (k <= 2) {
       if (++depth > JSON_DEPTH) throw fail('jsonTooDeep', { max: JSON_DEPTH }, field);
       if (++containers > JSON_CONTAINERS) throw fail('jsonTooManyContainers', { max: JSON_CONTAINERS }, field);
-    } else if (c === 0x5d || c === 0x7d) depth--;
+    } else {
+      depth--;
+    }
+    next[k] = buf.indexOf(chars[k]!, at + 1);
   }
 }
 

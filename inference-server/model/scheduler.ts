@@ -6,7 +6,15 @@
 // queue answers 503 with Retry-After. A worker thread that dies (a native crash, an out-of-memory
 // abort) is not a silent outage: what it was running is answered 503 at once, a new worker takes its
 // place (at most maxRespawnsPerMinute), and liveWorkers tells readiness while none is left.
+//
+// Inline runs: a worker's answer costs two thread wake-ups, which for a tiny model on CPU are most of
+// its latency (a sepsis MLP runs in ~30 µs). Once a model's lone runs average under inlineBelowUs
+// (measured through the workers), a request that finds the pool idle and nothing queued runs on the
+// HTTP thread, in a session of its own there, blocking it for about that long; a model file over
+// INLINE_MAX_MODEL_BYTES, a GPU model, a batch over maxBatchSize rows or runs that grow slower never do.
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
 import { fail, ServerError } from '../errors.js';
 import { ORT_TYPE, type Signature, specFromMetadata, type Tensor, type TypedArray } from './signature.js';
 import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './worker.js';
@@ -23,6 +31,8 @@ export interface SchedulerOptions extends WorkerInit {
   batchWait?: 'busy' | 'always';
   /** Most rows (instances) waiting at once. */
   maxQueue: number;
+  /** Mean run time (µs) under which a lone request on an idle pool runs on this thread; 0 or absent: never. */
+  inlineBelowUs?: number;
   timeoutMs: number;
 }
 
@@ -41,6 +51,11 @@ interface Job {
   resolve: (o: Outputs) => void;
   reject: (e: Error) => void;
 }
+
+/** Larger model files are never loaded a second time on the HTTP thread. */
+export const INLINE_MAX_MODEL_BYTES = 16 * 1024 ** 2;
+/** Weight of the newest run in the mean run time. */
+const COST_WEIGHT = 0.1;
 
 /** What a request sent to a worker gets back: the worker's answer, or word that the worker died. */
 type Reply = FromWorker | { kind: 'lost'; error: string };
@@ -62,6 +77,12 @@ export class Scheduler {
   private idleWaiters: Array<() => void> = [];
   private respawns: number[] = [];
   readonly batching: boolean;
+  /** Mean time (µs) of a lone request's run, through a worker or inline. */
+  private costUs = Infinity;
+  /** The HTTP thread's own session, once the model has shown itself cheap enough (or 'loading', 'never'). */
+  private inline: ort.InferenceSession | 'loading' | 'never' | undefined;
+  /** Requests answered on the HTTP thread (for tests and the log). */
+  inlineRuns = 0;
 
   private constructor(
     private readonly opts: SchedulerOptions,
@@ -184,6 +205,12 @@ export class Scheduler {
           return;
         }
       }
+      if (typeof this.inline === 'object' && this.inFlight === 0 && this.queue.length === 1 && this.queue[0]!.rows <= this.opts.maxBatchSize) {
+        const job = this.queue.shift()!;
+        this.queuedRows -= job.rows;
+        void this.runInline(this.inline, job);
+        continue;
+      }
       const jobs: Job[] = [this.queue.shift()!];
       let rows = jobs[0]!.rows;
       if (this.batching) {
@@ -198,13 +225,69 @@ export class Scheduler {
     }
   }
 
+  /** Fold one lone run's time into the mean; a model that became cheap gets its inline session, one that grew slow loses it. */
+  private observe(us: number): void {
+    this.costUs = this.costUs === Infinity ? us : this.costUs + COST_WEIGHT * (us - this.costUs);
+    const below = this.opts.inlineBelowUs ?? 0;
+    if (typeof this.inline === 'object' && this.costUs > 2 * below) {
+      void this.inline.release();
+      this.inline = 'never';
+    } else if (this.inline === undefined && this.costUs < below) {
+      this.loadInline();
+    }
+  }
+
+  private loadInline(): void {
+    let size = Infinity;
+    try {
+      size = statSync(this.opts.modelPath).size;
+    } catch {
+      // unreadable now: never inline
+    }
+    if (this.provider !== 'cpu' || size > INLINE_MAX_MODEL_BYTES) {
+      this.inline = 'never';
+      return;
+    }
+    this.inline = 'loading';
+    ort.InferenceSession.create(this.opts.modelPath, {
+      intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'],
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    }).then((session) => {
+      if (this.closed || this.inline !== 'loading') void session.release();
+      else this.inline = session;
+    }, () => (this.inline = 'never'));
+  }
+
+  private async runInline(session: ort.InferenceSession, job: Job): Promise<void> {
+    this.inFlight += 1;
+    this.inlineRuns += 1;
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const t of job.feeds) feeds[t.name] = new ort.Tensor(ORT_TYPE[t.datatype] as never, t.data as never, t.shape);
+      const started = performance.now();
+      const result = await session.run(feeds);
+      this.observe((performance.now() - started) * 1000);
+      const out: Outputs = {};
+      for (const [name, t] of Object.entries(result)) out[name] = { data: t.data as unknown as TypedArray, dims: [...t.dims] };
+      settle(job, () => job.resolve(out));
+    } catch (err) {
+      settle(job, () => job.reject(fail('inferenceFailed', { reason: (err as Error).message.split('\n')[0] })));
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.dispatch();
+    }
+  }
+
   private async runOn(slot: Slot, jobs: Job[], rows: number): Promise<void> {
     slot.busy = true;
     this.inFlight += 1;
     try {
       // A batch is a new tensor of its own; a lone request's may be moved if its caller gave it up.
       const feeds = jobs.length === 1 ? jobs[0]!.feeds : [concat(jobs.map((j) => j.feeds[0]!), rows)];
+      const started = performance.now();
       const outputs = await this.send(slot, feeds, jobs.length > 1 || jobs[0]!.transfer);
+      if (jobs.length === 1 && this.opts.inlineBelowUs) this.observe((performance.now() - started) * 1000);
       let offset = 0;
       for (const job of jobs) {
         const part: Outputs = {};
@@ -270,6 +353,8 @@ export class Scheduler {
   async close(): Promise<void> {
     this.closed = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (typeof this.inline === 'object') await this.inline.release();
+    this.inline = 'never';
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -117,9 +117,20 @@ function flatten(data: unknown, out: unknown[], depth = 0): void {
  * strings such as "NaN" and out-of-range numbers are refused here too).
  */
 export function tensorFromJson(spec: TensorSpec, shape: number[], data: unknown, field: string): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  // The common case, a flat array of floats, in one pass; anything else through the general path.
+  if ((spec.datatype === 'FP32' || spec.datatype === 'FP64') && Array.isArray(data) && data.length === n) {
+    const out = allocate(spec.datatype, n) as Float32Array | Float64Array;
+    let i = 0;
+    for (; i < n; i++) {
+      const v = data[i];
+      if (typeof v !== 'number' || !(Math.abs(v) <= 3.4028234663852886e38) || (spec.datatype === 'FP64' && !Number.isFinite(v))) break;
+      out[i] = v;
+    }
+    if (i === n) return { name: spec.name, datatype: spec.datatype, shape, data: out };
+  }
   const values: unknown[] = [];
   flatten(data, values);
-  const n = shape.reduce((a, b) => a * b, 1);
   if (values.length !== n) {
     throw fail('valueCountMismatch', { name: spec.name, shape: fmt(shape), n, got: values.length }, field);
   }

@@ -85,6 +85,15 @@ it('pacs: studies through Orthanc and back as SRs, beside a direct /predict', as
   expect(r.latency.directP50).toBeGreaterThan(0);
 });
 
+it('peers: ours, MLServer and FastAPI over OIP v2 JSON, the tiny MLP and the CNN at c=1 and c=32', async () => {
+  await runBench('server/peers.js', ['--requests', '60', '--seconds', '2', '--rounds', '1']);
+  const r = JSON.parse(readFileSync(join(results, 'peers.json'), 'utf8'));
+  expect(Object.keys(r.results)).toEqual(['tiny MLP', 'CNN']);
+  for (const m of Object.values(r.results) as Array<Record<string, unknown>>) expect(Object.keys(m)).toEqual(['ours', 'MLServer', 'FastAPI']);
+  expect(r.ratios['tiny MLP, c=1, ours / MLServer, p99']).toBeGreaterThan(0);
+  served('peers.json');
+});
+
 it('side by side: this server against a base (itself, in a smoke run)', async () => {
   await runBench('server/ab.js', ['--requests', '60', '--seconds', '2']);
   const r = JSON.parse(readFileSync(join(results, 'server-ab.json'), 'utf8'));

@@ -106,8 +106,8 @@ describe('a GPU ClinicalModel', () => {
     const ready = cr.status.conditions.find((c: { type: string }) => c.type === 'Ready');
     expect(ready).toMatchObject({ status: 'True', reason: 'AllReplicasReady', observedGeneration: cr.metadata.generation });
     const table = await kubectl(['-n', ns, 'get', 'clm']);
-    expect(table.split('\n')[0]).toMatch(/NAME\s+PHASE\s+READY\s+LEVEL\s+DRIFT\s+AGE/);
-    expect(table).toMatch(new RegExp(`${name}\\s+Serving\\s+2`));
+    expect(table.split('\n')[0]).toMatch(/NAME\s+PHASE\s+DESIRED\s+CURRENT\s+READY\s+LEVEL\s+DRIFT\s+AGE/);
+    expect(table).toMatch(new RegExp(`${name}\\s+Serving\\s+2\\s+2\\s+2`));
   });
 
   it('records Events on the ClinicalModel', async () => {

@@ -31,6 +31,11 @@ it('builds tensors from flat or nested JSON, refusing wrong counts, types and no
   expectFail(() => tensorFromJson(spec, [2, 3], [1, 2, 3], 'f'), 'INVALID_DATA', /needs 6 values, got 3/);
   expectFail(() => tensorFromJson(spec, [1, 3], [1, '2', 3], 'f'), 'INVALID_DATA', /value 1 of "input" must be a number, got "2"/);
   expectFail(() => tensorFromJson(spec, [1, 3], [1, 2, 1e39], 'f'), 'NON_FINITE', /value 2 of "input" overflows FP32/);
+  // The flat fast path gives way to the general one on anything else, with the same answers.
+  expect(jsonValues(tensorFromJson(spec, [1, 3], [1, [2], 3], 'f').data)).toEqual([1, 2, 3]);
+  expectFail(() => tensorFromJson(spec, [1, 3], [1, 2, null], 'f'), 'INVALID_DATA', /value 2 of "input" must be a number/);
+  const doubles: TensorSpec = { name: 'd', datatype: 'FP64', shape: [1, 2] };
+  expect(jsonValues(tensorFromJson(doubles, [1, 2], [1e300, -0.5], 'f').data)).toEqual([1e300, -0.5]);
   const ints: TensorSpec = { name: 'ids', datatype: 'INT8', shape: [1, 2] };
   expectFail(() => tensorFromJson(ints, [1, 2], [1, 300], 'f'), 'INVALID_DATA', /from -128 to 127/);
   const bools: TensorSpec = { name: 'mask', datatype: 'BOOL', shape: [1, 2] };
