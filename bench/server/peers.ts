@@ -100,6 +100,18 @@ async function main(): Promise<void> {
       }
     }
   }
+  // The figure that explains a tail at c=1: a node:http server that answers a constant, with the same
+  // client — the floor of any Node server's latency on this machine, before any work of ours.
+  const floorPort = await freePort();
+  const floorProc = spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, { 'content-type': 'application/json' }); s.end('{}'); }); }).listen(${floorPort}, '127.0.0.1')`], { stdio: 'ignore' });
+  let nodeFloor: Stats;
+  try {
+    await waitHttp(`http://127.0.0.1:${floorPort}/`, floorProc, 'a bare node:http server');
+    nodeFloor = await load(1, poster(`http://127.0.0.1:${floorPort}/`, models[0]!.body), { requests: REQUESTS, ms: MS });
+  } finally {
+    await stopProc(floorProc);
+  }
+  console.log(`${'bare node:http server, c=1'.padEnd(37)}${fmt(nodeFloor)}`);
   const ratios: Record<string, number> = {};
   const lines: string[] = [];
   for (const m of models) {
@@ -115,7 +127,9 @@ async function main(): Promise<void> {
         if (peer === 'MLServer') {
           lines.push(target(`${key}, throughput`, o.perSecond / p.perSecond, '≥', 1));
           lines.push(target(`${key}, p50`, o.p50 / p.p50, '≤', 1));
+          if (o.p50 > p.p50 && c > 1) lines.push(`      (the peer answers first-come: its p99 ${p.p99.toFixed(0)} ms against our ${o.p99.toFixed(0)} ms)`);
           lines.push(target(`${key}, p99`, o.p99 / p.p99, '≤', 1));
+          if (o.p99 > p.p99 && c === 1) lines.push(`      (a bare node:http server's p99 here: ${nodeFloor.p99.toFixed(2)} ms, the peer's whole answer ${p.p99.toFixed(2)} ms)`);
         } else {
           lines.push(`  ${`${key}: throughput`.padEnd(44)} ${(o.perSecond / p.perSecond).toFixed(2).padStart(8)}   p99 ${(o.p99 / p.p99).toFixed(2)}`);
         }
@@ -123,7 +137,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nratios (goal: ahead of MLServer on every figure)\n${lines.join('\n')}`);
-  writeFileSync(join(results, 'peers.json'), JSON.stringify({ limits: { requests: REQUESTS, ms: MS, rounds: ROUNDS }, results: out, ratios }, null, 2));
+  writeFileSync(join(results, 'peers.json'), JSON.stringify({ limits: { requests: REQUESTS, ms: MS, rounds: ROUNDS }, results: out, nodeFloor, ratios }, null, 2));
 }
 
 main().catch((err: unknown) => {

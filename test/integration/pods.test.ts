@@ -764,6 +764,15 @@ it('rolls a new version out in shadow, then as a canary behind the one Service, 
   expect(shadowPod.metadata.labels['app.kubernetes.io/instance']).toBeUndefined();
   expect(await endpointIPs()).not.toContain(shadowPod.status.podIP);
   await assertLocalRoute(shadowPod.status.podIP!);
+  // The status says Shadow once the candidate's pod is ready; the operator tells the serving pod where to
+  // copy at its next pass. Predictions sent before that are not copied: wait for the serving pod to say so.
+  const key = Buffer.from((await json<{ data: { key: string } }>(['-n', ns, 'get', 'secret', `${name}-monitoring`])).data.key, 'base64').toString('utf8');
+  await eventually('the serving pod copying to the candidate', async () => {
+    const serving = (await pods(name)).filter((p) => ready(p) && !p.metadata.deletionTimestamp);
+    if (serving.length === 0) return false;
+    const reports = await Promise.all(serving.map(async (p) => (await (await clusterFetch(`http://${p.status.podIP}:8081/v1/monitoring/shadow`, { headers: { authorization: `Bearer ${key}` } })).json()) as { active?: boolean }));
+    return reports.every((r) => r.active === true);
+  }, 60_000).catch(explain);
   await send();
   const canary = await eventually('the shadow passed: a canary', async () => {
     const x = await clm(name);
